@@ -1,0 +1,1 @@
+"""ABI layers: they decode a guest's call, ask the world, and encode the answer; nothing else."""

@@ -1,0 +1,463 @@
+"""The ``wasi_snapshot_preview1`` ABI layer: decode guest memory, ask the world, encode answers.
+
+Every preview1 function is defined. Nothing here reads the outside world: each answer comes from
+``world.<family>``, which is live, recording or replaying. Error values and descriptor numbers
+follow wasmtime's own preview1 implementation (checked by ``tests/abi/test_p1_conformance.py``).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..world import World, WorldError
+from ..world.clocks import CLOCK_IDS
+from ..world.poll import CLOCK, Subscription
+from .memory import GuestFault, GuestMemory
+from .p1_types import (
+    EVENTRWFLAGS_HANGUP,
+    SUBCLOCKFLAGS_ABSTIME,
+    Errno,
+    Eventtype,
+    Filetype,
+    Rights,
+    errno_of,
+)
+from .trampoline import AbiError, HostFunctions
+
+MODULE = "wasi_snapshot_preview1"
+
+_FDSTAT = struct.Struct("<BxHxxxxQQ")
+_SUBSCRIPTION = struct.Struct("<QB7xQQQH6x")  # userdata, tag, (clock id | fd), timeout, precision, flags
+_EVENT = struct.Struct("<QHB5xQH6x")  # userdata, error, type, nbytes, flags
+_IOVEC = struct.Struct("<II")
+
+
+class GuestExit(Exception):
+    """The guest called ``proc_exit``: the run ends with ``status``."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"guest exited with status {status}")
+        self.status = status
+
+
+class GuestTrapRequest(Exception):
+    """The guest asked for something wasmtime answers with a trap (e.g. ``proc_raise``)."""
+
+
+@dataclass
+class StdioDescriptor:
+    """fd 0, 1 or 2: a stream of the host, reached through ``world.stdio``."""
+
+    stream: int
+
+    @property
+    def readable(self) -> bool:
+        return self.stream == 0
+
+
+Descriptor = StdioDescriptor
+
+_STDIN_RIGHTS = Rights.FD_READ | Rights.POLL_FD_READWRITE
+_STDOUT_RIGHTS = Rights.FD_WRITE | Rights.POLL_FD_READWRITE
+
+
+def error_result(exc: BaseException) -> int | None:
+    """How an exception raised by a preview1 function reaches the guest: an errno, or a trap."""
+    if type(exc) is AbiError:
+        return exc.code
+    if type(exc) is WorldError:
+        return errno_of(exc.name)
+    return None
+
+
+class _NoMemory:
+    def __getattr__(self, name: str) -> Any:
+        raise GuestFault("the guest exports no memory named `memory`")
+
+
+class Preview1:
+    """The preview1 functions, bound to one world and one guest memory."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.mem: GuestMemory = _NoMemory()  # type: ignore[assignment]
+        self.fds: dict[int, Descriptor] = {
+            0: StdioDescriptor(0),
+            1: StdioDescriptor(1),
+            2: StdioDescriptor(2),
+        }
+
+    def bind_memory(self, memory: GuestMemory) -> None:
+        self.mem = memory
+
+    def define(self, host: HostFunctions) -> None:
+        """Define every preview1 function on ``host``'s linker."""
+        for name, (params, results) in SIGNATURES.items():
+            fn: Callable[..., Any] = getattr(self, name)
+            host.define(MODULE, name, params, results, fn)
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    def _fd(self, fd: int) -> Descriptor:
+        d = self.fds.get(fd)
+        if d is None:
+            raise AbiError(Errno.BADF)
+        return d
+
+    def _first_iovec(self, iovs: int, iovs_len: int) -> tuple[int, int]:
+        """The first non-empty (buf, len) of an iovec array, as wasmtime reads and writes."""
+        mem = self.mem
+        mem.check(iovs, 8 * iovs_len, 4)
+        for i in range(iovs_len):
+            buf, n = mem.u32_pair(iovs + 8 * i)
+            if n:
+                mem.check(buf, n)
+                return buf, n
+        return 0, 0
+
+    def _write_strings(self, strings: list[bytes], ptrs: int, buf: int) -> int:
+        mem = self.mem
+        total = sum(len(s) + 1 for s in strings)
+        mem.check(ptrs, 4 * len(strings), 4)
+        mem.check(buf, total)
+        for s in strings:
+            mem.set_u32(ptrs, buf)
+            mem.write(buf, s + b"\0")
+            ptrs += 4
+            buf += len(s) + 1
+        return 0
+
+    def _sizes(self, strings: list[bytes], count_ptr: int, size_ptr: int) -> int:
+        self.mem.set_u32(count_ptr, len(strings))
+        self.mem.set_u32(size_ptr, sum(len(s) + 1 for s in strings))
+        return 0
+
+    # ---- args and environment ------------------------------------------------------------------
+
+    def args_get(self, argv: int, argv_buf: int) -> int:
+        return self._write_strings(self.world.cli.args(), argv, argv_buf)
+
+    def args_sizes_get(self, argc: int, argv_buf_size: int) -> int:
+        return self._sizes(self.world.cli.args(), argc, argv_buf_size)
+
+    def environ_get(self, environ: int, environ_buf: int) -> int:
+        return self._write_strings(self.world.cli.environ(), environ, environ_buf)
+
+    def environ_sizes_get(self, count: int, size: int) -> int:
+        return self._sizes(self.world.cli.environ(), count, size)
+
+    # ---- clocks and random ---------------------------------------------------------------------
+
+    def clock_res_get(self, clock_id: int, out: int) -> int:
+        if clock_id not in CLOCK_IDS:
+            return Errno.INVAL
+        self.mem.check(out, 8, 8)
+        self.mem.set_u64(out, self.world.clocks.resolution(clock_id))
+        return 0
+
+    def clock_time_get(self, clock_id: int, precision: int, out: int) -> int:
+        if clock_id > 3:
+            return Errno.INVAL
+        mem = self.mem
+        if out & 7 or out + 8 > mem.size:
+            mem.check(out, 8, 8)
+        mem.set_u64(out, self.world.clocks.now(clock_id))
+        return 0
+
+    def random_get(self, buf: int, n: int) -> int:
+        mem = self.mem
+        if buf + n > mem.size:
+            mem.check(buf, n)
+        mem.write(buf, self.world.random.secure(n))
+        return 0
+
+    # ---- stdio ----------------------------------------------------------------------------------
+
+    def fd_write(self, fd: int, iovs: int, iovs_len: int, nwritten: int) -> int:
+        d = self._fd(fd)
+        if d.readable:
+            return Errno.BADF
+        self.mem.check(nwritten, 4, 4)
+        buf, n = self._first_iovec(iovs, iovs_len)
+        written = self.world.stdio.write(d.stream, self.mem.read(buf, n)) if n else 0
+        self.mem.set_u32(nwritten, written)
+        return 0
+
+    def fd_read(self, fd: int, iovs: int, iovs_len: int, nread: int) -> int:
+        d = self._fd(fd)
+        if not d.readable:
+            return Errno.BADF
+        self.mem.check(nread, 4, 4)
+        buf, n = self._first_iovec(iovs, iovs_len)
+        data = self.world.stdio.read(d.stream, n) if n else b""
+        self.mem.write(buf, data)
+        self.mem.set_u32(nread, len(data))
+        return 0
+
+    def fd_pread(self, fd: int, iovs: int, iovs_len: int, offset: int, nread: int) -> int:
+        self._fd(fd)
+        return Errno.SPIPE
+
+    def fd_pwrite(self, fd: int, iovs: int, iovs_len: int, offset: int, nwritten: int) -> int:
+        self._fd(fd)
+        return Errno.SPIPE
+
+    def fd_fdstat_get(self, fd: int, out: int) -> int:
+        d = self._fd(fd)
+        self.mem.check(out, _FDSTAT.size, 8)
+        tty = self.world.stdio.isatty(d.stream)
+        filetype = Filetype.CHARACTER_DEVICE if tty else Filetype.UNKNOWN
+        rights = _STDIN_RIGHTS if d.readable else _STDOUT_RIGHTS
+        self.mem.pack_into(_FDSTAT, out, 8, filetype, 0, rights, 0)
+        return 0
+
+    def fd_fdstat_set_flags(self, fd: int, flags: int) -> int:
+        self._fd(fd)
+        return Errno.BADF
+
+    def fd_fdstat_set_rights(self, fd: int, base: int, inheriting: int) -> int:
+        self._fd(fd)
+        return Errno.NOTSUP
+
+    def fd_close(self, fd: int) -> int:
+        self._fd(fd)
+        del self.fds[fd]
+        return 0
+
+    def fd_renumber(self, fd: int, to: int) -> int:
+        d = self._fd(fd)
+        self._fd(to)
+        self.fds[to] = d
+        del self.fds[fd]
+        return 0
+
+    def fd_prestat_get(self, fd: int, out: int) -> int:
+        self._fd(fd)
+        return Errno.BADF
+
+    def fd_prestat_dir_name(self, fd: int, path: int, path_len: int) -> int:
+        self._fd(fd)
+        return Errno.BADF
+
+    # ---- file-system functions (descriptors other than stdio arrive with the preopens issue) ---
+
+    def _not_a_file(self, fd: int) -> int:
+        self._fd(fd)
+        return Errno.BADF
+
+    def fd_advise(self, fd: int, offset: int, length: int, advice: int) -> int:
+        return self._not_a_file(fd)
+
+    def fd_allocate(self, fd: int, offset: int, length: int) -> int:
+        return self._not_a_file(fd)
+
+    def fd_datasync(self, fd: int) -> int:
+        return self._not_a_file(fd)
+
+    def fd_sync(self, fd: int) -> int:
+        return self._not_a_file(fd)
+
+    def fd_filestat_get(self, fd: int, out: int) -> int:
+        return self._not_a_file(fd)
+
+    def fd_filestat_set_size(self, fd: int, size: int) -> int:
+        return self._not_a_file(fd)
+
+    def fd_filestat_set_times(self, fd: int, atim: int, mtim: int, flags: int) -> int:
+        return self._not_a_file(fd)
+
+    def fd_readdir(self, fd: int, buf: int, buf_len: int, cookie: int, used: int) -> int:
+        return self._not_a_file(fd)
+
+    def fd_seek(self, fd: int, offset: int, whence: int, out: int) -> int:
+        return self._not_a_file(fd)
+
+    def fd_tell(self, fd: int, out: int) -> int:
+        return self._not_a_file(fd)
+
+    def _not_a_dir(self, fd: int) -> int:
+        self._fd(fd)
+        return Errno.NOTDIR
+
+    def path_create_directory(self, fd: int, path: int, path_len: int) -> int:
+        return self._not_a_dir(fd)
+
+    def path_filestat_get(self, fd: int, flags: int, path: int, path_len: int, out: int) -> int:
+        return self._not_a_dir(fd)
+
+    def path_filestat_set_times(
+        self, fd: int, flags: int, path: int, path_len: int, atim: int, mtim: int, fst: int
+    ) -> int:
+        return self._not_a_dir(fd)
+
+    def path_link(
+        self, fd: int, flags: int, old: int, old_len: int, new_fd: int, new: int, new_len: int
+    ) -> int:
+        self._fd(new_fd)
+        return self._not_a_dir(fd)
+
+    def path_open(
+        self,
+        fd: int,
+        dirflags: int,
+        path: int,
+        path_len: int,
+        oflags: int,
+        base: int,
+        inheriting: int,
+        fdflags: int,
+        out: int,
+    ) -> int:
+        return self._not_a_dir(fd)
+
+    def path_readlink(
+        self, fd: int, path: int, path_len: int, buf: int, buf_len: int, used: int
+    ) -> int:
+        return self._not_a_dir(fd)
+
+    def path_remove_directory(self, fd: int, path: int, path_len: int) -> int:
+        return self._not_a_dir(fd)
+
+    def path_rename(
+        self, fd: int, old: int, old_len: int, new_fd: int, new: int, new_len: int
+    ) -> int:
+        self._fd(new_fd)
+        return self._not_a_dir(fd)
+
+    def path_symlink(self, old: int, old_len: int, fd: int, new: int, new_len: int) -> int:
+        return self._not_a_dir(fd)
+
+    def path_unlink_file(self, fd: int, path: int, path_len: int) -> int:
+        return self._not_a_dir(fd)
+
+    # ---- waiting, scheduling, process -----------------------------------------------------------
+
+    def poll_oneoff(self, subs_ptr: int, events_ptr: int, nsubs: int, nevents: int) -> int:
+        if nsubs == 0:
+            return Errno.INVAL
+        mem = self.mem
+        mem.check(subs_ptr, _SUBSCRIPTION.size * nsubs, 8)
+        mem.check(events_ptr, _EVENT.size * nsubs, 8)
+        mem.check(nevents, 4, 4)
+        asked: list[Subscription] = []
+        immediate: list[tuple[int, int, int]] = []  # userdata, errno, type
+        for i in range(nsubs):
+            userdata, tag, target, timeout, _precision, flags = mem.unpack_from(
+                _SUBSCRIPTION, subs_ptr + i * _SUBSCRIPTION.size, 8
+            )
+            if tag == Eventtype.CLOCK:
+                clock_id = target & 0xFFFFFFFF
+                if clock_id not in CLOCK_IDS:
+                    immediate.append((userdata, Errno.INVAL, tag))
+                    continue
+                absolute = bool(flags & SUBCLOCKFLAGS_ABSTIME)
+                asked.append(Subscription(userdata, CLOCK, clock_id, timeout, absolute))
+            elif tag in (Eventtype.FD_READ, Eventtype.FD_WRITE):
+                fd = target & 0xFFFFFFFF
+                d = self.fds.get(fd)
+                if d is None:
+                    immediate.append((userdata, Errno.BADF, tag))
+                    continue
+                asked.append(Subscription(userdata, tag, d.stream))
+            else:
+                return Errno.INVAL
+        out = events_ptr
+        count = 0
+        if immediate:
+            for userdata, err, tag in immediate:
+                mem.pack_into(_EVENT, out, 8, userdata, err, tag, 0, 0)
+                out += _EVENT.size
+                count += 1
+        else:
+            for r in self.world.poll.wait(asked):
+                err = errno_of(r.error) if r.error else 0
+                flags = EVENTRWFLAGS_HANGUP if r.hangup else 0
+                mem.pack_into(_EVENT, out, 8, r.userdata, err, r.type, r.nbytes, flags)
+                out += _EVENT.size
+                count += 1
+        mem.set_u32(nevents, count)
+        return 0
+
+    def sched_yield(self) -> int:
+        return 0
+
+    def proc_exit(self, status: int) -> None:
+        self.world.cli.exit(status)
+        raise GuestExit(status)
+
+    def proc_raise(self, signal: int) -> int:
+        raise GuestTrapRequest("proc_raise unsupported")
+
+    # ---- sockets: no socket descriptors exist ------------------------------------------------------
+
+    def sock_accept(self, fd: int, flags: int, out: int) -> int:
+        self._fd(fd)
+        return Errno.NOTSOCK
+
+    def sock_recv(
+        self, fd: int, ri_data: int, ri_len: int, ri_flags: int, ro_len: int, ro_flags: int
+    ) -> int:
+        self._fd(fd)
+        return Errno.NOTSOCK
+
+    def sock_send(self, fd: int, si_data: int, si_len: int, si_flags: int, so_len: int) -> int:
+        self._fd(fd)
+        return Errno.NOTSOCK
+
+    def sock_shutdown(self, fd: int, how: int) -> int:
+        self._fd(fd)
+        return Errno.NOTSOCK
+
+
+SIGNATURES: dict[str, tuple[str, str]] = {
+    "args_get": ("ii", "i"),
+    "args_sizes_get": ("ii", "i"),
+    "environ_get": ("ii", "i"),
+    "environ_sizes_get": ("ii", "i"),
+    "clock_res_get": ("ii", "i"),
+    "clock_time_get": ("iIi", "i"),
+    "fd_advise": ("iIIi", "i"),
+    "fd_allocate": ("iII", "i"),
+    "fd_close": ("i", "i"),
+    "fd_datasync": ("i", "i"),
+    "fd_fdstat_get": ("ii", "i"),
+    "fd_fdstat_set_flags": ("ii", "i"),
+    "fd_fdstat_set_rights": ("iII", "i"),
+    "fd_filestat_get": ("ii", "i"),
+    "fd_filestat_set_size": ("iI", "i"),
+    "fd_filestat_set_times": ("iIIi", "i"),
+    "fd_pread": ("iiiIi", "i"),
+    "fd_prestat_get": ("ii", "i"),
+    "fd_prestat_dir_name": ("iii", "i"),
+    "fd_pwrite": ("iiiIi", "i"),
+    "fd_read": ("iiii", "i"),
+    "fd_readdir": ("iiiIi", "i"),
+    "fd_renumber": ("ii", "i"),
+    "fd_seek": ("iIii", "i"),
+    "fd_sync": ("i", "i"),
+    "fd_tell": ("ii", "i"),
+    "fd_write": ("iiii", "i"),
+    "path_create_directory": ("iii", "i"),
+    "path_filestat_get": ("iiiii", "i"),
+    "path_filestat_set_times": ("iiiiIIi", "i"),
+    "path_link": ("iiiiiii", "i"),
+    "path_open": ("iiiiiIIii", "i"),
+    "path_readlink": ("iiiiii", "i"),
+    "path_remove_directory": ("iii", "i"),
+    "path_rename": ("iiiiii", "i"),
+    "path_symlink": ("iiiii", "i"),
+    "path_unlink_file": ("iii", "i"),
+    "poll_oneoff": ("iiii", "i"),
+    "proc_exit": ("i", ""),
+    "proc_raise": ("i", "i"),
+    "sched_yield": ("", "i"),
+    "random_get": ("ii", "i"),
+    "sock_accept": ("iii", "i"),
+    "sock_recv": ("iiiiii", "i"),
+    "sock_send": ("iiiii", "i"),
+    "sock_shutdown": ("ii", "i"),
+}
+"""Every preview1 function: parameter and result types (``i`` i32, ``I`` i64)."""

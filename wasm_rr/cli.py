@@ -1,0 +1,164 @@
+"""The ``wasm-rr`` command line.
+
+Exit status: the guest's own (its exit code; 134 when it trapped), or 125 with one line
+``wasm-rr: ...`` on stderr for every usage, trace and drift error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, BinaryIO
+
+import click
+
+from . import __version__, engine
+from .errors import EXIT_TOOL_ERROR, EXIT_TRAP, WasmRRError
+from .trace import reader
+from .trace.schema import Outcome, kind_name
+from .world import Streams
+
+DEFAULT_TRACE = "wasm-rr-trace.cbor"
+
+
+def _streams(with_stdin: bool) -> Streams:
+    stdin: BinaryIO | None = None
+    if with_stdin and sys.stdin is not None:
+        stdin = sys.stdin.buffer
+    return Streams(stdin=stdin, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
+
+
+def _env(specs: tuple[str, ...]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not name:
+            raise click.UsageError(f"--env {spec!r}: expected NAME or NAME=VALUE")
+        if sep:
+            env[name] = value
+        elif name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+def _report(outcome: Outcome) -> int:
+    """Print a trap like wasmtime does and return the exit status for an outcome."""
+    if outcome.trap is None:
+        return (outcome.exit_code or 0) & 0xFF if outcome.exit_code is not None else 0
+    trap = outcome.trap
+    lines = [f"wasm-rr: guest trapped: {trap.message}"]
+    if trap.frames:
+        lines.append("wasm backtrace:")
+        for i, (index, name, module_offset, _func_offset) in enumerate(trap.frames):
+            shown = name if name else f"<wasm function {index}>"
+            lines.append(f"    {i}: {module_offset:#8x} - {shown}")
+    sys.stdout.flush()
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.flush()
+    return EXIT_TRAP
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="wasm-rr")
+def cli() -> None:
+    """Record a WASI program's run once, replay it byte-identically forever."""
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@click.argument("guest", type=click.Path(dir_okay=False))
+@click.option("-t", "--trace", "trace_path", default=DEFAULT_TRACE, show_default=True,
+              help="Where to write the trace.")
+@click.option("--env", "env_specs", multiple=True, metavar="NAME[=VALUE]",
+              help="Give the guest an environment variable (NAME alone: the host's value).")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def record(guest: str, trace_path: str, env_specs: tuple[str, ...], args: tuple[str, ...]) -> None:
+    """Run GUEST and record every answer the outside world gives it.
+
+    Arguments after `--` are passed to the guest.
+    """
+    result = engine.record(guest, trace_path, list(args), _env(env_specs), _streams(True))
+    raise SystemExit(_report(result.outcome))
+
+
+@cli.command()
+@click.argument("guest", type=click.Path(dir_okay=False))
+@click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
+@click.option("--allow-code-change", is_flag=True,
+              help="Replay even though the guest's bytes changed since the recording.")
+def replay(guest: str, trace_path: str, allow_code_change: bool) -> None:
+    """Re-run GUEST against the answers recorded in TRACE, reading nothing from the world."""
+    result = engine.replay(guest, trace_path, _streams(False), allow_code_change)
+    raise SystemExit(_report(result.outcome))
+
+
+@cli.command()
+@click.argument("guest", type=click.Path(dir_okay=False))
+@click.option("--env", "env_specs", multiple=True, metavar="NAME[=VALUE]")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run(guest: str, env_specs: tuple[str, ...], args: tuple[str, ...]) -> None:
+    """Run GUEST against the real world without recording."""
+    result = engine.run_live(guest, list(args), _env(env_specs), _streams(True))
+    raise SystemExit(_report(result.outcome))
+
+
+@cli.command()
+@click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
+@click.option("--limit", default=50, show_default=True, help="Events to show (0: all).")
+def inspect(trace_path: str, limit: int) -> None:
+    """Show a trace's header, events and footer."""
+    trace = reader.load(trace_path)
+    h = trace.header
+    out = click.echo
+    out(f"trace      {trace.path} (format {trace.version}, {trace.size} bytes)")
+    out(f"guest      {h.guest_name} ({h.guest_kind}, blake3 {h.guest_blake3[:16]}...)")
+    out(f"recorded   by wasm-rr {h.tool_version}, wasmtime {h.wasmtime_version}, on {h.host}")
+    out(f"argv       {h.argv}")
+    out(f"env        {h.env}")
+    shown = 0
+    for ev in trace.events():
+        if limit and shown >= limit:
+            out("  ...")
+            break
+        fields = ", ".join(_short(f) for f in ev.fields)
+        out(f"  {ev.seq:>6}  {kind_name(ev.kind):<18} +{ev.fuel:<8} {fields}")
+        shown += 1
+    if trace.footer is None:
+        out("footer     none: the recording was cut off")
+    else:
+        f = trace.footer
+        out(f"footer     {f.events} events, {f.outcome.describe()}, "
+            f"stdout {f.stdout_bytes} B, stderr {f.stderr_bytes} B")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning every error into one line and status 125."""
+    try:
+        cli.main(args=argv, prog_name="wasm-rr", standalone_mode=False)
+    except WasmRRError as exc:
+        sys.stdout.flush()
+        sys.stderr.write(f"wasm-rr: {exc}\n")
+        raise SystemExit(exc.exit_status) from None
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+        raise SystemExit(EXIT_TOOL_ERROR) from None
+    except click.UsageError as exc:
+        hint = f" (see `wasm-rr {exc.ctx.command.name} --help`)" if exc.ctx else ""
+        sys.stderr.write(f"wasm-rr: {exc.format_message()}{hint}\n")
+        raise SystemExit(EXIT_TOOL_ERROR) from None
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.Abort:
+        sys.stderr.write("wasm-rr: interrupted\n")
+        raise SystemExit(130) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("wasm-rr: interrupted; the trace keeps every event recorded so far\n")
+        raise SystemExit(130) from None
+    except BrokenPipeError:
+        raise SystemExit(EXIT_TOOL_ERROR) from None
+
+

@@ -1,0 +1,262 @@
+"""Running a guest: load it, build the world, link the ABI layer, run, report the outcome.
+
+``record`` runs against the recording world and writes the trace; ``replay`` loads a trace and
+runs against the replaying world, then checks that the run ended as the recording did;
+``run_live`` runs with no trace at all. Guest exits and traps are outcomes, returned; anything
+wrong with the inputs or a divergence is a :class:`~wasm_rr.errors.WasmRRError`, raised.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.metadata
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import blake3
+import wasmtime
+from wasmtime import _ffi as ffi
+
+from . import __version__
+from .abi import p1
+from .abi.memory import GuestFault, GuestMemory
+from .abi.trampoline import HostFunctions, fuel_cell
+from .errors import (
+    CodeHashMismatchError,
+    GuestLoadError,
+    NotWasmError,
+    OutcomeMismatchError,
+    RecordingCutOffError,
+    UnusedEventsError,
+    UsageError,
+)
+from .trace import reader
+from .trace.schema import Footer, Header, Outcome, Trap
+from .trace.writer import TraceWriter
+from .world import Streams, World, live_world, recording_world, replaying_world
+from .world.stdio import STDERR, STDOUT
+
+WASMTIME_VERSION = importlib.metadata.version("wasmtime")
+
+_MODULE_VERSION = b"\x01\x00\x00\x00"
+_COMPONENT_VERSION = b"\x0d\x00\x01\x00"
+
+
+@dataclass(frozen=True)
+class Guest:
+    path: str
+    name: str
+    wasm: bytes
+    kind: str  # "module" | "component"
+    blake3: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: Outcome
+    events: int
+    trace_path: str | None = None
+
+
+def load_guest(path: str | os.PathLike[str]) -> Guest:
+    """Read a guest file and tell a core module from a component by its header."""
+    p = os.fspath(path)
+    try:
+        data = Path(p).read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"guest {p} does not exist") from None
+    except IsADirectoryError:
+        raise UsageError(f"guest {p} is a directory, not a wasm file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read guest {p}: {exc.strerror}") from None
+    if data[:4] != b"\0asm":
+        raise NotWasmError(f"{p} is not a WebAssembly file (no \\0asm header)")
+    version = data[4:8]
+    if version == _MODULE_VERSION:
+        kind = "module"
+    elif version == _COMPONENT_VERSION:
+        kind = "component"
+    else:
+        raise NotWasmError(f"{p} has an unknown WebAssembly version {version.hex()}")
+    return Guest(p, os.path.basename(p), data, kind, blake3.blake3(data).hexdigest())
+
+
+def _engine() -> wasmtime.Engine:
+    config = wasmtime.Config()
+    config.consume_fuel = True
+    config.memory_may_move = False
+    config.cranelift_nan_canonicalization = True
+    return wasmtime.Engine(config)
+
+
+def _frames_of(err: wasmtime.WasmtimeError) -> list[list[object]]:
+    if isinstance(err, wasmtime.Trap):
+        frames = err.frames
+    else:
+        holder = wasmtime._trap.FrameList(err)
+        ffi.wasmtime_error_wasm_trace(err.ptr(), ctypes.byref(holder.vec))
+        frames = [
+            wasmtime._trap.Frame._from_ptr(holder.vec.data[i], holder)
+            for i in range(holder.vec.size)
+        ]
+    return [[f.func_index, f.func_name, f.module_offset, f.func_offset] for f in frames]
+
+
+def _trap_of(err: wasmtime.WasmtimeError, host_reason: BaseException | None) -> Trap:
+    code = None
+    if isinstance(err, wasmtime.Trap):
+        tc = err.trap_code
+        code = tc.name if tc is not None else None
+        message = err.message
+    else:
+        message = str(err).splitlines()[-1].strip() if str(err) else ""
+    if host_reason is not None:
+        message = str(host_reason)
+        code = "HOST"
+    return Trap(code=code, message=message, frames=_frames_of(err))
+
+
+def _run_module(guest: Guest, world: World) -> Outcome:
+    engine = _engine()
+    try:
+        module = wasmtime.Module(engine, guest.wasm)
+    except wasmtime.WasmtimeError as exc:
+        raise GuestLoadError(f"{guest.path} does not compile: {str(exc).splitlines()[0]}") from None
+    store = wasmtime.Store(engine)
+    world.attach_fuel(fuel_cell(store))
+    linker = wasmtime.Linker(engine)
+    host = HostFunctions(linker, p1.error_result)
+    abi = p1.Preview1(world)
+    abi.define(host)
+    linker.define_unknown_imports_as_traps(module)
+    try:
+        instance = linker.instantiate(store, module)
+    except wasmtime.WasmtimeError as exc:
+        if host.pending is not None:
+            return _settle(host, exc)
+        raise GuestLoadError(f"{guest.path} cannot be instantiated: {str(exc).splitlines()[0]}") from None
+    exports = instance.exports(store)
+    memory = exports.get("memory")
+    if isinstance(memory, wasmtime.Memory):
+        abi.bind_memory(GuestMemory(store, memory))
+    start = exports.get("_start")
+    if not isinstance(start, wasmtime.Func):
+        raise GuestLoadError(f"{guest.path} is not a command: it exports no `_start` function")
+    try:
+        start(store)
+    except wasmtime.WasmtimeError as exc:
+        return _settle(host, exc)
+    return Outcome(exit_code=0)
+
+
+def _settle(host: HostFunctions, exc: wasmtime.WasmtimeError) -> Outcome:
+    """Turn what ended the call into wasm into an outcome, or re-raise a host error."""
+    reason = host.pending
+    if reason is None:
+        return Outcome(trap=_trap_of(exc, None))
+    if isinstance(reason, p1.GuestExit):
+        return Outcome(exit_code=reason.status)
+    if isinstance(reason, GuestFault | p1.GuestTrapRequest):
+        return Outcome(trap=_trap_of(exc, reason))
+    raise reason
+
+
+def _run(guest: Guest, world: World) -> Outcome:
+    if guest.kind == "component":
+        from .abi.component import run_component
+
+        return run_component(guest, world)
+    return _run_module(guest, world)
+
+
+def _header(guest: Guest, argv: list[str], env: dict[str, str]) -> Header:
+    return Header(
+        tool_version=__version__,
+        wasmtime_version=WASMTIME_VERSION,
+        guest_blake3=guest.blake3,
+        guest_kind=guest.kind,
+        guest_name=guest.name,
+        argv=argv,
+        env=env,
+        preopens=[],
+        start_time_ns=time.time_ns(),
+        host=f"{platform.system()} {platform.machine()} python {platform.python_version()}",
+    )
+
+
+def record(
+    guest_path: str | os.PathLike[str],
+    trace_path: str | os.PathLike[str],
+    args: list[str],
+    env: dict[str, str],
+    streams: Streams,
+) -> RunResult:
+    """Run the guest against the real world and record every answer into ``trace_path``."""
+    guest = load_guest(guest_path)
+    argv = [guest.name, *args]
+    try:
+        writer = TraceWriter(trace_path, _header(guest, argv, env))
+    except OSError as exc:
+        raise UsageError(f"cannot write trace {os.fspath(trace_path)}: {exc.strerror}") from None
+    world = recording_world(argv, env, streams, writer)
+    try:
+        outcome = _run(guest, world)
+    except BaseException:
+        writer.close(None)  # keep every event recorded so far; the trace reads as cut off
+        raise
+    log = world.output
+    writer.close(
+        Footer(
+            events=writer.events,
+            outcome=outcome,
+            stdout_blake3=log.digest(STDOUT),
+            stderr_blake3=log.digest(STDERR),
+            stdout_bytes=log.sizes[STDOUT],
+            stderr_bytes=log.sizes[STDERR],
+            end_time_ns=time.time_ns(),
+        )
+    )
+    return RunResult(outcome, writer.events, os.fspath(trace_path))
+
+
+def replay(
+    guest_path: str | os.PathLike[str],
+    trace_path: str | os.PathLike[str],
+    streams: Streams,
+    allow_code_change: bool = False,
+) -> RunResult:
+    """Re-run the guest against the recorded answers; raise at the first divergence."""
+    trace = reader.load(trace_path)
+    guest = load_guest(guest_path)
+    if guest.blake3 != trace.header.guest_blake3 and not allow_code_change:
+        raise CodeHashMismatchError(trace.header.guest_blake3, guest.blake3)
+    check_fuel = trace.header.wasmtime_version == WASMTIME_VERSION and not allow_code_change
+    world = replaying_world(trace, Streams(None, streams.stdout, streams.stderr), check_fuel)
+    outcome = _run(guest, world)
+    rep = world.replayer
+    assert rep is not None
+    left = rep.remaining()
+    if left:
+        raise UnusedEventsError(
+            rep.seq + 1,
+            f"{left} more event(s), next {rep.next_description()}",
+            f"ended ({outcome.describe()})",
+        )
+    footer = trace.footer
+    if footer is None:
+        raise RecordingCutOffError(rep.seq)
+    if outcome != footer.outcome:
+        raise OutcomeMismatchError(rep.seq, footer.outcome.describe(), f"ended with {outcome.describe()}")
+    return RunResult(outcome, rep.seq, os.fspath(trace_path))
+
+
+def run_live(
+    guest_path: str | os.PathLike[str], args: list[str], env: dict[str, str], streams: Streams
+) -> RunResult:
+    """Run the guest against the real world, recording nothing."""
+    guest = load_guest(guest_path)
+    world = live_world([guest.name, *args], env, streams)
+    return RunResult(_run(guest, world), 0)

@@ -1,0 +1,179 @@
+"""The errors wasm-rr reports: one small typed hierarchy.
+
+Every error carries a one-line message that says what happened and what to do. The CLI prints
+``wasm-rr: <message>`` and exits with :attr:`WasmRRError.exit_status` (125 for every error
+raised here: usage, trace and drift errors), never a traceback. Guest exits and traps are not
+errors: they are outcomes, and wasm-rr exits with the guest's own status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EXIT_TOOL_ERROR = 125
+"""Exit status for usage, trace and drift errors (like ``git bisect run``'s "cannot test")."""
+
+EXIT_TRAP = 134
+"""Exit status when the guest trapped (128 + SIGABRT, as wasmtime's CLI)."""
+
+
+class WasmRRError(Exception):
+    """Base of every error wasm-rr reports to its user."""
+
+    exit_status: int = EXIT_TOOL_ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# ---- usage -------------------------------------------------------------------------------------
+
+
+class UsageError(WasmRRError):
+    """The command line or its inputs are wrong (missing file, not wasm, bad option)."""
+
+
+class NotWasmError(UsageError):
+    """The guest file is not a WebAssembly module or component."""
+
+
+class GuestLoadError(UsageError):
+    """The guest is wasm but cannot be compiled or linked by this host."""
+
+
+# ---- trace files ---------------------------------------------------------------------------------
+
+
+class TraceError(WasmRRError):
+    """A trace file cannot be used."""
+
+
+class TraceNotFoundError(TraceError):
+    """The trace path does not exist."""
+
+
+class CorruptTraceError(TraceError):
+    """The trace's bytes are damaged (bad CBOR, checksum mismatch, impossible structure)."""
+
+
+class UnsupportedTraceVersionError(TraceError):
+    """The trace was written by a format version this wasm-rr cannot read."""
+
+
+# ---- drift: the run being replayed is not the run that was recorded ---------------------------
+
+
+class DriftError(WasmRRError):
+    """Replay diverged from the recording at a given event.
+
+    ``seq`` is the 1-based number of the event where the divergence was seen; ``expected``
+    describes what the recording holds there and ``got`` what this run did.
+    """
+
+    hint = "re-record the run, or replay it with the same guest and wasm-rr version"
+
+    def __init__(self, seq: int, expected: Any, got: Any, detail: str = "") -> None:
+        self.seq = seq
+        self.expected = expected
+        self.got = got
+        self.detail = detail
+        super().__init__(self._format())
+
+    def _what(self) -> str:
+        return "replay diverged"
+
+    def _format(self) -> str:
+        text = f"seq {self.seq}: {self._what()}: the recording has {self.expected}, this run {self.got}"
+        if self.detail:
+            text += f" ({self.detail})"
+        return f"{text}; {self.hint}"
+
+
+class EndOfTraceError(DriftError):
+    """The guest asked the world more questions than the recording holds."""
+
+    hint = "the guest took a different path than when it was recorded; re-record it"
+
+    def _what(self) -> str:
+        return "end of trace"
+
+
+class KindMismatchError(DriftError):
+    """The guest made a different kind of call than the recording holds at this point."""
+
+    hint = "the guest took a different path than when it was recorded; re-record it"
+
+    def _what(self) -> str:
+        return "kind mismatch"
+
+
+class ArgsMismatchError(DriftError):
+    """Same kind of call, different question (e.g. 100 random bytes where 8 were recorded)."""
+
+    hint = "the guest asked a different question than when it was recorded; re-record it"
+
+    def _what(self) -> str:
+        return "args mismatch"
+
+
+class OutputMismatchError(DriftError):
+    """The guest wrote different bytes than it wrote during the recording."""
+
+    hint = "the guest's output changed; re-record it"
+
+    def _what(self) -> str:
+        return "output mismatch"
+
+
+class FuelMismatchError(DriftError):
+    """The guest executed a different number of instructions before this call."""
+
+    hint = "the guest took a different path between two calls; re-record it"
+
+    def _what(self) -> str:
+        return "fuel mismatch"
+
+
+class OutcomeMismatchError(DriftError):
+    """The guest ended differently (exit status or trap) than in the recording."""
+
+    hint = "the guest ended differently; re-record it"
+
+    def _what(self) -> str:
+        return "outcome mismatch"
+
+
+class UnusedEventsError(DriftError):
+    """The guest ended while the recording still holds events."""
+
+    hint = "the guest stopped earlier than when it was recorded; re-record it"
+
+    def _what(self) -> str:
+        return "unused events left at exit"
+
+
+class CodeHashMismatchError(WasmRRError):
+    """The guest's bytes changed since the recording."""
+
+    def __init__(self, recorded: str, current: str) -> None:
+        self.recorded = recorded
+        self.current = current
+        super().__init__(
+            f"code hash mismatch: the trace was recorded against guest blake3 {recorded[:16]}..., "
+            f"this guest is {current[:16]}...; replay the same guest file, or re-record"
+        )
+
+
+class RecordingCutOffError(WasmRRError):
+    """Replay reached the point where an interrupted recording stops."""
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+        super().__init__(
+            f"the recording was cut off after event {seq} (it has no footer: the recorder was "
+            "killed or the file truncated); replay reproduced the run up to that point"
+        )

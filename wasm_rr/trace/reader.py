@@ -1,0 +1,219 @@
+"""Loading traces: verification, cut-off detection, and event iteration.
+
+A complete trace ends with a blake3 digest of every byte before it, so one hash call proves it
+intact and one ``cbor2.loads`` call decodes it. A trace without a valid tail is either *cut off*
+(the recorder was killed: the file ends in zero padding, or mid-item at end of file) and loads up
+to its last complete event, or *corrupt* (a digest that does not match, undecodable bytes before
+the end, an unknown kind) and is refused with :class:`CorruptTraceError`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import blake3
+import cbor2
+
+from ..errors import (
+    CorruptTraceError,
+    TraceError,
+    TraceNotFoundError,
+    UnsupportedTraceVersionError,
+)
+from .schema import (
+    ARITY,
+    FORMAT_VERSION,
+    MAGIC,
+    MAGIC_BYTES,
+    Footer,
+    Header,
+    Kind,
+)
+
+_DIGEST_MARK = b"\x58\x20"
+_TAIL = len(_DIGEST_MARK) + 32
+
+
+@dataclass(frozen=True)
+class Event:
+    """One decoded event, for inspection and tests (replay walks the flat items directly)."""
+
+    seq: int
+    kind: int
+    fuel: int
+    fields: tuple[Any, ...]
+
+
+@dataclass
+class Trace:
+    """A loaded trace. ``items`` is the flat item list of the event region, ``items[:end]``."""
+
+    path: str
+    version: int
+    header: Header
+    items: list[Any]
+    end: int
+    footer: Footer | None
+    size: int
+    blobs: list[bytes] = field(default_factory=list)
+
+    @property
+    def cut_off(self) -> bool:
+        return self.footer is None
+
+    def events(self) -> Iterator[Event]:
+        """Every event in order, payload blobs resolved to their bytes."""
+        items, i, end, seq = self.items, 0, self.end, 0
+        blobs: list[bytes] = []
+        while i < end:
+            k = items[i]
+            n = ARITY[k]
+            if k == Kind.BLOB:
+                blobs.append(items[i + 2])
+            else:
+                seq += 1
+                fields = tuple(
+                    blobs[f] if type(f) is int and _is_payload_slot(k, j) else f
+                    for j, f in enumerate(items[i + 2 : i + 1 + n])
+                )
+                yield Event(seq, k, items[i + 1], fields)
+            i += 1 + n
+
+
+def _is_payload_slot(kind: int, j: int) -> bool:
+    """Whether field ``j`` (after the fuel) of ``kind`` holds bytes-or-blob-ordinal."""
+    return (kind, j) in _PAYLOAD_SLOTS
+
+
+_PAYLOAD_SLOTS = {
+    (Kind.RANDOM, 0),
+    (Kind.RANDOM_INSECURE, 0),
+    (Kind.WRITE, 1),
+    (Kind.READ, 2),
+}
+
+
+def _decode_prefix(data: bytes, path: str) -> tuple[int, Header, int]:
+    """Check the magic, read version and header; return them with the event region's offset."""
+    if not data.startswith(MAGIC_BYTES):
+        if data[:4] == b"\0asm":
+            raise CorruptTraceError(
+                f"{path} is a wasm file, not a trace; the order is: GUEST.wasm TRACE.cbor"
+            )
+        raise CorruptTraceError(f"{path} is not a wasm-rr trace (bad magic bytes)")
+    stream = io.BytesIO(data)
+    dec = cbor2.CBORDecoder(stream)
+    try:
+        magic = dec.decode()
+        version = dec.decode()
+    except Exception as exc:  # cbor2 raises several types
+        raise CorruptTraceError(f"{path}: cannot decode the trace prefix ({exc})") from None
+    if getattr(magic, "value", magic) != MAGIC or not isinstance(version, int):
+        raise CorruptTraceError(f"{path} is not a wasm-rr trace (bad prefix)")
+    if version > FORMAT_VERSION:
+        raise UnsupportedTraceVersionError(
+            f"{path} is trace format {version}, this wasm-rr reads up to {FORMAT_VERSION}; "
+            "upgrade wasm-rr to replay it"
+        )
+    if version < 1:
+        raise UnsupportedTraceVersionError(f"{path} has unknown trace format {version}")
+    try:
+        header = Header.from_cbor(dec.decode())
+    except Exception as exc:
+        raise CorruptTraceError(f"{path}: the trace header is damaged ({exc})") from None
+    return version, header, stream.tell()
+
+
+def _decode_items_slowly(region: bytes) -> tuple[list[Any], bool]:
+    """Decode items one by one; return them and whether decoding stopped at a clean end."""
+    stream = io.BytesIO(region)
+    dec = cbor2.CBORDecoder(stream)
+    items: list[Any] = []
+    n = len(region)
+    while stream.tell() < n:
+        start = stream.tell()
+        try:
+            items.append(dec.decode())
+        except Exception:
+            # An item that runs past the end of the file was cut; anything else is damage.
+            stream.seek(start)
+            rest = region[start:]
+            return items, _looks_truncated(rest)
+    return items, True
+
+
+def _looks_truncated(rest: bytes) -> bool:
+    """Whether an undecodable tail is an item cut by end of file (rather than garbage)."""
+    try:
+        cbor2.CBORDecoder(io.BytesIO(rest + b"\0" * 64)).decode()
+    except Exception:
+        return False
+    return True
+
+
+def load(path: str | os.PathLike[str]) -> Trace:
+    """Load and verify a trace file. Raises a :class:`TraceError` subclass on any problem."""
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise TraceNotFoundError(f"trace {p} does not exist; record one with `wasm-rr record`") from None
+    except IsADirectoryError:
+        raise TraceError(f"trace {p} is a directory, not a trace file") from None
+    except OSError as exc:
+        raise TraceError(f"cannot read trace {p}: {exc.strerror}") from None
+    version, header, offset = _decode_prefix(data, p)
+
+    has_tail = len(data) >= offset + _TAIL and data[-_TAIL:-32] == _DIGEST_MARK
+    if has_tail and blake3.blake3(memoryview(data)[:-_TAIL]).digest() == data[-32:]:
+        try:
+            items = cbor2.loads(b"\x9f" + data[offset:] + b"\xff")
+        except Exception as exc:
+            raise CorruptTraceError(f"{p}: undecodable events ({exc})") from None
+        if len(items) < 3 or items[-3] != Kind.END:
+            raise CorruptTraceError(f"{p}: the trace has no footer before its digest")
+        try:
+            footer = Footer.from_cbor(items[-2])
+        except Exception as exc:
+            raise CorruptTraceError(f"{p}: the trace footer is damaged ({exc})") from None
+        return Trace(p, version, header, items, len(items) - 3, footer, len(data))
+    if has_tail and not data.endswith(b"\0"):
+        raise CorruptTraceError(
+            f"{p}: checksum mismatch, the trace was modified or damaged after it was written; "
+            "use an intact copy or re-record"
+        )
+    return _load_cut(p, version, header, data, offset)
+
+
+def _load_cut(p: str, version: int, header: Header, data: bytes, offset: int) -> Trace:
+    """Load a trace without a valid tail: keep every complete event, or call it corrupt."""
+    region = data[offset:]
+    try:
+        items = cbor2.loads(b"\x9f" + region + b"\xff")
+        clean = True
+    except Exception:
+        items, clean = _decode_items_slowly(region)
+    if not clean:
+        raise CorruptTraceError(f"{p}: undecodable bytes in the event stream; the trace is damaged")
+    i, n = 0, len(items)
+    while i < n:
+        k = items[i]
+        if k == 0 and type(k) is int:
+            break  # zero padding after the last event written before the recorder died
+        if type(k) is not int or k not in ARITY:
+            raise CorruptTraceError(
+                f"{p}: item {offset}+{i} is not an event kind ({k!r}); the trace is damaged"
+            )
+        if k == Kind.END:
+            raise CorruptTraceError(
+                f"{p}: the footer's checksum is missing or wrong; the trace is damaged"
+            )
+        if i + ARITY[k] >= n:
+            break  # the last event was cut by end of file
+        i += 1 + ARITY[k]
+    return Trace(p, version, header, items, i, None, len(data))

@@ -1,0 +1,223 @@
+"""What every effect family shares: the recorder, the replay cursor, the fuel meter, errors.
+
+An effect family (clocks, random, cli, stdio, poll) has one protocol and three implementations:
+live (asks the OS), recording (asks the live one, then appends an event through a
+:class:`Recorder`) and replaying (answers from the trace through a :class:`Replayer`, after
+checking the question). The ABI layers (preview1, components) only see the protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import blake3
+
+from ..errors import (
+    ArgsMismatchError,
+    CorruptTraceError,
+    EndOfTraceError,
+    FuelMismatchError,
+    KindMismatchError,
+    RecordingCutOffError,
+)
+from ..trace.reader import Trace
+from ..trace.schema import ARITY, Kind, kind_name
+from ..trace.writer import TraceWriter
+
+
+class FuelCell(Protocol):
+    """``cell[0]`` is the number of guest instructions executed so far (it only grows)."""
+
+    def __getitem__(self, index: int) -> int: ...
+
+
+class ZeroFuel:
+    """A fuel cell for hosts without metering: every event reads 0 instructions."""
+
+    def __getitem__(self, index: int) -> int:
+        return 0
+
+
+class WorldError(Exception):
+    """The world answered a question with an error; ``name`` is the POSIX errno name.
+
+    It is part of the answer (recorded, replayed) and each ABI layer maps the name to its own
+    error code (a preview1 errno, a WASI 0.2 error-code).
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def world_error_from_os(exc: OSError) -> WorldError:
+    """The :class:`WorldError` for an OS error."""
+    import errno
+
+    return WorldError(errno.errorcode.get(exc.errno or 0, "EIO"))
+
+
+class Recorder:
+    """Stamps each event with the fuel used since the previous one and appends it."""
+
+    def __init__(self, writer: TraceWriter, fuel: FuelCell) -> None:
+        self.writer = writer
+        self.fuel: FuelCell = fuel
+        self._last = 0
+        self._zero = 0
+
+    def attach(self, fuel: FuelCell) -> None:
+        """Start counting on a store's fuel cell (the engine calls this before the guest runs)."""
+        self.fuel = fuel
+        self._last = fuel[0]
+
+    def event(self, kind: int, *fields: Any) -> None:
+        now = self.fuel[0]
+        delta = now - self._last
+        self._last = now
+        self.writer.event(kind, delta, *fields)
+
+    def event_ints(self, kind: int, a: int, b: int) -> None:
+        now = self.fuel[0]
+        delta = now - self._last
+        self._last = now
+        self.writer.event_ints(kind, delta, a, b)
+
+    def payload(self, data: bytes) -> bytes | int:
+        return self.writer.payload(data)
+
+    @property
+    def events(self) -> int:
+        return self.writer.events
+
+
+def describe(kind: int, question: tuple[Any, ...]) -> str:
+    """``clock.now(1)``: a call, as drift messages show it."""
+    args = ", ".join(_short(q) for q in question)
+    return f"{kind_name(kind)}({args})"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, bytes):
+        shown = value[:24]
+        more = "..." if len(value) > 24 else ""
+        return f"{shown!r}{more} [{len(value)} bytes]"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Replayer:
+    """The replay cursor: hands out recorded answers after checking each question.
+
+    ``take(kind, *question)`` checks that the next event has that kind, the same question fields
+    and (when ``check_fuel``) the same fuel delta, then returns its answer fields.
+    """
+
+    def __init__(self, trace: Trace, fuel: FuelCell, check_fuel: bool) -> None:
+        self.trace = trace
+        self.items = trace.items
+        self.end = trace.end
+        self.pos = 0
+        self.seq = 0
+        self.blobs: list[bytes] = []
+        self.check_fuel = check_fuel
+        self.fuel: FuelCell = fuel
+        self._last = 0
+        self.site: Callable[[], str] | None = None
+
+    def attach(self, fuel: FuelCell) -> None:
+        self.fuel = fuel
+        self._last = fuel[0]
+
+    def take(self, kind: int, *question: Any) -> list[Any]:
+        items = self.items
+        i = self.pos
+        if i < self.end and items[i] == Kind.BLOB:
+            i = self._skip_blobs(i)
+        if i >= self.end or items[i] != kind:
+            self._mismatch(i, kind, question)
+        now = self.fuel[0]
+        delta = now - self._last
+        self._last = now
+        n = ARITY[kind]
+        nq = len(question)
+        if nq and tuple(items[i + 2 : i + 2 + nq]) != question:
+            raise ArgsMismatchError(
+                self.seq + 1,
+                describe(kind, tuple(items[i + 2 : i + 2 + nq])),
+                "called " + describe(kind, question),
+            )
+        if delta != items[i + 1] and self.check_fuel:
+            raise FuelMismatchError(
+                self.seq + 1,
+                f"{describe(kind, question)} after {items[i + 1]} instructions",
+                f"made it after {delta} instructions",
+            )
+        self.pos = i + 1 + n
+        self.seq += 1
+        return items[i + 2 + nq : i + 1 + n]
+
+    def resolve(self, field: Any) -> bytes:
+        """A payload field's bytes (inline, or the blob it names)."""
+        if type(field) is bytes:
+            return field
+        try:
+            return self.blobs[field]
+        except (IndexError, TypeError):
+            raise CorruptTraceError(
+                f"{self.trace.path}: event {self.seq} names payload {field!r}, which the trace "
+                "does not hold; the trace is damaged"
+            ) from None
+
+    def _skip_blobs(self, i: int) -> int:
+        items = self.items
+        while i < self.end and items[i] == Kind.BLOB:
+            digest, data = items[i + 1], items[i + 2]
+            if blake3.blake3(data).digest() != digest:
+                raise CorruptTraceError(
+                    f"{self.trace.path}: payload {len(self.blobs)} does not match its blake3; "
+                    "the trace is damaged"
+                )
+            self.blobs.append(data)
+            i += 3
+        self.pos = i
+        return i
+
+    def _mismatch(self, i: int, kind: int, question: tuple[Any, ...]) -> None:
+        got = "called " + describe(kind, question)
+        if i >= self.end:
+            if self.trace.cut_off:
+                raise RecordingCutOffError(self.seq)
+            raise EndOfTraceError(self.seq + 1, "no more events", got)
+        k = self.items[i]
+        if type(k) is not int or k not in ARITY:
+            raise CorruptTraceError(f"{self.trace.path}: event {self.seq + 1} has no valid kind")
+        recorded_q = tuple(self.items[i + 2 : i + 2 + _question_len(k)])
+        raise KindMismatchError(self.seq + 1, describe(k, recorded_q), got)
+
+    def remaining(self) -> int:
+        """How many events are left after the cursor."""
+        items, i, n = self.items, self.pos, 0
+        while i < self.end:
+            k = items[i]
+            if k != Kind.BLOB:
+                n += 1
+            i += 1 + ARITY[k]
+        return n
+
+    def next_description(self) -> str:
+        """The next unread event, described (for 'unused events' errors)."""
+        i = self.pos
+        if i < self.end and self.items[i] == Kind.BLOB:
+            i = self._skip_blobs(i)
+        if i >= self.end:
+            return "no more events"
+        k = self.items[i]
+        return describe(k, tuple(self.items[i + 2 : i + 2 + _question_len(k)]))
+
+
+def _question_len(kind: int) -> int:
+    from ..trace.schema import QUESTION
+
+    return QUESTION.get(kind, 0)

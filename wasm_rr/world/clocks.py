@@ -1,0 +1,87 @@
+"""Clocks: wall-clock time, monotonic time, CPU-time clocks, and their resolutions.
+
+Clock ids are preview1's (0 realtime, 1 monotonic, 2 process CPU time, 3 thread CPU time);
+WASI 0.2's wall-clock and monotonic-clock map to 0 and 1. Values are nanoseconds. A recorded
+clock read stores the difference from the previous read of the same clock, so a tight loop of
+monotonic reads costs a few bytes per event.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from ..trace.schema import Kind
+from .base import Recorder, Replayer
+
+REALTIME = 0
+MONOTONIC = 1
+PROCESS_CPUTIME = 2
+THREAD_CPUTIME = 3
+CLOCK_IDS = (REALTIME, MONOTONIC, PROCESS_CPUTIME, THREAD_CPUTIME)
+
+
+class Clocks(Protocol):
+    def now(self, clock_id: int) -> int:
+        """The clock's current value in nanoseconds (``clock_id`` is one of CLOCK_IDS)."""
+        ...
+
+    def resolution(self, clock_id: int) -> int:
+        """The clock's resolution in nanoseconds."""
+        ...
+
+
+_POSIX = {
+    REALTIME: time.CLOCK_REALTIME,
+    MONOTONIC: time.CLOCK_MONOTONIC,
+    PROCESS_CPUTIME: time.CLOCK_PROCESS_CPUTIME_ID,
+    THREAD_CPUTIME: time.CLOCK_THREAD_CPUTIME_ID,
+}
+
+
+class LiveClocks:
+    """The host's clocks."""
+
+    def __init__(self) -> None:
+        self._readers = (time.time_ns, time.monotonic_ns, time.process_time_ns, time.thread_time_ns)
+
+    def now(self, clock_id: int) -> int:
+        return self._readers[clock_id]()
+
+    def resolution(self, clock_id: int) -> int:
+        return max(1, round(time.clock_getres(_POSIX[clock_id]) * 1e9))
+
+
+class RecordingClocks:
+    def __init__(self, live: Clocks, recorder: Recorder) -> None:
+        self._live = live
+        self._rec = recorder
+        self._prev = [0, 0, 0, 0]
+
+    def now(self, clock_id: int) -> int:
+        value = self._live.now(clock_id)
+        delta = value - self._prev[clock_id]
+        self._prev[clock_id] = value
+        self._rec.event_ints(Kind.CLOCK_NOW, clock_id, delta)
+        return value
+
+    def resolution(self, clock_id: int) -> int:
+        value = self._live.resolution(clock_id)
+        self._rec.event_ints(Kind.CLOCK_RES, clock_id, value)
+        return value
+
+
+class ReplayingClocks:
+    def __init__(self, replayer: Replayer) -> None:
+        self._r = replayer
+        self._prev = [0, 0, 0, 0]
+
+    def now(self, clock_id: int) -> int:
+        (delta,) = self._r.take(Kind.CLOCK_NOW, clock_id)
+        value: int = self._prev[clock_id] + delta
+        self._prev[clock_id] = value
+        return value
+
+    def resolution(self, clock_id: int) -> int:
+        (value,) = self._r.take(Kind.CLOCK_RES, clock_id)
+        return int(value)

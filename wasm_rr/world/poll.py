@@ -1,0 +1,125 @@
+"""Waiting: sleeping on clocks and waiting for stdio to become ready.
+
+The guest asks with a list of subscriptions and learns which fired. Recording really waits;
+replay answers at once from the trace, so a guest that sleeps replays without sleeping.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+from dataclasses import astuple, dataclass
+from typing import Any, BinaryIO, Protocol
+
+from ..trace.schema import Kind
+from .base import Recorder, Replayer
+from .clocks import MONOTONIC, REALTIME
+
+CLOCK, FD_READ, FD_WRITE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Subscription:
+    userdata: int
+    type: int  # CLOCK, FD_READ or FD_WRITE
+    target: int  # clock id for CLOCK, fd otherwise
+    timeout: int = 0  # ns, CLOCK only
+    absolute: bool = False  # CLOCK only
+
+
+@dataclass(frozen=True)
+class Ready:
+    userdata: int
+    type: int
+    error: str = ""  # errno name, "" for none
+    nbytes: int = 0
+    hangup: bool = False
+
+
+class Poll(Protocol):
+    def wait(self, subscriptions: list[Subscription]) -> list[Ready]:
+        """Block until at least one subscription fires; return the ones that did."""
+        ...
+
+
+class LivePoll:
+    def __init__(self, streams: dict[int, BinaryIO | None]) -> None:
+        self._streams = streams
+
+    def _fileno(self, fd: int) -> int | None:
+        stream = self._streams.get(fd)
+        if stream is None:
+            return None
+        try:
+            return stream.fileno()
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def wait(self, subscriptions: list[Subscription]) -> list[Ready]:
+        now = time.monotonic_ns()
+        deadlines: list[tuple[int, Subscription]] = []
+        readers: dict[int, Subscription] = {}
+        writers: dict[int, Subscription] = {}
+        ready: list[Ready] = []
+        for sub in subscriptions:
+            if sub.type == CLOCK:
+                deadlines.append((self._deadline(sub, now), sub))
+                continue
+            fileno = self._fileno(sub.target)
+            if fileno is None:
+                # Not a selectable OS stream (a pipe in a test, closed stdin): always ready.
+                ready.append(Ready(sub.userdata, sub.type, nbytes=1 if sub.type == FD_READ else 0))
+            elif sub.type == FD_READ:
+                readers[fileno] = sub
+            else:
+                writers[fileno] = sub
+        if ready:
+            return ready
+        first = min((d for d, _ in deadlines), default=None)
+        if readers or writers:
+            timeout = None if first is None else max(0, first - time.monotonic_ns()) / 1e9
+            r, w, _ = select.select(list(readers), list(writers), [], timeout)
+            ready = [Ready(readers[f].userdata, FD_READ, nbytes=1) for f in r]
+            ready += [Ready(writers[f].userdata, FD_WRITE) for f in w]
+            if ready:
+                return ready
+        elif first is not None:
+            delay = first - time.monotonic_ns()
+            if delay > 0:
+                time.sleep(delay / 1e9)
+        now = time.monotonic_ns()
+        return [Ready(sub.userdata, CLOCK) for d, sub in deadlines if d <= now]
+
+    @staticmethod
+    def _deadline(sub: Subscription, now: int) -> int:
+        if not sub.absolute:
+            return now + sub.timeout
+        if sub.target == REALTIME:
+            return now + (sub.timeout - time.time_ns())
+        if sub.target == MONOTONIC:
+            return sub.timeout
+        return now  # CPU-time clocks: fire at once, as wasmtime does not wait on them
+
+
+def _enc_subs(subs: list[Subscription]) -> list[list[Any]]:
+    return [[s.userdata, s.type, s.target, s.timeout, int(s.absolute)] for s in subs]
+
+
+class RecordingPoll:
+    def __init__(self, live: Poll, recorder: Recorder) -> None:
+        self._live = live
+        self._rec = recorder
+
+    def wait(self, subscriptions: list[Subscription]) -> list[Ready]:
+        ready = self._live.wait(subscriptions)
+        self._rec.event(Kind.POLL, _enc_subs(subscriptions), [list(astuple(r)) for r in ready])
+        return ready
+
+
+class ReplayingPoll:
+    def __init__(self, replayer: Replayer) -> None:
+        self._r = replayer
+
+    def wait(self, subscriptions: list[Subscription]) -> list[Ready]:
+        (ready,) = self._r.take(Kind.POLL, _enc_subs(subscriptions))
+        return [Ready(u, t, e, n, bool(h)) for u, t, e, n, h in ready]

@@ -1,0 +1,167 @@
+"""Standard input, output and error.
+
+Reads from stdin are answers from the outside world (recorded, replayed from the trace).
+Writes to stdout and stderr are the guest's output: recording writes them and stores them;
+replay checks them byte for byte against the recording and re-emits them. Every implementation
+keeps an :class:`OutputLog` (blake3 and size per stream) for the trace footer.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import BinaryIO, Protocol
+
+import blake3
+
+from ..errors import OutputMismatchError
+from ..trace.schema import Kind
+from .base import Recorder, Replayer, WorldError, describe, world_error_from_os
+
+STDIN, STDOUT, STDERR = 0, 1, 2
+
+
+class OutputLog:
+    """Hashes and counts what the guest wrote to stdout and stderr."""
+
+    def __init__(self) -> None:
+        self.hashers = {STDOUT: blake3.blake3(), STDERR: blake3.blake3()}
+        self.sizes = {STDOUT: 0, STDERR: 0}
+
+    def add(self, fd: int, data: bytes) -> None:
+        self.hashers[fd].update(data)
+        self.sizes[fd] += len(data)
+
+    def digest(self, fd: int) -> str:
+        return str(self.hashers[fd].hexdigest())
+
+
+class Stdio(Protocol):
+    log: OutputLog
+
+    def read(self, fd: int, n: int) -> bytes:
+        """Up to ``n`` bytes from stdin (``b""`` at end of input); raises WorldError."""
+        ...
+
+    def write(self, fd: int, data: bytes) -> int:
+        """Write to stdout or stderr; returns how many bytes were written."""
+        ...
+
+    def isatty(self, fd: int) -> bool:
+        """Whether the stream is a terminal (libc picks line or full buffering by it)."""
+        ...
+
+
+class LiveStdio:
+    """The host's streams (or the ones a caller hands in)."""
+
+    def __init__(self, stdin: BinaryIO | None, stdout: BinaryIO, stderr: BinaryIO) -> None:
+        self._streams: dict[int, BinaryIO | None] = {STDIN: stdin, STDOUT: stdout, STDERR: stderr}
+        self.log = OutputLog()
+
+    def read(self, fd: int, n: int) -> bytes:
+        stream = self._streams[STDIN]
+        if stream is None:
+            raise WorldError("EBADF")
+        try:
+            read1 = getattr(stream, "read1", None)
+            data = read1(n) if read1 is not None else stream.read(n)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+        return bytes(data or b"")
+
+    def write(self, fd: int, data: bytes) -> int:
+        stream = self._streams[fd]
+        assert stream is not None
+        try:
+            stream.write(data)
+            stream.flush()
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+        self.log.add(fd, data)
+        return len(data)
+
+    def isatty(self, fd: int) -> bool:
+        stream = self._streams[fd]
+        if stream is None:
+            return False
+        try:
+            return os.isatty(stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            return False
+
+
+class RecordingStdio:
+    def __init__(self, live: Stdio, recorder: Recorder) -> None:
+        self._live = live
+        self._rec = recorder
+        self.log = live.log
+
+    def read(self, fd: int, n: int) -> bytes:
+        try:
+            data = self._live.read(fd, n)
+        except WorldError as err:
+            self._rec.event(Kind.READ, fd, n, err.name)
+            raise
+        self._rec.event(Kind.READ, fd, n, self._rec.payload(data))
+        return data
+
+    def write(self, fd: int, data: bytes) -> int:
+        try:
+            written = self._live.write(fd, data)
+        except WorldError as err:
+            self._rec.event(Kind.WRITE, fd, self._rec.payload(data), err.name)
+            raise
+        self._rec.event(Kind.WRITE, fd, self._rec.payload(data), written)
+        return written
+
+    def isatty(self, fd: int) -> bool:
+        value = self._live.isatty(fd)
+        self._rec.event(Kind.ISATTY, fd, int(value))
+        return value
+
+
+class ReplayingStdio:
+    """Answers reads from the trace; checks writes and re-emits them to ``sinks``."""
+
+    def __init__(self, replayer: Replayer, sinks: dict[int, BinaryIO]) -> None:
+        self._r = replayer
+        self._sinks = sinks
+        self.log = OutputLog()
+
+    def read(self, fd: int, n: int) -> bytes:
+        (answer,) = self._r.take(Kind.READ, fd, n)
+        if type(answer) is str:
+            raise WorldError(answer)
+        return self._r.resolve(answer)
+
+    def write(self, fd: int, data: bytes) -> int:
+        r = self._r
+        field, written = r.take(Kind.WRITE, fd)
+        recorded = r.resolve(field)
+        if recorded != data:
+            raise OutputMismatchError(
+                r.seq,
+                describe(Kind.WRITE, (fd, recorded)),
+                "wrote " + describe(Kind.WRITE, (fd, data)),
+                _first_difference(recorded, data),
+            )
+        if type(written) is str:
+            raise WorldError(written)
+        chunk = data[:written]
+        sink = self._sinks.get(fd)
+        if sink is not None:
+            sink.write(chunk)
+            sink.flush()
+        self.log.add(fd, chunk)
+        return int(written)
+
+    def isatty(self, fd: int) -> bool:
+        (value,) = self._r.take(Kind.ISATTY, fd)
+        return bool(value)
+
+
+def _first_difference(a: bytes, b: bytes) -> str:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return f"first difference at byte {i}"
+    return f"lengths {len(a)} and {len(b)}"
