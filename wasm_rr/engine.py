@@ -92,7 +92,10 @@ def _engine() -> wasmtime.Engine:
     return wasmtime.Engine(config)
 
 
-def _frames_of(err: wasmtime.WasmtimeError) -> list[list[object]]:
+WasmFailure = (wasmtime.WasmtimeError, wasmtime.Trap)
+
+
+def _frames_of(err: wasmtime.WasmtimeError | wasmtime.Trap) -> list[list[object]]:
     if isinstance(err, wasmtime.Trap):
         frames = err.frames
     else:
@@ -105,14 +108,19 @@ def _frames_of(err: wasmtime.WasmtimeError) -> list[list[object]]:
     return [[f.func_index, f.func_name, f.module_offset, f.func_offset] for f in frames]
 
 
-def _trap_of(err: wasmtime.WasmtimeError, host_reason: BaseException | None) -> Trap:
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _trap_of(err: wasmtime.WasmtimeError | wasmtime.Trap, host_reason: BaseException | None) -> Trap:
     code = None
     if isinstance(err, wasmtime.Trap):
         tc = err.trap_code
         code = tc.name if tc is not None else None
-        message = err.message
+        message = _last_line(err.message)
     else:
-        message = str(err).splitlines()[-1].strip() if str(err) else ""
+        message = _last_line(str(err))
     if host_reason is not None:
         message = str(host_reason)
         code = "HOST"
@@ -134,7 +142,7 @@ def _run_module(guest: Guest, world: World) -> Outcome:
     linker.define_unknown_imports_as_traps(module)
     try:
         instance = linker.instantiate(store, module)
-    except wasmtime.WasmtimeError as exc:
+    except WasmFailure as exc:
         if host.pending is not None:
             return _settle(host, exc)
         raise GuestLoadError(f"{guest.path} cannot be instantiated: {str(exc).splitlines()[0]}") from None
@@ -147,12 +155,12 @@ def _run_module(guest: Guest, world: World) -> Outcome:
         raise GuestLoadError(f"{guest.path} is not a command: it exports no `_start` function")
     try:
         start(store)
-    except wasmtime.WasmtimeError as exc:
+    except WasmFailure as exc:
         return _settle(host, exc)
     return Outcome(exit_code=0)
 
 
-def _settle(host: HostFunctions, exc: wasmtime.WasmtimeError) -> Outcome:
+def _settle(host: HostFunctions, exc: wasmtime.WasmtimeError | wasmtime.Trap) -> Outcome:
     """Turn what ended the call into wasm into an outcome, or re-raise a host error."""
     reason = host.pending
     if reason is None:

@@ -1,0 +1,60 @@
+# wasm-rr developer entry points. Every target creates .venv/ (pinned versions) when missing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+RR     := $(VENV)/bin/wasm-rr
+STAMP  := $(VENV)/.installed-dev
+GSTAMP := $(VENV)/.installed-guests
+OUT    := out
+
+.PHONY: all demo test lint golden golden-update guests bench clean
+
+all: test
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+$(GSTAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,guests]'
+	touch $@
+
+# The flaky job: record until a run fails, then replay the failure three times.
+demo: $(STAMP)
+	@mkdir -p $(OUT)
+	@echo "== recording guests/build/flaky.wasm until a run prints FAIL (fails 1 run in 32)"
+	@for i in $$(seq 1 400); do \
+	  $(RR) record guests/build/flaky.wasm -t $(OUT)/flaky.cbor > $(OUT)/flaky.out; \
+	  status=$$?; cat $(OUT)/flaky.out; \
+	  if grep -q FAIL $(OUT)/flaky.out; then echo "   (recorded run $$i, exit $$status)"; break; fi; \
+	done
+	@echo "== replaying $(OUT)/flaky.cbor: same line, same exit status, every time"
+	@for i in 1 2 3; do $(RR) replay guests/build/flaky.wasm $(OUT)/flaky.cbor; echo "   (exit $$?)"; done
+	@echo "== NAME=ann recorded, NAME=bob replayed"
+	@NAME=ann $(RR) record guests/build/greet.wasm -t $(OUT)/greet.cbor --env NAME
+	@NAME=bob $(RR) replay guests/build/greet.wasm $(OUT)/greet.cbor
+
+lint: $(STAMP)
+	$(PY) -m ruff check wasm_rr tests golden benchmarks guests/build.py
+	$(PY) -m mypy wasm_rr
+
+test: $(STAMP) lint
+	$(PY) -m pytest
+
+golden: $(STAMP)
+	$(PY) golden/run.py
+
+golden-update: $(STAMP)
+	$(PY) golden/run.py --update
+
+guests: $(GSTAMP)
+	$(PY) guests/build.py
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,83 @@
+"""Shared fixtures: the built guests, in-process runs with captured streams, CLI runs."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from wasm_rr import engine
+from wasm_rr.engine import RunResult
+from wasm_rr.world import Streams
+
+ROOT = Path(__file__).resolve().parent.parent
+GUESTS = ROOT / "guests" / "build"
+
+
+def guest(name: str) -> Path:
+    path = GUESTS / f"{name}.wasm"
+    assert path.exists(), f"{path} missing: run `make guests`"
+    return path
+
+
+@dataclass
+class Captured:
+    result: RunResult
+    stdout: bytes
+    stderr: bytes
+
+
+def _streams(stdin: bytes | None = None) -> tuple[Streams, io.BytesIO, io.BytesIO]:
+    out, err = io.BytesIO(), io.BytesIO()
+    return Streams(io.BytesIO(stdin) if stdin is not None else None, out, err), out, err
+
+
+def record(
+    name: str | Path,
+    trace: Path,
+    args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+) -> Captured:
+    streams, out, err = _streams(stdin)
+    path = name if isinstance(name, Path) else guest(name)
+    result = engine.record(path, trace, args or [], env or {}, streams)
+    return Captured(result, out.getvalue(), err.getvalue())
+
+
+def replay(name: str | Path, trace: Path, allow_code_change: bool = False) -> Captured:
+    streams, out, err = _streams()
+    path = name if isinstance(name, Path) else guest(name)
+    result = engine.replay(path, trace, streams, allow_code_change)
+    return Captured(result, out.getvalue(), err.getvalue())
+
+
+@dataclass
+class CliRun:
+    status: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str | Path, env: dict[str, str] | None = None, stdin: bytes = b"") -> CliRun:
+    """Run ``python -m wasm_rr`` in a subprocess (exit statuses, one-line errors)."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "wasm_rr", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        env=full_env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    return CliRun(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+
+@pytest.fixture
+def tmp_trace(tmp_path: Path) -> Path:
+    return tmp_path / "run.cbor"

@@ -1,0 +1,104 @@
+"""Record then replay: byte-identical output, same outcome, nothing read from the world."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from wasm_rr.trace import Kind, load
+
+from .conftest import record, replay
+
+DEMOS = ["dice", "counter", "entropy", "flaky", "greet", "timebomb"]
+
+
+@pytest.mark.parametrize("name", DEMOS)
+def test_replay_is_byte_identical(name: str, tmp_trace: Path) -> None:
+    rec = record(name, tmp_trace, env={"NAME": "ann"})
+    rep = replay(name, tmp_trace)
+    assert rep.stdout == rec.stdout and rep.stderr == rec.stderr
+    assert rep.result.outcome == rec.result.outcome
+    assert rep.result.events == rec.result.events == load(tmp_trace).footer.events  # type: ignore[union-attr]
+
+
+def test_replay_reads_nothing_from_the_world(tmp_trace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rec = record("dice", tmp_trace)
+    rec2 = record("entropy", tmp_trace.with_name("e.cbor"))
+
+    def forbidden(*_: object) -> int:
+        raise AssertionError("replay touched the outside world")
+
+    for name in ("time_ns", "monotonic_ns", "process_time_ns", "thread_time_ns", "sleep"):
+        monkeypatch.setattr(time, name, forbidden)
+    monkeypatch.setattr(os, "urandom", forbidden)
+    monkeypatch.setattr(os, "environ", {})
+    assert replay("dice", tmp_trace).stdout == rec.stdout
+    assert replay("entropy", tmp_trace.with_name("e.cbor")).stdout == rec2.stdout
+
+
+def test_changed_env_is_not_seen(tmp_trace: Path) -> None:
+    from .conftest import cli
+
+    rec = cli("record", "guests/build/greet.wasm", "-t", tmp_trace, "--env", "NAME",
+              env={"NAME": "ann"})
+    assert rec.stdout == "hello, ann\n"
+    rep = cli("replay", "guests/build/greet.wasm", tmp_trace, env={"NAME": "bob"})
+    assert (rep.status, rep.stdout) == (0, "hello, ann\n")
+
+
+def test_other_clock_and_random_replay_identically(tmp_trace: Path) -> None:
+    rec = record("dice", tmp_trace)
+    time.sleep(0.002)
+    fresh = record("dice", tmp_trace.with_name("other.cbor"))
+    assert fresh.stdout != rec.stdout  # the clock moved on (and the roll may differ)
+    for _ in range(3):
+        assert replay("dice", tmp_trace).stdout == rec.stdout
+
+
+def test_args_after_double_dash(tmp_trace: Path) -> None:
+    rec = record("timebomb", tmp_trace, args=["5"])
+    trace = load(tmp_trace)
+    assert trace.header.argv == ["timebomb.wasm", "5"]
+    args = [e.fields[0] for e in trace.events() if e.kind == Kind.ARGS]
+    assert args and args[0] == [b"timebomb.wasm", b"5"]
+    assert replay("timebomb", tmp_trace).stdout == rec.stdout
+
+
+def test_flaky_failure_replays_with_its_exit_status(tmp_path: Path) -> None:
+    for i in range(400):
+        trace = tmp_path / f"f{i}.cbor"
+        rec = record("flaky", trace)
+        if rec.result.outcome.exit_code == 1:
+            break
+        trace.unlink()
+    else:
+        pytest.fail("flaky never failed in 400 runs")
+    assert rec.stdout == b"FAIL: expected the answer to be 42, got 7\n"
+    for _ in range(3):
+        rep = replay("flaky", trace)
+        assert rep.stdout == rec.stdout and rep.result.outcome.exit_code == 1
+
+
+def _minutes_to_37() -> int:
+    now_min = int(time.time()) // 60
+    return (37 - now_min % 60) % 60
+
+
+def test_trap_is_recorded_and_reproduced(tmp_trace: Path) -> None:
+    # The offset argument moves timebomb's clock so it is minute 37 (unless a minute boundary
+    # falls between the two reads, hence the retry).
+    for _ in range(3):
+        rec = record("timebomb", tmp_trace, args=[str(_minutes_to_37())])
+        if rec.result.outcome.trap is not None:
+            break
+    trap = rec.result.outcome.trap
+    assert trap is not None and trap.code == "UNREACHABLE"
+    assert "unreachable" in trap.message
+    assert any(f[1] == "detonate" for f in trap.frames)
+    footer = load(tmp_trace).footer
+    assert footer is not None and footer.outcome == rec.result.outcome
+    rep = replay("timebomb", tmp_trace)
+    assert rep.result.outcome == rec.result.outcome
