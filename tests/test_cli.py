@@ -1,0 +1,144 @@
+"""The command line: exit statuses, and one clear line (never a traceback) for every bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import cli
+
+GREET = "guests/build/greet.wasm"
+
+
+def one_line_error(run_stderr: str) -> str:
+    lines = run_stderr.strip().splitlines()
+    assert len(lines) == 1, run_stderr
+    assert "Traceback" not in run_stderr
+    assert lines[0].startswith("wasm-rr: ")
+    return lines[0]
+
+
+def test_record_and_replay_exit_with_the_guests_status(tmp_path: Path) -> None:
+    t = tmp_path / "g.cbor"
+    rec = cli("record", GREET, "-t", t, "--env", "NAME=ann")
+    assert (rec.status, rec.stdout, rec.stderr) == (0, "hello, ann\n", "")
+    rep = cli("replay", GREET, t)
+    assert (rep.status, rep.stdout, rep.stderr) == (0, "hello, ann\n", "")
+
+
+@pytest.fixture
+def greet_trace(tmp_path: Path) -> Path:
+    t = tmp_path / "g.cbor"
+    assert cli("record", GREET, "-t", t).status == 0
+    return t
+
+
+def test_not_wasm(tmp_path: Path, greet_trace: Path) -> None:
+    bogus = tmp_path / "app.wasm"
+    bogus.write_text("#!/bin/sh\necho hi\n")
+    for args in (("record", bogus, "-t", tmp_path / "x.cbor"), ("replay", bogus, greet_trace)):
+        run = cli(*args)
+        assert run.status == 125
+        assert "is not a WebAssembly file" in one_line_error(run.stderr)
+
+
+def test_missing_guest_and_trace(tmp_path: Path) -> None:
+    run = cli("replay", GREET, tmp_path / "nope.cbor")
+    assert run.status == 125
+    assert one_line_error(run.stderr) == (
+        f"wasm-rr: trace {tmp_path / 'nope.cbor'} does not exist; record one with `wasm-rr record`"
+    )
+    run = cli("record", tmp_path / "nope.wasm")
+    assert run.status == 125 and "does not exist" in one_line_error(run.stderr)
+
+
+def test_truncated_trace_says_cut_off(greet_trace: Path) -> None:
+    data = greet_trace.read_bytes()
+    greet_trace.write_bytes(data[: len(data) // 2])
+    run = cli("replay", GREET, greet_trace)
+    assert run.status == 125
+    assert "the recording was cut off after event" in one_line_error(run.stderr)
+
+
+def test_bit_flipped_trace(greet_trace: Path) -> None:
+    data = bytearray(greet_trace.read_bytes())
+    data[len(data) // 2] ^= 0x04
+    greet_trace.write_bytes(bytes(data))
+    run = cli("replay", GREET, greet_trace)
+    assert run.status == 125
+    assert "checksum mismatch" in one_line_error(run.stderr)
+
+
+def test_newer_format(greet_trace: Path) -> None:
+    from .tracetools import rewrite
+
+    rewrite(greet_trace, greet_trace, version=2)
+    run = cli("replay", GREET, greet_trace)
+    assert run.status == 125
+    assert "is trace format 2, this wasm-rr reads up to 1; upgrade wasm-rr" in one_line_error(run.stderr)
+
+
+def test_arguments_swapped(greet_trace: Path) -> None:
+    run = cli("replay", greet_trace, GREET)
+    assert run.status == 125
+    one_line_error(run.stderr)
+
+
+def test_usage_errors_are_125() -> None:
+    run = cli("replay", GREET)
+    assert run.status == 125
+    assert "Missing argument 'TRACE'" in one_line_error(run.stderr)
+    assert cli("frobnicate").status == 125
+
+
+def test_drift_is_125_with_one_line(greet_trace: Path) -> None:
+    run = cli("replay", "guests/build/counter.wasm", greet_trace)
+    assert run.status == 125
+    assert "code hash mismatch" in one_line_error(run.stderr)
+
+
+def test_trap_exits_134_and_replays_the_same(tmp_path: Path) -> None:
+    import time
+
+    t = tmp_path / "t.cbor"
+    for _ in range(3):
+        offset = (37 - (int(time.time()) // 60) % 60) % 60
+        rec = cli("record", "guests/build/timebomb.wasm", "-t", t, "--", str(offset))
+        if rec.status == 134:
+            break
+    assert rec.status == 134
+    assert "guest trapped: wasm trap: wasm `unreachable` instruction executed" in rec.stderr
+    assert "detonate" in rec.stderr
+    rep = cli("replay", "guests/build/timebomb.wasm", t)
+    assert (rep.status, rep.stdout, rep.stderr) == (134, rec.stdout, rec.stderr)
+
+
+def test_stdin_is_recorded_and_not_read_on_replay(tmp_path: Path) -> None:
+    import wasmtime
+
+    cat = tmp_path / "cat.wasm"
+    cat.write_bytes(bytes(wasmtime.wat2wasm(CAT)))
+    t = tmp_path / "c.cbor"
+    rec = cli("record", cat, "-t", t, stdin=b"some input\nmore\n")
+    assert (rec.status, rec.stdout) == (0, "some input\nmore\n")
+    rep = cli("replay", cat, t, stdin=b"different\n")
+    assert (rep.status, rep.stdout) == (0, "some input\nmore\n")
+
+
+# Copies stdin to stdout, 4 bytes per read, until end of input.
+CAT = """
+(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\\10\\00\\00\\00\\04\\00\\00\\00")
+  (func (export "_start")
+    (loop $l
+      (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (if (i32.eqz (i32.load (i32.const 8))) (then (return)))
+      (i32.store (i32.const 4) (i32.load (i32.const 8)))
+      (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))
+      (i32.store (i32.const 4) (i32.const 4))
+      (br $l))))
+"""
