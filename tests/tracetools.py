@@ -43,7 +43,7 @@ def rewrite(
             w.payload(f) if (ev.kind, j) in _PAYLOAD_SLOTS and isinstance(f, bytes) else f
             for j, f in enumerate(ev.fields)
         ]
-        w.event(ev.kind, ev.fuel, *fields)
+        w.event_with_fuel(ev.kind, ev.fuel, *fields)
     w.close(foot)
 
 

@@ -28,13 +28,13 @@ def footer(events: int) -> Footer:
 
 def write_sample(path: Path, close: bool = True) -> TraceWriter:
     w = TraceWriter(path, HEADER)
-    w.event_ints(Kind.CLOCK_NOW, 12, 1, 1_700_000_000_000_000_000)
-    w.event_ints(Kind.CLOCK_NOW, 30, 1, 850)
-    w.event(Kind.RANDOM, 5, w.payload(b"\x01" * 8))
+    w.event_with_fuel(Kind.CLOCK_NOW, 12, 1, 1_700_000_000_000_000_000)
+    w.event_with_fuel(Kind.CLOCK_NOW, 30, 1, 850)
+    w.event_with_fuel(Kind.RANDOM, 5, w.payload(b"\x01" * 8))
     big = bytes(range(256)) * 4
-    w.event(Kind.WRITE, 7, 1, w.payload(big), len(big))
-    w.event(Kind.WRITE, 7, 1, w.payload(big), len(big))  # same bytes: stored once
-    w.event(Kind.EXIT, 2, 3)
+    w.event_with_fuel(Kind.WRITE, 7, 1, w.payload(big), len(big))
+    w.event_with_fuel(Kind.WRITE, 7, 1, w.payload(big), len(big))  # same bytes: stored once
+    w.event_with_fuel(Kind.EXIT, 2, 3)
     if close:
         w.close(footer(w.events))
     return w
@@ -77,8 +77,8 @@ def test_events_are_compact(tmp_path: Path) -> None:
     wa = TraceWriter(a, HEADER)
     wa.close(None)
     wb = TraceWriter(b, HEADER)
-    wb.event_ints(Kind.CLOCK_NOW, 20, 1, 900)  # a clock read 900 ns after the previous one
-    wb.event(Kind.RANDOM, 20, wb.payload(b"12345678"))
+    wb.event_with_fuel(Kind.CLOCK_NOW, 20, 1, 900)  # a clock read 900 ns after the previous one
+    wb.event_with_fuel(Kind.RANDOM, 20, wb.payload(b"12345678"))
     wb.close(None)
     assert b.stat().st_size - a.stat().st_size == 6 + 11
 

@@ -33,6 +33,7 @@ _FDSTAT = struct.Struct("<BxHxxxxQQ")
 _SUBSCRIPTION = struct.Struct("<QB7xQQQH6x")  # userdata, tag, (clock id | fd), timeout, precision, flags
 _EVENT = struct.Struct("<QHB5xQH6x")  # userdata, error, type, nbytes, flags
 _IOVEC = struct.Struct("<II")
+_U64 = struct.Struct("<Q")
 
 
 class GuestExit(Exception):
@@ -93,6 +94,9 @@ class Preview1:
             1: StdioDescriptor(1),
             2: StdioDescriptor(2),
         }
+
+        self._now = world.clocks.now
+        self._secure = world.random.secure
 
     def bind_memory(self, memory: GuestMemory) -> None:
         self.mem = memory
@@ -172,14 +176,14 @@ class Preview1:
         mem = self.mem
         if out & 7 or out + 8 > mem.size:
             mem.check(out, 8, 8)
-        mem.set_u64(out, self.world.clocks.now(clock_id))
+        _U64.pack_into(mem.view, out, self._now(clock_id))
         return 0
 
     def random_get(self, buf: int, n: int) -> int:
         mem = self.mem
         if buf + n > mem.size:
             mem.check(buf, n)
-        mem.write(buf, self.world.random.secure(n))
+        mem.view[buf : buf + n] = self._secure(n)
         return 0
 
     # ---- stdio ----------------------------------------------------------------------------------

@@ -103,28 +103,29 @@ class HostFunctions:
         )
         unpack = struct.Struct("<" + "".join(_SLOT_FORMATS[p] for p in params)).unpack_from
         nbytes = 16 * max(len(params), len(results), 1)
-        views: dict[int, tuple[memoryview, memoryview]] = {}
         error_result = self._error_result
         trap = self.trap
         returns = bool(results)
-
-        def view_at(address: int) -> tuple[memoryview, memoryview]:
-            raw = memoryview((ctypes.c_char * nbytes).from_address(address)).cast("B")
-            pair = (raw, raw.cast("i"))
-            views[address] = pair
-            return pair
+        # The args array sits at the same address call after call (it is on the native stack
+        # of wasmtime's trampoline); its views are rebuilt only when the address changes.
+        address = 0
+        raw = ints = memoryview(b"")
 
         def callback(env: int, caller: int, args: int, nargs: int) -> int:
-            pair = views.get(args) or view_at(args)
+            nonlocal address, raw, ints
+            if args != address:
+                raw = memoryview((ctypes.c_char * nbytes).from_address(args)).cast("B")
+                ints = raw.cast("i")
+                address = args
             try:
-                result = fn(*unpack(pair[0]))
+                result = fn(*unpack(raw))
             except BaseException as exc:  # noqa: BLE001 - see the module docstring
                 code = error_result(exc)
                 if code is None:
                     return trap(exc)
                 result = code
             if returns:
-                pair[1][0] = result
+                ints[0] = result
             return 0
 
         cb = CALLBACK(callback)

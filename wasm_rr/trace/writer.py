@@ -79,6 +79,10 @@ def enc_bytes(b: bytes) -> bytes:
 
 _SMALL_BSTR = [bytes((0x40 + i,)) for i in range(24)]
 
+INT_TABLE_SIZE = 1 << 13
+INT = [enc_int(i) for i in range(INT_TABLE_SIZE)]
+"""Encodings of 0..8191, for the hot path: ``INT[n] if 0 <= n < INT_TABLE_SIZE else enc_int(n)``."""
+
 
 def enc_item(value: Any) -> bytes:
     """CBOR-encode one field value."""
@@ -88,6 +92,11 @@ def enc_item(value: Any) -> bytes:
     if t is bytes:
         return enc_bytes(value)
     return bytes(cbor2.dumps(value))
+
+
+class _NoFuel:
+    def __getitem__(self, index: int) -> int:
+        return 0
 
 
 class TraceWriter:
@@ -105,6 +114,8 @@ class TraceWriter:
         self._mm = mmap.mmap(self._file.fileno(), self._cap)
         self._pos = 0
         self._blobs: dict[bytes, int] = {}
+        self._fuel: Any = _NoFuel()
+        self._fuel_last = 0
         self.events = 0
         self.closed = False
         self.write_raw(
@@ -133,16 +144,35 @@ class TraceWriter:
 
     # -- events ------------------------------------------------------------------------------
 
-    def event(self, kind: int, fuel: int, *fields: Any) -> None:
-        """Append one event: ``kind`` (1..23), the fuel delta, then its fields."""
-        parts = [_SMALL[kind], enc_int(fuel)]
-        parts.extend(map(enc_item, fields))
-        self.write_raw(b"".join(parts))
+    def attach_fuel(self, cell: Any) -> None:
+        """Stamp events with fuel read from ``cell[0]`` (instructions executed so far)."""
+        self._fuel = cell
+        self._fuel_last = cell[0]
+
+    def put(self, kind: int, body: bytes) -> None:
+        """Append one event whose fields are already encoded in ``body``; the fuel delta since
+        the previous event goes in front of them. This is the hot path of every recording."""
+        now = self._fuel[0]
+        fuel = now - self._fuel_last
+        self._fuel_last = now
+        data = (INT[fuel] if fuel < INT_TABLE_SIZE else enc_int(fuel)) + body
+        p = self._pos
+        n = len(data) + 1
+        if p + n > self._cap:
+            self._grow(n)
+        mm = self._mm
+        mm[p + 1 : p + n] = data
+        mm[p] = kind  # last: until this byte lands, the event does not exist
+        self._pos = p + n
         self.events += 1
 
-    def event_ints(self, kind: int, fuel: int, a: int, b: int) -> None:
-        """Fast path for the commonest shape: two integer fields (clock reads)."""
-        self.write_raw(_SMALL[kind] + enc_int(fuel) + enc_int(a) + enc_int(b))
+    def event(self, kind: int, *fields: Any) -> None:
+        """Append one event of ``kind`` (1..21) with these field values."""
+        self.put(kind, b"".join(map(enc_item, fields)))
+
+    def event_with_fuel(self, kind: int, fuel: int, *fields: Any) -> None:
+        """Append an event with a given fuel delta (for tools that re-write traces)."""
+        self.write_raw(_SMALL[kind] + enc_int(fuel) + b"".join(map(enc_item, fields)))
         self.events += 1
 
     def payload(self, data: bytes) -> bytes | int:

@@ -78,7 +78,8 @@ def recording_world(
 ) -> World:
     """The real OS, every answer appended to ``writer``."""
     live = live_world(argv, env, streams)
-    rec = Recorder(writer, ZeroFuel())
+    rec = Recorder(writer)
+    assert isinstance(live.clocks, LiveClocks)
     return World(
         clocks=RecordingClocks(live.clocks, rec),
         random=RecordingRandom(live.random, rec),

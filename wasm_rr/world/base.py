@@ -59,33 +59,21 @@ def world_error_from_os(exc: OSError) -> WorldError:
 
 
 class Recorder:
-    """Stamps each event with the fuel used since the previous one and appends it."""
+    """The recording side of every family: appends events to a :class:`TraceWriter`.
 
-    def __init__(self, writer: TraceWriter, fuel: FuelCell) -> None:
+    Hot families encode their fields themselves and call :attr:`put` (the writer's, which
+    stamps the fuel delta); the others call :meth:`event` with plain values.
+    """
+
+    def __init__(self, writer: TraceWriter) -> None:
         self.writer = writer
-        self.fuel: FuelCell = fuel
-        self._last = 0
-        self._zero = 0
+        self.put = writer.put
+        self.event = writer.event
+        self.payload = writer.payload
 
     def attach(self, fuel: FuelCell) -> None:
         """Start counting on a store's fuel cell (the engine calls this before the guest runs)."""
-        self.fuel = fuel
-        self._last = fuel[0]
-
-    def event(self, kind: int, *fields: Any) -> None:
-        now = self.fuel[0]
-        delta = now - self._last
-        self._last = now
-        self.writer.event(kind, delta, *fields)
-
-    def event_ints(self, kind: int, a: int, b: int) -> None:
-        now = self.fuel[0]
-        delta = now - self._last
-        self._last = now
-        self.writer.event_ints(kind, delta, a, b)
-
-    def payload(self, data: bytes) -> bytes | int:
-        return self.writer.payload(data)
+        self.writer.attach_fuel(fuel)
 
     @property
     def events(self) -> int:
@@ -123,12 +111,12 @@ class Replayer:
         self.blobs: list[bytes] = []
         self.check_fuel = check_fuel
         self.fuel: FuelCell = fuel
-        self._last = 0
+        self.last_fuel = 0
         self.site: Callable[[], str] | None = None
 
     def attach(self, fuel: FuelCell) -> None:
         self.fuel = fuel
-        self._last = fuel[0]
+        self.last_fuel = fuel[0]
 
     def take(self, kind: int, *question: Any) -> list[Any]:
         items = self.items
@@ -138,8 +126,8 @@ class Replayer:
         if i >= self.end or items[i] != kind:
             self._mismatch(i, kind, question)
         now = self.fuel[0]
-        delta = now - self._last
-        self._last = now
+        delta = now - self.last_fuel
+        self.last_fuel = now
         n = ARITY[kind]
         nq = len(question)
         if nq and tuple(items[i + 2 : i + 2 + nq]) != question:

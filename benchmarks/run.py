@@ -1,0 +1,116 @@
+"""`make bench`: wasm-rr's per-event costs and trace sizes, next to wasmtime's built-in WASI.
+
+Every figure is measured in this run. Per-event figures are marginal: the run with N events
+minus the run with 0 events (same guest), divided by N, so start-up costs cancel out. Each
+measurement is the best of several repetitions (the machine is shared and noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import wasmtime
+
+from wasm_rr import engine
+from wasm_rr.world import Streams
+
+ROOT = Path(__file__).resolve().parent.parent
+GUESTS = ROOT / "guests" / "build"
+
+
+def best(fn: Callable[[], object], reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def stock(guest: Path, args: list[str]) -> Callable[[], object]:
+    """The same guest under wasmtime-py's built-in WASI (define_wasi): the reference."""
+    eng = wasmtime.Engine()
+    module = wasmtime.Module(eng, guest.read_bytes())
+
+    def run() -> None:
+        store = wasmtime.Store(eng)
+        cfg = wasmtime.WasiConfig()
+        cfg.argv = [guest.name, *args]
+        store.set_wasi(cfg)
+        linker = wasmtime.Linker(eng)
+        linker.define_wasi()
+        try:
+            linker.instantiate(store, module).exports(store)["_start"](store)
+        except wasmtime.ExitTrap as exc:
+            assert exc.code == 0
+
+    return run
+
+
+def streams() -> Streams:
+    return Streams(None, io.BytesIO(), io.BytesIO())
+
+
+def recorder(guest: Path, args: list[str], trace: Path) -> Callable[[], object]:
+    return lambda: engine.record(guest, trace, args, {}, streams())
+
+
+def replayer(guest: Path, trace: Path) -> Callable[[], object]:
+    return lambda: engine.replay(guest, trace, streams())
+
+
+def per_event(guest: str, n: int, reps: int, tmp: Path) -> dict[str, float]:
+    path = GUESTS / f"{guest}.wasm"
+    t_n, t_0 = tmp / f"{guest}-n.cbor", tmp / f"{guest}-0.cbor"
+    figures: dict[str, float] = {}
+    figures["stock"] = (best(stock(path, [str(n)]), reps) - best(stock(path, ["0"]), reps)) / n * 1e6
+    figures["record"] = (
+        best(recorder(path, [str(n)], t_n), reps) - best(recorder(path, ["0"], t_0), reps)
+    ) / n * 1e6
+    figures["replay"] = (best(replayer(path, t_n), reps) - best(replayer(path, t_0), reps)) / n * 1e6
+    figures["bytes"] = (t_n.stat().st_size - t_0.stat().st_size) / n
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--reps", type=int, default=5)
+    opts = parser.parse_args()
+    n = opts.events
+    print(f"wasm-rr benchmarks: {n} events per run, best of {opts.reps}; us = microseconds\n")
+    targets = {"record": 1.0, "replay": 0.7}
+    size_targets = {"bench_clock": 8.0, "bench_random": 12.0}
+    misses = 0
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        print(f"{'preview1 host':<26}{'stock WASI':>12}{'record':>18}{'replay':>18}{'trace':>16}")
+        for guest, label in (("bench_clock", "clock read"), ("bench_random", "8-byte random read")):
+            f = per_event(guest, n, opts.reps, tmp)
+            rec_ok = f["record"] <= targets["record"]
+            rep_ok = f["replay"] <= targets["replay"]
+            size_ok = f["bytes"] <= size_targets[guest]
+            misses += (not rec_ok) + (not rep_ok) + (not size_ok)
+            print(
+                f"{label:<26}{f['stock']:>9.3f} us"
+                f"{f['record']:>9.3f} us {f['record'] / f['stock']:>5.1f}x"
+                f"{f['replay']:>9.3f} us {f['replay'] / f['stock']:>5.1f}x"
+                f"{f['bytes']:>10.2f} B/ev"
+            )
+            print(
+                f"{'  target':<26}{'':>12}{'<= 1.0 us':>18}{'<= 0.7 us':>18}"
+                f"{'<= ' + str(size_targets[guest]) + ' B':>16}"
+                f"   {'met' if rec_ok and rep_ok and size_ok else 'MISSED'}"
+            )
+    print(f"\n{'all targets met' if not misses else f'{misses} target(s) missed'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""The golden traces in golden/ still replay to their pinned output (see golden/README.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from golden import run as golden
+
+CASES = golden.load_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden(case: golden.Case) -> None:
+    result = golden.check_case(case)
+    assert result.ok, "\n".join(result.lines())
+
+
+def test_every_example_guest_is_pinned() -> None:
+    examples = {
+        p.stem for p in (golden.ROOT / "guests" / "build").glob("*.wasm")
+        if not p.stem.startswith("bench_")
+    }
+    pinned = {Path(c.guest).stem for c in CASES if not c.stale}
+    assert examples - pinned == set()
+
+
+def test_no_stray_golden_files() -> None:
+    assert golden.stray_files(CASES) == []
+
+
+def test_a_difference_fails_with_a_diff() -> None:
+    case = next(c for c in CASES if c.name == "counter")
+    expected = case.stdout_path.read_bytes()
+    result = golden.compare(case, golden.Run(0, expected.replace(b"count: 3", b"count: 9"), b""))
+    assert not result.ok
+    assert result.lines()[0] == "FAIL counter: stdout differs from golden/counter.stdout"
+    assert "     -count: 3" in result.lines() and "     +count: 9" in result.lines()
