@@ -69,11 +69,17 @@ def per_event(guest: str, n: int, reps: int, tmp: Path) -> dict[str, float]:
     path = GUESTS / f"{guest}.wasm"
     t_n, t_0 = tmp / f"{guest}-n.cbor", tmp / f"{guest}-0.cbor"
     figures: dict[str, float] = {}
-    figures["stock"] = (best(stock(path, [str(n)]), reps) - best(stock(path, ["0"]), reps)) / n * 1e6
+    figures["stock"] = (
+        (best(stock(path, [str(n)]), reps) - best(stock(path, ["0"]), reps)) / n * 1e6
+    )
     figures["record"] = (
-        best(recorder(path, [str(n)], t_n), reps) - best(recorder(path, ["0"], t_0), reps)
-    ) / n * 1e6
-    figures["replay"] = (best(replayer(path, t_n), reps) - best(replayer(path, t_0), reps)) / n * 1e6
+        (best(recorder(path, [str(n)], t_n), reps) - best(recorder(path, ["0"], t_0), reps))
+        / n
+        * 1e6
+    )
+    figures["replay"] = (
+        (best(replayer(path, t_n), reps) - best(replayer(path, t_0), reps)) / n * 1e6
+    )
     figures["bytes"] = (t_n.stat().st_size - t_0.stat().st_size) / n
     return figures
 

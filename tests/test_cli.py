@@ -76,7 +76,9 @@ def test_newer_format(greet_trace: Path) -> None:
     rewrite(greet_trace, greet_trace, version=2)
     run = cli("replay", GREET, greet_trace)
     assert run.status == 125
-    assert "is trace format 2, this wasm-rr reads up to 1; upgrade wasm-rr" in one_line_error(run.stderr)
+    assert "is trace format 2, this wasm-rr reads up to 1; upgrade wasm-rr" in one_line_error(
+        run.stderr
+    )
 
 
 def test_arguments_swapped(greet_trace: Path) -> None:

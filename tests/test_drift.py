@@ -1,4 +1,4 @@
-"""Every kind of drift aborts at the first differing call, with a typed error and a pinned message."""
+"""Every kind of drift aborts at the first differing call, with a typed error and pinned text."""
 
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ def test_end_of_trace(dice: Path, tmp_path: Path) -> None:
     rewrite(dice, cut, events=lambda evs: evs[:2])
     with pytest.raises(errors.EndOfTraceError) as exc:
         replay("dice", cut)
-    assert str(exc.value).startswith("seq 3: end of trace: the recording has no more events, "
-                                     "this run called io.isatty(1)")
+    assert str(exc.value).startswith(
+        "seq 3: end of trace: the recording has no more events, this run called io.isatty(1)"
+    )
     assert exc.value.seq == 3
 
 
@@ -65,7 +66,9 @@ def test_random_length_mismatch(tmp_path: Path) -> None:
         return with_event(evs, i, fields=(evs[i].fields[0][:8],))
 
     rewrite(trace, bad, events=shorten)
-    with pytest.raises(errors.ArgsMismatchError, match="random.bytes\\(\\) of 8 bytes, this run asked for 16 bytes"):
+    with pytest.raises(
+        errors.ArgsMismatchError, match=r"random.bytes\(\) of 8 bytes, this run asked for 16 bytes"
+    ):
         replay("entropy", bad)
 
 
@@ -81,7 +84,9 @@ def test_output_mismatch(dice: Path, tmp_path: Path) -> None:
     with pytest.raises(errors.OutputMismatchError) as exc:
         replay("dice", bad)
     assert "output mismatch: the recording has io.write(1, b'TIME: " in str(exc.value)
-    assert "(first difference at byte 0); the guest's output changed; re-record it" in str(exc.value)
+    assert "(first difference at byte 0); the guest's output changed; re-record it" in str(
+        exc.value
+    )
 
 
 def test_fuel_mismatch(dice: Path, tmp_path: Path) -> None:
@@ -102,18 +107,26 @@ def test_unused_events(dice: Path, tmp_path: Path) -> None:
     rewrite(dice, bad, events=lambda evs: [*evs, Event(0, Kind.CLOCK_NOW, 5, (0, 10))])
     with pytest.raises(errors.UnusedEventsError) as exc:
         replay("dice", bad)
-    assert "unused events left at exit: the recording has 1 more event(s), next clock.now(0)" in str(exc.value)
+    assert (
+        "unused events left at exit: the recording has 1 more event(s), next clock.now(0)"
+        in str(exc.value)
+    )
 
 
 def test_outcome_mismatch(dice: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.cbor"
     rewrite(dice, bad, footer=lambda f: replace(f, outcome=Outcome(exit_code=4)))
-    with pytest.raises(errors.OutcomeMismatchError, match="the recording has exit 4, this run ended with exit 0"):
+    with pytest.raises(
+        errors.OutcomeMismatchError, match="the recording has exit 4, this run ended with exit 0"
+    ):
         replay("dice", bad)
 
 
 def test_code_hash_mismatch(dice: Path) -> None:
-    with pytest.raises(errors.CodeHashMismatchError, match="code hash mismatch: the trace was recorded against guest blake3"):
+    with pytest.raises(
+        errors.CodeHashMismatchError,
+        match="code hash mismatch: the trace was recorded against guest blake3",
+    ):
         replay("counter", dice)
 
 
@@ -125,7 +138,9 @@ def test_allow_code_change_runs_until_first_drift(dice: Path) -> None:
 def test_unsupported_version(dice: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.cbor"
     rewrite(dice, bad, version=99)
-    with pytest.raises(errors.UnsupportedTraceVersionError, match="trace format 99, this wasm-rr reads up to 1"):
+    with pytest.raises(
+        errors.UnsupportedTraceVersionError, match="trace format 99, this wasm-rr reads up to 1"
+    ):
         replay("dice", bad)
 
 

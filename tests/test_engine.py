@@ -24,7 +24,9 @@ def test_replay_is_byte_identical(name: str, tmp_trace: Path) -> None:
     assert rep.result.events == rec.result.events == load(tmp_trace).footer.events  # type: ignore[union-attr]
 
 
-def test_replay_reads_nothing_from_the_world(tmp_trace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replay_reads_nothing_from_the_world(
+    tmp_trace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rec = record("dice", tmp_trace)
     rec2 = record("entropy", tmp_trace.with_name("e.cbor"))
 
@@ -42,8 +44,9 @@ def test_replay_reads_nothing_from_the_world(tmp_trace: Path, monkeypatch: pytes
 def test_changed_env_is_not_seen(tmp_trace: Path) -> None:
     from .conftest import cli
 
-    rec = cli("record", "guests/build/greet.wasm", "-t", tmp_trace, "--env", "NAME",
-              env={"NAME": "ann"})
+    rec = cli(
+        "record", "guests/build/greet.wasm", "-t", tmp_trace, "--env", "NAME", env={"NAME": "ann"}
+    )
     assert rec.stdout == "hello, ann\n"
     rep = cli("replay", "guests/build/greet.wasm", tmp_trace, env={"NAME": "bob"})
     assert (rep.status, rep.stdout) == (0, "hello, ann\n")

@@ -38,7 +38,8 @@ def test_sigkill_mid_record_then_replay(tmp_path: Path) -> None:
     with out.open("wb") as sink:
         proc = subprocess.Popen(
             [sys.executable, "-m", "wasm_rr", "record", str(guest), "-t", str(trace)],
-            stdout=sink, cwd=ROOT,
+            stdout=sink,
+            cwd=ROOT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 50_000):

@@ -66,10 +66,21 @@ def cli() -> None:
 
 @cli.command(context_settings={"ignore_unknown_options": False})
 @click.argument("guest", type=click.Path(dir_okay=False))
-@click.option("-t", "--trace", "trace_path", default=DEFAULT_TRACE, show_default=True,
-              help="Where to write the trace.")
-@click.option("--env", "env_specs", multiple=True, metavar="NAME[=VALUE]",
-              help="Give the guest an environment variable (NAME alone: the host's value).")
+@click.option(
+    "-t",
+    "--trace",
+    "trace_path",
+    default=DEFAULT_TRACE,
+    show_default=True,
+    help="Where to write the trace.",
+)
+@click.option(
+    "--env",
+    "env_specs",
+    multiple=True,
+    metavar="NAME[=VALUE]",
+    help="Give the guest an environment variable (NAME alone: the host's value).",
+)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def record(guest: str, trace_path: str, env_specs: tuple[str, ...], args: tuple[str, ...]) -> None:
     """Run GUEST and record every answer the outside world gives it.
@@ -83,8 +94,11 @@ def record(guest: str, trace_path: str, env_specs: tuple[str, ...], args: tuple[
 @cli.command()
 @click.argument("guest", type=click.Path(dir_okay=False))
 @click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
-@click.option("--allow-code-change", is_flag=True,
-              help="Replay even though the guest's bytes changed since the recording.")
+@click.option(
+    "--allow-code-change",
+    is_flag=True,
+    help="Replay even though the guest's bytes changed since the recording.",
+)
 def replay(guest: str, trace_path: str, allow_code_change: bool) -> None:
     """Re-run GUEST against the answers recorded in TRACE, reading nothing from the world."""
     result = engine.replay(guest, trace_path, _streams(False), allow_code_change)
@@ -114,20 +128,20 @@ def inspect(trace_path: str, limit: int) -> None:
     out(f"recorded   by wasm-rr {h.tool_version}, wasmtime {h.wasmtime_version}, on {h.host}")
     out(f"argv       {h.argv}")
     out(f"env        {h.env}")
-    shown = 0
-    for ev in trace.events():
+    for shown, ev in enumerate(trace.events()):
         if limit and shown >= limit:
             out("  ...")
             break
         fields = ", ".join(_short(f) for f in ev.fields)
         out(f"  {ev.seq:>6}  {kind_name(ev.kind):<18} +{ev.fuel:<8} {fields}")
-        shown += 1
     if trace.footer is None:
         out("footer     none: the recording was cut off")
     else:
         f = trace.footer
-        out(f"footer     {f.events} events, {f.outcome.describe()}, "
-            f"stdout {f.stdout_bytes} B, stderr {f.stderr_bytes} B")
+        out(
+            f"footer     {f.events} events, {f.outcome.describe()}, "
+            f"stdout {f.stdout_bytes} B, stderr {f.stderr_bytes} B"
+        )
 
 
 def _short(value: Any) -> str:
@@ -160,5 +174,3 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(130) from None
     except BrokenPipeError:
         raise SystemExit(EXIT_TOOL_ERROR) from None
-
-

@@ -113,7 +113,9 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-def _trap_of(err: wasmtime.WasmtimeError | wasmtime.Trap, host_reason: BaseException | None) -> Trap:
+def _trap_of(
+    err: wasmtime.WasmtimeError | wasmtime.Trap, host_reason: BaseException | None
+) -> Trap:
     code = None
     if isinstance(err, wasmtime.Trap):
         tc = err.trap_code
@@ -145,7 +147,9 @@ def _run_module(guest: Guest, world: World) -> Outcome:
     except WasmFailure as exc:
         if host.pending is not None:
             return _settle(host, exc)
-        raise GuestLoadError(f"{guest.path} cannot be instantiated: {str(exc).splitlines()[0]}") from None
+        raise GuestLoadError(
+            f"{guest.path} cannot be instantiated: {str(exc).splitlines()[0]}"
+        ) from None
     exports = instance.exports(store)
     memory = exports.get("memory")
     if isinstance(memory, wasmtime.Memory):
@@ -174,9 +178,9 @@ def _settle(host: HostFunctions, exc: wasmtime.WasmtimeError | wasmtime.Trap) ->
 
 def _run(guest: Guest, world: World) -> Outcome:
     if guest.kind == "component":
-        from .abi.component import run_component
-
-        return run_component(guest, world)
+        raise GuestLoadError(
+            f"{guest.path} is a WASI 0.2 component; this wasm-rr runs core wasip1 modules only"
+        )
     return _run_module(guest, world)
 
 
@@ -257,7 +261,9 @@ def replay(
     if footer is None:
         raise RecordingCutOffError(rep.seq)
     if outcome != footer.outcome:
-        raise OutcomeMismatchError(rep.seq, footer.outcome.describe(), f"ended with {outcome.describe()}")
+        raise OutcomeMismatchError(
+            rep.seq, footer.outcome.describe(), f"ended with {outcome.describe()}"
+        )
     return RunResult(outcome, rep.seq, os.fspath(trace_path))
 
 

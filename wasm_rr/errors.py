@@ -87,7 +87,10 @@ class DriftError(WasmRRError):
         return "replay diverged"
 
     def _format(self) -> str:
-        text = f"seq {self.seq}: {self._what()}: the recording has {self.expected}, this run {self.got}"
+        text = (
+            f"seq {self.seq}: {self._what()}: the recording has {self.expected}, "
+            f"this run {self.got}"
+        )
         if self.detail:
             text += f" ({self.detail})"
         return f"{text}; {self.hint}"

@@ -57,7 +57,8 @@ TRAPS = {
 
 
 def wat(body: str) -> bytes:
-    return bytes(wasmtime.wat2wasm(f"""
+    return bytes(
+        wasmtime.wat2wasm(f"""
     (module
       (import "wasi_snapshot_preview1" "clock_time_get"
         (func $clock_time_get (param i32 i64 i32) (result i32)))
@@ -66,7 +67,8 @@ def wat(body: str) -> bytes:
       (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
       (memory (export "memory") 1)
       (func (export "_start") (call $proc_exit {body})))
-    """))
+    """)
+    )
 
 
 @pytest.mark.parametrize("case", sorted(TRAPS))

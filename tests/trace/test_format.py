@@ -49,7 +49,12 @@ def test_round_trip(tmp_path: Path) -> None:
     assert t.footer == footer(6)
     evs = list(t.events())
     assert [e.kind for e in evs] == [
-        Kind.CLOCK_NOW, Kind.CLOCK_NOW, Kind.RANDOM, Kind.WRITE, Kind.WRITE, Kind.EXIT
+        Kind.CLOCK_NOW,
+        Kind.CLOCK_NOW,
+        Kind.RANDOM,
+        Kind.WRITE,
+        Kind.WRITE,
+        Kind.EXIT,
     ]
     assert [e.fuel for e in evs] == [12, 30, 5, 7, 7, 2]
     assert evs[1].fields == (1, 850)

@@ -30,7 +30,9 @@ from .trampoline import AbiError, HostFunctions
 MODULE = "wasi_snapshot_preview1"
 
 _FDSTAT = struct.Struct("<BxHxxxxQQ")
-_SUBSCRIPTION = struct.Struct("<QB7xQQQH6x")  # userdata, tag, (clock id | fd), timeout, precision, flags
+_SUBSCRIPTION = struct.Struct(
+    "<QB7xQQQH6x"
+)  # userdata, tag, (clock id | fd), timeout, precision, flags
 _EVENT = struct.Struct("<QHB5xQH6x")  # userdata, error, type, nbytes, flags
 _IOVEC = struct.Struct("<II")
 _U64 = struct.Struct("<Q")
@@ -412,7 +414,7 @@ class Preview1:
     def proc_raise(self, signal: int) -> int:
         raise GuestTrapRequest("proc_raise unsupported")
 
-    # ---- sockets: no socket descriptors exist ------------------------------------------------------
+    # ---- sockets: no socket descriptors exist -------------------------------------------------
 
     def sock_accept(self, fd: int, flags: int, out: int) -> int:
         self._fd(fd)

@@ -151,7 +151,9 @@ def load(path: str | os.PathLike[str]) -> Trace:
         with open(p, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        raise TraceNotFoundError(f"trace {p} does not exist; record one with `wasm-rr record`") from None
+        raise TraceNotFoundError(
+            f"trace {p} does not exist; record one with `wasm-rr record`"
+        ) from None
     except IsADirectoryError:
         raise TraceError(f"trace {p} is a directory, not a trace file") from None
     except OSError as exc:

@@ -135,7 +135,9 @@ class Trap:
     frames: list[list[Any]]  # [func_index, func_name | None, module_offset, func_offset]
 
     def describe(self) -> str:
-        return f"trap {self.code or 'error'}: {self.message.splitlines()[0] if self.message else ''}"
+        return (
+            f"trap {self.code or 'error'}: {self.message.splitlines()[0] if self.message else ''}"
+        )
 
 
 @dataclass(frozen=True)

@@ -118,9 +118,7 @@ class TraceWriter:
         self._fuel_last = 0
         self.events = 0
         self.closed = False
-        self.write_raw(
-            MAGIC_BYTES + enc_int(FORMAT_VERSION) + bytes(cbor2.dumps(header.to_cbor()))
-        )
+        self.write_raw(MAGIC_BYTES + enc_int(FORMAT_VERSION) + bytes(cbor2.dumps(header.to_cbor())))
 
     # -- low level ---------------------------------------------------------------------------
 

@@ -149,9 +149,11 @@ class Replayer:
     def resolve(self, field: Any) -> bytes:
         """A payload field's bytes (inline, or the blob it names)."""
         if type(field) is bytes:
-            return field
+            inline: bytes = field
+            return inline
         try:
-            return self.blobs[field]
+            blob: bytes = self.blobs[field]
+            return blob
         except (IndexError, TypeError):
             raise CorruptTraceError(
                 f"{self.trace.path}: event {self.seq} names payload {field!r}, which the trace "

@@ -1,4 +1,4 @@
-"""Random bytes: the secure source (preview1 random_get, wasi:random/random) and the insecure one."""
+"""Random bytes: the secure source (random_get, wasi:random/random) and the insecure one."""
 
 from __future__ import annotations
 
@@ -60,8 +60,9 @@ class ReplayingRandom:
             from ..errors import ArgsMismatchError
             from .base import describe
 
-            raise ArgsMismatchError(seq, f"{describe(kind, ())} of {len(data)} bytes",
-                                    f"asked for {n} bytes")
+            raise ArgsMismatchError(
+                seq, f"{describe(kind, ())} of {len(data)} bytes", f"asked for {n} bytes"
+            )
         return data
 
     def secure(self, n: int) -> bytes:
