@@ -105,3 +105,40 @@ def test_trap_is_recorded_and_reproduced(tmp_trace: Path) -> None:
     assert footer is not None and footer.outcome == rec.result.outcome
     rep = replay("timebomb", tmp_trace)
     assert rep.result.outcome == rec.result.outcome
+
+
+# Sleeps 200 ms in poll_oneoff (one relative monotonic clock subscription), then exits 0.
+SLEEPER = """
+(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (i64.store (i32.const 0) (i64.const 42))            ;; userdata
+    (i32.store8 (i32.const 8) (i32.const 0))            ;; tag: clock
+    (i32.store (i32.const 16) (i32.const 1))            ;; clock id: monotonic
+    (i64.store (i32.const 24) (i64.const 200000000))    ;; timeout: 200 ms, relative
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))
+"""
+
+
+def test_sleeping_guest_replays_without_sleeping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import select
+
+    import wasmtime
+
+    sleeper = tmp_path / "sleeper.wasm"
+    sleeper.write_bytes(bytes(wasmtime.wat2wasm(SLEEPER)))
+    t0 = time.monotonic()
+    record(sleeper, tmp_path / "s.cbor")
+    assert time.monotonic() - t0 >= 0.2  # it really slept while recording
+    polls = [e for e in load(tmp_path / "s.cbor").events() if e.kind == Kind.POLL]
+    assert len(polls) == 1 and polls[0].fields[1] == [[42, 0, "", 0, 0]]
+
+    def no_waiting(*_: object) -> None:
+        raise AssertionError("replay waited")
+
+    monkeypatch.setattr(time, "sleep", no_waiting)
+    monkeypatch.setattr(select, "select", no_waiting)
+    assert replay(sleeper, tmp_path / "s.cbor").result.outcome.exit_code == 0
