@@ -39,6 +39,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check wasm_rr tests golden benchmarks guests/build.py
+	$(PY) -m ruff format --check wasm_rr tests golden benchmarks guests/build.py
 	$(PY) -m mypy wasm_rr
 
 test: $(STAMP) lint

@@ -19,7 +19,8 @@ def test_golden(case: golden.Case) -> None:
 
 def test_every_example_guest_is_pinned() -> None:
     examples = {
-        p.stem for p in (golden.ROOT / "guests" / "build").glob("*.wasm")
+        p.stem
+        for p in (golden.ROOT / "guests" / "build").glob("*.wasm")
         if not p.stem.startswith("bench_")
     }
     pinned = {Path(c.guest).stem for c in CASES if not c.stale}

@@ -144,3 +144,18 @@ def test_trap_outcome_round_trip(tmp_path: Path) -> None:
     trap = Trap("UNREACHABLE", "wasm `unreachable` instruction executed", [[3, "f", 10, 2]])
     w.close(Footer(0, Outcome(trap=trap), "a", "b", 0, 0))
     assert load(p).footer == Footer(0, Outcome(trap=trap), "a", "b", 0, 0)
+
+
+@pytest.mark.parametrize("where", [20, 40, -1, -20, -40])
+def test_any_changed_byte_of_a_complete_trace_is_corrupt(tmp_path: Path, where: int) -> None:
+    p = tmp_path / "t.cbor"
+    write_sample(p)
+    data = bytearray(p.read_bytes())
+    for value in (0, data[where] ^ 0x01):  # also a zero, which looks like padding
+        if value == data[where]:
+            continue
+        changed = bytearray(data)
+        changed[where] = value
+        p.write_bytes(bytes(changed))
+        with pytest.raises(CorruptTraceError, match="checksum mismatch"):
+            load(p)

@@ -110,8 +110,8 @@ def _decode_prefix(data: bytes, path: str) -> tuple[int, Header, int]:
     try:
         magic = dec.decode()
         version = dec.decode()
-    except Exception as exc:  # cbor2 raises several types
-        raise CorruptTraceError(f"{path}: cannot decode the trace prefix ({exc})") from None
+    except Exception:  # cbor2 raises several types
+        raise CorruptTraceError(f"{path}: the trace prefix is damaged") from None
     if getattr(magic, "value", magic) != MAGIC or not isinstance(version, int):
         raise CorruptTraceError(f"{path} is not a wasm-rr trace (bad prefix)")
     if version > FORMAT_VERSION:
@@ -123,8 +123,8 @@ def _decode_prefix(data: bytes, path: str) -> tuple[int, Header, int]:
         raise UnsupportedTraceVersionError(f"{path} has unknown trace format {version}")
     try:
         header = Header.from_cbor(dec.decode())
-    except Exception as exc:
-        raise CorruptTraceError(f"{path}: the trace header is damaged ({exc})") from None
+    except Exception:
+        raise CorruptTraceError(f"{path}: the trace header is damaged") from None
     return version, header, stream.tell()
 
 
@@ -158,31 +158,51 @@ def load(path: str | os.PathLike[str]) -> Trace:
         raise TraceError(f"trace {p} is a directory, not a trace file") from None
     except OSError as exc:
         raise TraceError(f"cannot read trace {p}: {exc.strerror}") from None
-    version, header, offset = _decode_prefix(data, p)
-
-    has_tail = len(data) >= offset + _TAIL and data[-_TAIL:-32] == _DIGEST_MARK
-    if has_tail and blake3.blake3(memoryview(data)[:-_TAIL]).digest() == data[-32:]:
+    if not data.startswith(MAGIC_BYTES):
+        _decode_prefix(data, p)  # raises the right "not a trace" error
+    has_tail = len(data) >= len(MAGIC_BYTES) + _TAIL and data[-_TAIL:-32] == _DIGEST_MARK
+    intact = has_tail and blake3.blake3(memoryview(data)[:-_TAIL]).digest() == data[-32:]
+    try:
+        version, header, offset = _decode_prefix(data, p)
+    except CorruptTraceError:
+        if has_tail and not intact:
+            raise _checksum_mismatch(p) from None
+        raise
+    if intact:
         try:
             items = cbor2.loads(b"\x9f" + data[offset:] + b"\xff")
-        except Exception as exc:
-            raise CorruptTraceError(f"{p}: undecodable events ({exc})") from None
+        except Exception:
+            raise CorruptTraceError(f"{p}: undecodable events; the trace is damaged") from None
         if len(items) < 3 or items[-3] != Kind.END:
             raise CorruptTraceError(f"{p}: the trace has no footer before its digest")
         try:
             footer = Footer.from_cbor(items[-2])
-        except Exception as exc:
-            raise CorruptTraceError(f"{p}: the trace footer is damaged ({exc})") from None
+        except Exception:
+            raise CorruptTraceError(f"{p}: the trace footer is damaged") from None
         return Trace(p, version, header, items, len(items) - 3, footer, len(data))
-    if has_tail and not data.endswith(b"\0"):
-        raise CorruptTraceError(
-            f"{p}: checksum mismatch, the trace was modified or damaged after it was written; "
-            "use an intact copy or re-record"
-        )
-    return _load_cut(p, version, header, data, offset)
+    try:
+        trace, saw_end = _load_cut(p, version, header, data, offset)
+    except CorruptTraceError:
+        if has_tail:
+            raise _checksum_mismatch(p) from None
+        raise
+    if has_tail and saw_end:
+        # A footer and a digest-shaped tail that does not match: the bytes were changed.
+        raise _checksum_mismatch(p)
+    return trace
 
 
-def _load_cut(p: str, version: int, header: Header, data: bytes, offset: int) -> Trace:
-    """Load a trace without a valid tail: keep every complete event, or call it corrupt."""
+def _checksum_mismatch(p: str) -> CorruptTraceError:
+    return CorruptTraceError(
+        f"{p}: checksum mismatch, the trace was modified or damaged after it was written; "
+        "use an intact copy or re-record"
+    )
+
+
+def _load_cut(p: str, version: int, header: Header, data: bytes, offset: int) -> tuple[Trace, bool]:
+    """Load a trace without a valid tail: keep every complete event, or call it corrupt.
+
+    Also says whether the footer's END marker was reached."""
     region = data[offset:]
     try:
         items = cbor2.loads(b"\x9f" + region + b"\xff")
@@ -192,6 +212,7 @@ def _load_cut(p: str, version: int, header: Header, data: bytes, offset: int) ->
     if not clean:
         raise CorruptTraceError(f"{p}: undecodable bytes in the event stream; the trace is damaged")
     i, n = 0, len(items)
+    saw_end = False
     while i < n:
         k = items[i]
         if k == 0 and type(k) is int:
@@ -201,8 +222,9 @@ def _load_cut(p: str, version: int, header: Header, data: bytes, offset: int) ->
                 f"{p}: item {offset}+{i} is not an event kind ({k!r}); the trace is damaged"
             )
         if k == Kind.END:
+            saw_end = True
             break  # the footer was being written, or its digest was cut off: events are whole
         if i + ARITY[k] >= n:
             break  # the last event was cut by end of file
         i += 1 + ARITY[k]
-    return Trace(p, version, header, items, i, None, len(data))
+    return Trace(p, version, header, items, i, None, len(data)), saw_end
