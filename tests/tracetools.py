@@ -30,14 +30,6 @@ def rewrite(
     if footer is not None:
         foot = footer(foot)
     w = TraceWriter(dst, trace.header)
-    if version is not None:
-        # Re-write the prefix with another format version number.
-        w._pos = 0
-        w.write_raw(
-            writer_mod.MAGIC_BYTES
-            + writer_mod.enc_int(version)
-            + bytes(writer_mod.cbor2.dumps(trace.header.to_cbor()))
-        )
     for ev in evs:
         fields = [
             w.payload(f) if (ev.kind, j) in _PAYLOAD_SLOTS and isinstance(f, bytes) else f
@@ -45,6 +37,17 @@ def rewrite(
         ]
         w.event_with_fuel(ev.kind, ev.fuel, *fields)
     w.close(foot)
+    if version is not None:
+        set_version(dst, version)
+
+
+def set_version(path: Path, version: int) -> None:
+    """Change a complete trace's format version number, keeping its digest valid."""
+    assert 0 <= version < 24
+    data = bytearray(path.read_bytes())
+    data[len(writer_mod.MAGIC_BYTES)] = version
+    data[-32:] = writer_mod.blake3.blake3(bytes(data[:-34])).digest()
+    path.write_bytes(bytes(data))
 
 
 def with_event(evs: list[Event], index: int, **changes: object) -> list[Event]:

@@ -23,7 +23,7 @@ from wasmtime import _ffi as ffi
 from . import __version__
 from .abi import p1
 from .abi.memory import GuestFault, GuestMemory
-from .abi.trampoline import HostFunctions, fuel_cell
+from .abi.trampoline import HostFunctions, call_start, fuel_cell
 from .errors import (
     CodeHashMismatchError,
     GuestLoadError,
@@ -157,8 +157,10 @@ def _run_module(guest: Guest, world: World) -> Outcome:
     start = exports.get("_start")
     if not isinstance(start, wasmtime.Func):
         raise GuestLoadError(f"{guest.path} is not a command: it exports no `_start` function")
+    if start.type(store).params or start.type(store).results:
+        raise GuestLoadError(f"{guest.path}: `_start` must take and return nothing")
     try:
-        start(store)
+        call_start(store, start)
     except WasmFailure as exc:
         return _settle(host, exc)
     return Outcome(exit_code=0)

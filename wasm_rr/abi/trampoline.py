@@ -119,7 +119,7 @@ class HostFunctions:
                 address = args
             try:
                 result = fn(*unpack(raw))
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - see the module docstring
                 code = error_result(exc)
                 if code is None:
                     return trap(exc)
@@ -193,3 +193,34 @@ def fuel_cell(store: wasmtime.Store) -> Any:
     if offset is None or ctypes.c_int64.from_address(ctx + offset).value != -FUEL_BUDGET:
         return ApiFuel(store)
     return memoryview((ctypes.c_char * 8).from_address(ctx + offset)).cast("B").cast("q")
+
+
+# ---- calling into wasm -------------------------------------------------------------------------
+
+# The same C function as wasmtime-py's, but loaded through PyDLL: the call keeps the GIL, so each
+# host-function callback finds the GIL already held instead of re-acquiring it (about 0.2 us per
+# host call saved). Nothing else runs Python while the guest runs, so holding it costs nothing.
+_held_dll = ctypes.PyDLL(str(ffi.filename))
+_func_call = _held_dll.wasmtime_func_call
+_func_call.restype = ctypes.POINTER(ffi.wasmtime_error_t)
+_func_call.argtypes = [
+    ctypes.POINTER(ffi.wasmtime_context_t),
+    ctypes.POINTER(ffi.wasmtime_func_t),
+    ctypes.POINTER(ffi.wasmtime_val_t),
+    ctypes.c_size_t,
+    ctypes.POINTER(ffi.wasmtime_val_t),
+    ctypes.c_size_t,
+    ctypes.POINTER(ctypes.POINTER(ffi.wasm_trap_t)),
+]
+
+
+def call_start(store: wasmtime.Store, func: wasmtime.Func) -> None:
+    """Call a ``() -> ()`` export (``_start``); raise wasmtime's Trap or WasmtimeError."""
+    trap = ctypes.POINTER(ffi.wasm_trap_t)()
+    error = _func_call(
+        store._context(), ctypes.byref(func._func), None, 0, None, 0, ctypes.byref(trap)
+    )
+    if error:
+        raise wasmtime.WasmtimeError._from_ptr(error)
+    if trap:
+        raise wasmtime.Trap._from_ptr(trap)

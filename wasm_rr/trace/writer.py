@@ -17,6 +17,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import blake3
@@ -78,6 +79,7 @@ def enc_bytes(b: bytes) -> bytes:
 
 
 _SMALL_BSTR = [bytes((0x40 + i,)) for i in range(24)]
+_PACKERS = [struct.Struct(f"{n}s").pack_into for n in range(64)]
 
 INT_TABLE_SIZE = 1 << 13
 INT = [enc_int(i) for i in range(INT_TABLE_SIZE)]
@@ -104,65 +106,105 @@ class TraceWriter:
 
     Payloads longer than :data:`INLINE_MAX` are stored once per distinct content (keyed by
     blake3) as a BLOB record; events refer to them by the blob's ordinal.
+
+    The per-event path (:meth:`put`, :meth:`write_raw`) is made of closures over the writer's
+    state rather than methods over attributes: a cell read is much cheaper than an attribute
+    read, and this path runs for every event of a recording.
     """
+
+    put: Callable[[int, bytes], None]
+    """Append one event of ``kind`` whose fields are already encoded; the fuel delta since the
+    previous event goes in front of them. The hot path of every recording."""
+
+    write_raw: Callable[[bytes], None]
+    """Copy bytes into the file, their first byte last (see the module docstring)."""
+
+    attach_fuel: Callable[[Any], None]
+    """Stamp events with fuel read from ``cell[0]`` (instructions executed so far)."""
 
     def __init__(self, path: str | os.PathLike[str], header: Header) -> None:
         self.path = os.fspath(path)
         self._file: BinaryIO = open(self.path, "w+b")  # noqa: SIM115 - closed in close()
-        self._cap = _GROW_MIN
-        self._file.truncate(self._cap)
-        self._mm = mmap.mmap(self._file.fileno(), self._cap)
-        self._pos = 0
         self._blobs: dict[bytes, int] = {}
-        self._fuel: Any = _NoFuel()
-        self._fuel_last = 0
-        self.events = 0
         self.closed = False
+        self._build()
         self.write_raw(MAGIC_BYTES + enc_int(FORMAT_VERSION) + bytes(cbor2.dumps(header.to_cbor())))
 
-    # -- low level ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        file = self._file
+        cap = _GROW_MIN
+        file.truncate(cap)
+        mm = mmap.mmap(file.fileno(), cap)
+        pos = 0
+        events = 0
+        fuel_cell: Any = _NoFuel()
+        fuel_last = 0
+        packers = _PACKERS
+        npackers = len(packers)
 
-    def _grow(self, need: int) -> None:
-        cap = max(self._cap * 2, self._pos + need + _GROW_MIN)
-        self._file.truncate(cap)
-        self._mm.resize(cap)
-        self._cap = cap
+        def grow(need: int) -> None:
+            nonlocal cap
+            cap = max(cap * 2, pos + need + _GROW_MIN)
+            file.truncate(cap)
+            mm.resize(cap)
 
-    def write_raw(self, data: bytes) -> None:
-        """Copy ``data`` into the file, its first byte last (see the module docstring)."""
-        n = len(data)
-        p = self._pos
-        if p + n > self._cap:
-            self._grow(n)
-        mm = self._mm
-        if n > 1:
-            mm[p + 1 : p + n] = data[1:]
-        mm[p] = data[0]
-        self._pos = p + n
+        def write_raw(data: bytes) -> None:
+            nonlocal pos
+            n = len(data)
+            p = pos
+            if p + n > cap:
+                grow(n)
+            if n > 1:
+                mm[p + 1 : p + n] = data[1:]
+            mm[p] = data[0]
+            pos = p + n
 
-    # -- events ------------------------------------------------------------------------------
+        def put(kind: int, body: bytes) -> None:
+            nonlocal pos, events, fuel_last
+            now = fuel_cell[0]
+            fuel = now - fuel_last
+            fuel_last = now
+            data = (INT[fuel] if fuel < INT_TABLE_SIZE else enc_int(fuel)) + body
+            p = pos
+            n = len(data)
+            if p + n >= cap:
+                grow(n + 1)
+            if n < npackers:
+                packers[n](mm, p + 1, data)
+            else:
+                mm[p + 1 : p + 1 + n] = data
+            mm[p] = kind  # last: until this byte lands, the event does not exist
+            pos = p + n + 1
+            events += 1
 
-    def attach_fuel(self, cell: Any) -> None:
-        """Stamp events with fuel read from ``cell[0]`` (instructions executed so far)."""
-        self._fuel = cell
-        self._fuel_last = cell[0]
+        def attach_fuel(cell: Any) -> None:
+            nonlocal fuel_cell, fuel_last
+            fuel_cell = cell
+            fuel_last = cell[0]
 
-    def put(self, kind: int, body: bytes) -> None:
-        """Append one event whose fields are already encoded in ``body``; the fuel delta since
-        the previous event goes in front of them. This is the hot path of every recording."""
-        now = self._fuel[0]
-        fuel = now - self._fuel_last
-        self._fuel_last = now
-        data = (INT[fuel] if fuel < INT_TABLE_SIZE else enc_int(fuel)) + body
-        p = self._pos
-        n = len(data) + 1
-        if p + n > self._cap:
-            self._grow(n)
-        mm = self._mm
-        mm[p + 1 : p + n] = data
-        mm[p] = kind  # last: until this byte lands, the event does not exist
-        self._pos = p + n
-        self.events += 1
+        def count_event() -> None:
+            nonlocal events
+            events += 1
+
+        def state() -> tuple[int, int]:
+            return pos, events
+
+        self.put = put
+        self.write_raw = write_raw
+        self.attach_fuel = attach_fuel
+        self._count_event = count_event
+        self._state = state
+        self._mm = mm
+
+    @property
+    def events(self) -> int:
+        """Events written so far."""
+        return self._state()[1]
+
+    @property
+    def size(self) -> int:
+        """Bytes written so far."""
+        return self._state()[0]
 
     def event(self, kind: int, *fields: Any) -> None:
         """Append one event of ``kind`` (1..21) with these field values."""
@@ -171,7 +213,7 @@ class TraceWriter:
     def event_with_fuel(self, kind: int, fuel: int, *fields: Any) -> None:
         """Append an event with a given fuel delta (for tools that re-write traces)."""
         self.write_raw(_SMALL[kind] + enc_int(fuel) + b"".join(map(enc_item, fields)))
-        self.events += 1
+        self._count_event()
 
     def payload(self, data: bytes) -> bytes | int:
         """The field value that stands for ``data``: the bytes, or the ordinal of a blob."""
@@ -197,16 +239,12 @@ class TraceWriter:
         self.closed = True
         if footer is not None:
             self.write_raw(_SMALL[Kind.END] + bytes(cbor2.dumps(footer.to_cbor())))
+            end = self.size
             hasher = blake3.blake3()
-            for start in range(0, self._pos, _HASH_CHUNK):
-                hasher.update(self._mm[start : min(start + _HASH_CHUNK, self._pos)])
-            digest = hasher.digest()
-            self.write_raw(enc_bytes(digest))
-        size = self._pos
+            for start in range(0, end, _HASH_CHUNK):
+                hasher.update(self._mm[start : min(start + _HASH_CHUNK, end)])
+            self.write_raw(enc_bytes(hasher.digest()))
+        size = self.size
         self._mm.close()
         self._file.truncate(size)
         self._file.close()
-
-    @property
-    def size(self) -> int:
-        return self._pos

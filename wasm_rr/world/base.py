@@ -99,52 +99,112 @@ class Replayer:
     """The replay cursor: hands out recorded answers after checking each question.
 
     ``take(kind, *question)`` checks that the next event has that kind, the same question fields
-    and (when ``check_fuel``) the same fuel delta, then returns its answer fields.
+    and (when ``check_fuel``) the same fuel delta, then returns its answer fields, or raises the
+    drift error that says how the run diverged. ``take0(kind)`` and ``take1(kind, q)`` do the
+    same for the two commonest shapes (no question and one answer; one question and one answer)
+    and return the answer itself. They are closures over the cursor state, like the writer's
+    hot path, because they run for every event of a replay; anything unusual falls back to
+    ``take``.
     """
+
+    take: Callable[..., list[Any]]
+    take0: Callable[[int], Any]
+    take1: Callable[[int, Any], Any]
+    attach: Callable[[FuelCell], None]
 
     def __init__(self, trace: Trace, fuel: FuelCell, check_fuel: bool) -> None:
         self.trace = trace
         self.items = trace.items
         self.end = trace.end
-        self.pos = 0
-        self.seq = 0
         self.blobs: list[bytes] = []
         self.check_fuel = check_fuel
-        self.fuel: FuelCell = fuel
-        self.last_fuel = 0
-        self.site: Callable[[], str] | None = None
+        self._build(fuel)
 
-    def attach(self, fuel: FuelCell) -> None:
-        self.fuel = fuel
-        self.last_fuel = fuel[0]
-
-    def take(self, kind: int, *question: Any) -> list[Any]:
+    def _build(self, fuel_cell: FuelCell) -> None:
         items = self.items
-        i = self.pos
-        if i < self.end and items[i] == Kind.BLOB:
-            i = self._skip_blobs(i)
-        if i >= self.end or items[i] != kind:
-            self._mismatch(i, kind, question)
-        now = self.fuel[0]
-        delta = now - self.last_fuel
-        self.last_fuel = now
-        n = ARITY[kind]
-        nq = len(question)
-        if nq and tuple(items[i + 2 : i + 2 + nq]) != question:
-            raise ArgsMismatchError(
-                self.seq + 1,
-                describe(kind, tuple(items[i + 2 : i + 2 + nq])),
-                "called " + describe(kind, question),
-            )
-        if delta != items[i + 1] and self.check_fuel:
-            raise FuelMismatchError(
-                self.seq + 1,
-                f"{describe(kind, question)} after {items[i + 1]} instructions",
-                f"made it after {delta} instructions",
-            )
-        self.pos = i + 1 + n
-        self.seq += 1
-        return items[i + 2 + nq : i + 1 + n]
+        end = self.end
+        check_fuel = self.check_fuel
+        pos = 0
+        seq = 0
+        last_fuel = 0
+        arity = ARITY
+        blob = Kind.BLOB
+
+        def take(kind: int, *question: Any) -> list[Any]:
+            nonlocal pos, seq, last_fuel
+            i = pos
+            if i < end and items[i] == blob:
+                i = pos = self._skip_blobs(i)
+            if i >= end or items[i] != kind:
+                self._mismatch(i, seq, kind, question)
+            now = fuel_cell[0]
+            delta = now - last_fuel
+            n = arity[kind]
+            nq = len(question)
+            if nq and tuple(items[i + 2 : i + 2 + nq]) != question:
+                raise ArgsMismatchError(
+                    seq + 1,
+                    describe(kind, tuple(items[i + 2 : i + 2 + nq])),
+                    "called " + describe(kind, question),
+                )
+            if delta != items[i + 1] and check_fuel:
+                raise FuelMismatchError(
+                    seq + 1,
+                    f"{describe(kind, question)} after {items[i + 1]} instructions",
+                    f"made it after {delta} instructions",
+                )
+            last_fuel = now
+            pos = i + 1 + n
+            seq += 1
+            return items[i + 2 + nq : i + 1 + n]
+
+        def take0(kind: int) -> Any:
+            nonlocal pos, seq, last_fuel
+            i = pos
+            if i < end and items[i] == kind:
+                now = fuel_cell[0]
+                if now - last_fuel == items[i + 1] or not check_fuel:
+                    last_fuel = now
+                    pos = i + 3
+                    seq += 1
+                    return items[i + 2]
+            return take(kind)[0]
+
+        def take1(kind: int, question: Any) -> Any:
+            nonlocal pos, seq, last_fuel
+            i = pos
+            if i < end and items[i] == kind and items[i + 2] == question:
+                now = fuel_cell[0]
+                if now - last_fuel == items[i + 1] or not check_fuel:
+                    last_fuel = now
+                    pos = i + 4
+                    seq += 1
+                    return items[i + 3]
+            return take(kind, question)[0]
+
+        def attach(cell: FuelCell) -> None:
+            nonlocal fuel_cell, last_fuel
+            fuel_cell = cell
+            last_fuel = cell[0]
+
+        def state() -> tuple[int, int]:
+            return pos, seq
+
+        self.take = take
+        self.take0 = take0
+        self.take1 = take1
+        self.attach = attach
+        self._state = state
+
+    @property
+    def pos(self) -> int:
+        """Index in ``items`` of the next unread item."""
+        return self._state()[0]
+
+    @property
+    def seq(self) -> int:
+        """Events answered so far."""
+        return self._state()[1]
 
     def resolve(self, field: Any) -> bytes:
         """A payload field's bytes (inline, or the blob it names)."""
@@ -161,6 +221,7 @@ class Replayer:
             ) from None
 
     def _skip_blobs(self, i: int) -> int:
+        """Take in the blob records at ``i``; return the index after them."""
         items = self.items
         while i < self.end and items[i] == Kind.BLOB:
             digest, data = items[i + 1], items[i + 2]
@@ -171,20 +232,19 @@ class Replayer:
                 )
             self.blobs.append(data)
             i += 3
-        self.pos = i
         return i
 
-    def _mismatch(self, i: int, kind: int, question: tuple[Any, ...]) -> None:
+    def _mismatch(self, i: int, seq: int, kind: int, question: tuple[Any, ...]) -> None:
         got = "called " + describe(kind, question)
         if i >= self.end:
             if self.trace.cut_off:
-                raise RecordingCutOffError(self.seq)
-            raise EndOfTraceError(self.seq + 1, "no more events", got)
+                raise RecordingCutOffError(seq)
+            raise EndOfTraceError(seq + 1, "no more events", got)
         k = self.items[i]
         if type(k) is not int or k not in ARITY:
-            raise CorruptTraceError(f"{self.trace.path}: event {self.seq + 1} has no valid kind")
+            raise CorruptTraceError(f"{self.trace.path}: event {seq + 1} has no valid kind")
         recorded_q = tuple(self.items[i + 2 : i + 2 + _question_len(k)])
-        raise KindMismatchError(self.seq + 1, describe(k, recorded_q), got)
+        raise KindMismatchError(seq + 1, describe(k, recorded_q), got)
 
     def remaining(self) -> int:
         """How many events are left after the cursor."""
@@ -199,8 +259,8 @@ class Replayer:
     def next_description(self) -> str:
         """The next unread event, described (for 'unused events' errors)."""
         i = self.pos
-        if i < self.end and self.items[i] == Kind.BLOB:
-            i = self._skip_blobs(i)
+        while i < self.end and self.items[i] == Kind.BLOB:
+            i += 3
         if i >= self.end:
             return "no more events"
         k = self.items[i]

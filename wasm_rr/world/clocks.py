@@ -21,6 +21,8 @@ PROCESS_CPUTIME = 2
 THREAD_CPUTIME = 3
 CLOCK_IDS = (REALTIME, MONOTONIC, PROCESS_CPUTIME, THREAD_CPUTIME)
 
+_CLOCK_NOW = Kind.CLOCK_NOW
+
 
 class Clocks(Protocol):
     def now(self, clock_id: int) -> int:
@@ -68,7 +70,7 @@ class RecordingClocks:
         delta = value - self._prev[clock_id]
         self._prev[clock_id] = value
         self._put(
-            Kind.CLOCK_NOW,
+            _CLOCK_NOW,
             INT[clock_id] + (INT[delta] if 0 <= delta < INT_TABLE_SIZE else enc_int(delta)),
         )
         return value
@@ -82,27 +84,14 @@ class RecordingClocks:
 class ReplayingClocks:
     def __init__(self, replayer: Replayer) -> None:
         self._r = replayer
+        self._take1 = replayer.take1
         self._prev = [0, 0, 0, 0]
 
     def now(self, clock_id: int) -> int:
-        r = self._r
-        items = r.items
-        i = r.pos
-        if i < r.end and items[i] == Kind.CLOCK_NOW and items[i + 2] == clock_id:
-            # The hottest path of a replay: the checks of Replayer.take, inline.
-            fuel = r.fuel[0]
-            if fuel - r.last_fuel != items[i + 1] and r.check_fuel:
-                r.take(Kind.CLOCK_NOW, clock_id)  # raises the fuel mismatch
-            r.last_fuel = fuel
-            r.pos = i + 4
-            r.seq += 1
-            delta = items[i + 3]
-        else:
-            (delta,) = r.take(Kind.CLOCK_NOW, clock_id)
-        value: int = self._prev[clock_id] + delta
+        # A clock read is recorded as the difference from the previous read of that clock.
+        value: int = self._prev[clock_id] + self._take1(_CLOCK_NOW, clock_id)
         self._prev[clock_id] = value
         return value
 
     def resolution(self, clock_id: int) -> int:
-        (value,) = self._r.take(Kind.CLOCK_RES, clock_id)
-        return int(value)
+        return int(self._take1(Kind.CLOCK_RES, clock_id))

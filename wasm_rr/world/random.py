@@ -51,17 +51,16 @@ class ReplayingRandom:
     def __init__(self, replayer: Replayer) -> None:
         self._r = replayer
 
-    def _take(self, kind: Kind, n: int) -> bytes:
+    def _take(self, kind: int, n: int) -> bytes:
         r = self._r
-        seq = r.seq + 1
-        (field,) = r.take(kind)
-        data = r.resolve(field)
+        field = r.take0(kind)
+        data = field if type(field) is bytes and len(field) == n else r.resolve(field)
         if len(data) != n:
             from ..errors import ArgsMismatchError
             from .base import describe
 
             raise ArgsMismatchError(
-                seq, f"{describe(kind, ())} of {len(data)} bytes", f"asked for {n} bytes"
+                r.seq, f"{describe(kind, ())} of {len(data)} bytes", f"asked for {n} bytes"
             )
         return data
 
