@@ -119,7 +119,7 @@ class HostFunctions:
                 address = args
             try:
                 result = fn(*unpack(raw))
-            except BaseException as exc:  # noqa: BLE001 - see the module docstring
+            except BaseException as exc:  # every exception: see the module docstring
                 code = error_result(exc)
                 if code is None:
                     return trap(exc)
