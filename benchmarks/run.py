@@ -18,6 +18,7 @@ from pathlib import Path
 import wasmtime
 
 from wasm_rr import engine
+from wasm_rr.trace import reader
 from wasm_rr.world import Streams
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +82,9 @@ def per_event(guest: str, n: int, reps: int, tmp: Path) -> dict[str, float]:
         (best(replayer(path, t_n), reps) - best(replayer(path, t_0), reps)) / n * 1e6
     )
     figures["bytes"] = (t_n.stat().st_size - t_0.stat().st_size) / n
+    figures["load"] = (
+        (best(lambda: reader.load(t_n), reps) - best(lambda: reader.load(t_0), reps)) / n * 1e6
+    )
     return figures
 
 
@@ -109,6 +113,7 @@ def main() -> int:
                 f"{f['replay']:>9.3f} us {f['replay'] / f['stock']:>5.1f}x"
                 f"{f['bytes']:>10.2f} B/ev"
             )
+            print(f"{'  of which loading the trace':<26}{'':>30}{f['load']:>9.3f} us")
             print(
                 f"{'  target':<26}{'':>12}{'<= 1.0 us':>18}{'<= 0.7 us':>18}"
                 f"{'<= ' + str(size_targets[guest]) + ' B':>16}"
