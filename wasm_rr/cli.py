@@ -15,7 +15,7 @@ import click
 from . import __version__, engine
 from .errors import EXIT_TOOL_ERROR, EXIT_TRAP, WasmRRError
 from .trace import reader
-from .trace.schema import Outcome, kind_name
+from .trace.schema import Kind, Outcome, describe_call, kind_name
 from .world import Streams
 
 DEFAULT_TRACE = "wasm-rr-trace.cbor"
@@ -39,6 +39,41 @@ def _env(specs: tuple[str, ...]) -> dict[str, str]:
         elif name in os.environ:
             env[name] = os.environ[name]
     return env
+
+
+def _dirs(rw: tuple[str, ...], ro: tuple[str, ...]) -> list[tuple[str, str, bool]]:
+    """``--dir HOST[::GUEST]`` (as wasmtime's CLI) and ``--ro-dir`` (the same, read-only)."""
+    dirs = []
+    for spec, readonly in [(s, False) for s in rw] + [(s, True) for s in ro]:
+        host, sep, guest = spec.partition("::")
+        if not host:
+            raise click.UsageError(f"--dir {spec!r}: expected HOST or HOST::GUEST")
+        dirs.append((host, guest if sep else host, readonly))
+    return dirs
+
+
+_DIR_OPTIONS = [
+    click.option(
+        "--dir",
+        "dirs",
+        multiple=True,
+        metavar="HOST[::GUEST]",
+        help="Give the guest a host directory, seen at GUEST (default: the same path).",
+    ),
+    click.option(
+        "--ro-dir",
+        "ro_dirs",
+        multiple=True,
+        metavar="HOST[::GUEST]",
+        help="Like --dir, read-only: the guest cannot create, change or delete anything in it.",
+    ),
+]
+
+
+def _with_dirs(f: Any) -> Any:
+    for option in reversed(_DIR_OPTIONS):
+        f = option(f)
+    return f
 
 
 def _report(outcome: Outcome) -> int:
@@ -81,13 +116,23 @@ def cli() -> None:
     metavar="NAME[=VALUE]",
     help="Give the guest an environment variable (NAME alone: the host's value).",
 )
+@_with_dirs
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def record(guest: str, trace_path: str, env_specs: tuple[str, ...], args: tuple[str, ...]) -> None:
+def record(
+    guest: str,
+    trace_path: str,
+    env_specs: tuple[str, ...],
+    dirs: tuple[str, ...],
+    ro_dirs: tuple[str, ...],
+    args: tuple[str, ...],
+) -> None:
     """Run GUEST and record every answer the outside world gives it.
 
     Arguments after `--` are passed to the guest.
     """
-    result = engine.record(guest, trace_path, list(args), _env(env_specs), _streams(True))
+    result = engine.record(
+        guest, trace_path, list(args), _env(env_specs), _streams(True), _dirs(dirs, ro_dirs)
+    )
     raise SystemExit(_report(result.outcome))
 
 
@@ -108,10 +153,19 @@ def replay(guest: str, trace_path: str, allow_code_change: bool) -> None:
 @cli.command()
 @click.argument("guest", type=click.Path(dir_okay=False))
 @click.option("--env", "env_specs", multiple=True, metavar="NAME[=VALUE]")
+@_with_dirs
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def run(guest: str, env_specs: tuple[str, ...], args: tuple[str, ...]) -> None:
+def run(
+    guest: str,
+    env_specs: tuple[str, ...],
+    dirs: tuple[str, ...],
+    ro_dirs: tuple[str, ...],
+    args: tuple[str, ...],
+) -> None:
     """Run GUEST against the real world without recording."""
-    result = engine.run_live(guest, list(args), _env(env_specs), _streams(True))
+    result = engine.run_live(
+        guest, list(args), _env(env_specs), _streams(True), _dirs(dirs, ro_dirs)
+    )
     raise SystemExit(_report(result.outcome))
 
 
@@ -128,12 +182,17 @@ def inspect(trace_path: str, limit: int) -> None:
     out(f"recorded   by wasm-rr {h.tool_version}, wasmtime {h.wasmtime_version}, on {h.host}")
     out(f"argv       {h.argv}")
     out(f"env        {h.env}")
-    for shown, ev in enumerate(trace.events()):
-        if limit and shown >= limit:
+    for count, ev in enumerate(trace.events()):
+        if limit and count >= limit:
             out("  ...")
             break
-        fields = ", ".join(_short(f) for f in ev.fields)
-        out(f"  {ev.seq:>6}  {kind_name(ev.kind):<18} +{ev.fuel:<8} {fields}")
+        if ev.kind == Kind.FS:
+            name, args = describe_call(ev.kind, ev.fields[:2])
+            shown = ", ".join(_short(a) for a in args) + " -> " + _short(ev.fields[2])
+        else:
+            name = kind_name(ev.kind)
+            shown = ", ".join(_short(f) for f in ev.fields)
+        out(f"  {ev.seq:>6}  {name:<18} +{ev.fuel:<8} {shown}")
     if trace.footer is None:
         out("footer     none: the recording was cut off")
     else:

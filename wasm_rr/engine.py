@@ -13,6 +13,7 @@ import importlib.metadata
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from wasmtime import _ffi as ffi
 from . import __version__
 from .abi import p1
 from .abi.memory import GuestFault, GuestMemory
+from .abi.p1_fs import GuestTrapRequest
 from .abi.trampoline import HostFunctions, call_start, fuel_cell
 from .errors import (
     CodeHashMismatchError,
@@ -36,7 +38,8 @@ from .errors import (
 from .trace import reader
 from .trace.schema import Footer, Header, Outcome, Trap
 from .trace.writer import TraceWriter
-from .world import Streams, World, live_world, recording_world, replaying_world
+from .world import PreopenSpec, Streams, World, live_world, recording_world, replaying_world
+from .world.fs import FsConfigError, LiveFs
 from .world.stdio import STDERR, STDOUT
 
 WASMTIME_VERSION = importlib.metadata.version("wasmtime")
@@ -173,7 +176,7 @@ def _settle(host: HostFunctions, exc: wasmtime.WasmtimeError | wasmtime.Trap) ->
         return Outcome(trap=_trap_of(exc, None))
     if isinstance(reason, p1.GuestExit):
         return Outcome(exit_code=reason.status)
-    if isinstance(reason, GuestFault | p1.GuestTrapRequest):
+    if isinstance(reason, GuestFault | GuestTrapRequest):
         return Outcome(trap=_trap_of(exc, reason))
     raise reason
 
@@ -186,7 +189,9 @@ def _run(guest: Guest, world: World) -> Outcome:
     return _run_module(guest, world)
 
 
-def _header(guest: Guest, argv: list[str], env: dict[str, str]) -> Header:
+def _header(
+    guest: Guest, argv: list[str], env: dict[str, str], preopens: list[PreopenSpec]
+) -> Header:
     return Header(
         tool_version=__version__,
         wasmtime_version=WASMTIME_VERSION,
@@ -195,10 +200,17 @@ def _header(guest: Guest, argv: list[str], env: dict[str, str]) -> Header:
         guest_name=guest.name,
         argv=argv,
         env=env,
-        preopens=[],
+        preopens=[[host, guest_path, "ro" if ro else "rw"] for host, guest_path, ro in preopens],
         start_time_ns=time.time_ns(),
         host=f"{platform.system()} {platform.machine()} python {platform.python_version()}",
     )
+
+
+def _live_fs_world(build: Callable[[], World]) -> World:
+    try:
+        return build()
+    except FsConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def record(
@@ -207,20 +219,26 @@ def record(
     args: list[str],
     env: dict[str, str],
     streams: Streams,
+    preopens: list[PreopenSpec] | None = None,
 ) -> RunResult:
     """Run the guest against the real world and record every answer into ``trace_path``."""
     guest = load_guest(guest_path)
     argv = [guest.name, *args]
+    dirs = preopens or []
+    world0 = _live_fs_world(lambda: live_world(argv, env, streams, dirs))  # checks the dirs
+    _close_fs(world0)
     try:
-        writer = TraceWriter(trace_path, _header(guest, argv, env))
+        writer = TraceWriter(trace_path, _header(guest, argv, env, dirs))
     except OSError as exc:
         raise UsageError(f"cannot write trace {os.fspath(trace_path)}: {exc.strerror}") from None
-    world = recording_world(argv, env, streams, writer)
+    world = _live_fs_world(lambda: recording_world(argv, env, streams, dirs, writer))
     try:
         outcome = _run(guest, world)
     except BaseException:
         writer.close(None)  # keep every event recorded so far; the trace reads as cut off
+        _close_fs(world)
         raise
+    _close_fs(world)
     log = world.output
     writer.close(
         Footer(
@@ -270,9 +288,23 @@ def replay(
 
 
 def run_live(
-    guest_path: str | os.PathLike[str], args: list[str], env: dict[str, str], streams: Streams
+    guest_path: str | os.PathLike[str],
+    args: list[str],
+    env: dict[str, str],
+    streams: Streams,
+    preopens: list[PreopenSpec] | None = None,
 ) -> RunResult:
     """Run the guest against the real world, recording nothing."""
     guest = load_guest(guest_path)
-    world = live_world([guest.name, *args], env, streams)
-    return RunResult(_run(guest, world), 0)
+    world = _live_fs_world(lambda: live_world([guest.name, *args], env, streams, preopens or []))
+    try:
+        return RunResult(_run(guest, world), 0)
+    finally:
+        _close_fs(world)
+
+
+def _close_fs(world: World) -> None:
+    fs = world.fs
+    live = getattr(fs, "_live", fs)
+    if isinstance(live, LiveFs):
+        live.close_all()

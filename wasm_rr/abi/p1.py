@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..world import World, WorldError
 from ..world.clocks import CLOCK_IDS
 from ..world.poll import CLOCK, Subscription
 from .memory import GuestFault, GuestMemory
+from .p1_fs import (
+    FsFunctions,
+    GuestTrapRequest,
+    StdioDescriptor,
+)
 from .p1_types import (
     EVENTRWFLAGS_HANGUP,
     SUBCLOCKFLAGS_ABSTIME,
     Errno,
     Eventtype,
-    Filetype,
-    Rights,
     errno_of,
 )
 from .trampoline import AbiError, HostFunctions
@@ -46,27 +48,6 @@ class GuestExit(Exception):
         self.status = status
 
 
-class GuestTrapRequest(Exception):
-    """The guest asked for something wasmtime answers with a trap (e.g. ``proc_raise``)."""
-
-
-@dataclass
-class StdioDescriptor:
-    """fd 0, 1 or 2: a stream of the host, reached through ``world.stdio``."""
-
-    stream: int
-
-    @property
-    def readable(self) -> bool:
-        return self.stream == 0
-
-
-Descriptor = StdioDescriptor
-
-# As wasmtime reports them: stdin may only be read, stdout and stderr only written.
-_STDIN_RIGHTS = Rights.FD_READ
-_STDOUT_RIGHTS = Rights.FD_WRITE
-_FILESTAT = struct.Struct("<QQB7xQQQQQ")  # dev, ino, filetype, nlink, size, atim, mtim, ctim
 # Clocks preview1 names but wasmtime does not provide (it answers EBADF): the CPU-time clocks.
 _WASMTIME_CLOCKS = (0, 1)
 
@@ -85,17 +66,13 @@ class _NoMemory:
         raise GuestFault("the guest exports no memory named `memory`")
 
 
-class Preview1:
+class Preview1(FsFunctions):
     """The preview1 functions, bound to one world and one guest memory."""
 
     def __init__(self, world: World) -> None:
         self.world = world
         self.mem: GuestMemory = _NoMemory()  # type: ignore[assignment]
-        self.fds: dict[int, Descriptor] = {
-            0: StdioDescriptor(0),
-            1: StdioDescriptor(1),
-            2: StdioDescriptor(2),
-        }
+        self._init_fds()
 
         self._now = world.clocks.now
         self._secure = world.random.secure
@@ -138,22 +115,6 @@ class Preview1:
         return {"clock_time_get": clock_time_get, "random_get": random_get}
 
     # ---- helpers -------------------------------------------------------------------------------
-
-    def _fd(self, fd: int) -> Descriptor:
-        d = self.fds.get(fd)
-        if d is None:
-            raise AbiError(Errno.BADF)
-        return d
-
-    def _first_iovec(self, iovs: int, iovs_len: int) -> tuple[int, int]:
-        """The first non-empty (buf, len) of an iovec array, as wasmtime reads and writes."""
-        mem = self.mem
-        for i in range(iovs_len):
-            buf, n = mem.u32(iovs + 8 * i), mem.u32(iovs + 8 * i + 4)
-            if n:
-                mem.check(buf, n)
-                return buf, n
-        return 0, 0
 
     def _write_strings(self, strings: list[bytes], ptrs: int, buf: int) -> int:
         mem = self.mem
@@ -216,174 +177,6 @@ class Preview1:
         mem.view[buf : buf + n] = self._secure(n)
         return 0
 
-    # ---- stdio ----------------------------------------------------------------------------------
-
-    def fd_write(self, fd: int, iovs: int, iovs_len: int, nwritten: int) -> int:
-        buf, n = self._first_iovec(iovs, iovs_len)
-        d = self._fd(fd)
-        if d.readable:
-            return Errno.BADF
-        self.mem.check(nwritten, 4, 4)
-        written = self.world.stdio.write(d.stream, self.mem.read(buf, n)) if n else 0
-        self.mem.set_u32(nwritten, written)
-        return 0
-
-    def fd_read(self, fd: int, iovs: int, iovs_len: int, nread: int) -> int:
-        buf, n = self._first_iovec(iovs, iovs_len)
-        d = self._fd(fd)
-        if not d.readable:
-            return Errno.BADF
-        self.mem.check(nread, 4, 4)
-        data = self.world.stdio.read(d.stream, n) if n else b""
-        self.mem.write(buf, data)
-        self.mem.set_u32(nread, len(data))
-        return 0
-
-    def fd_pread(self, fd: int, iovs: int, iovs_len: int, offset: int, nread: int) -> int:
-        self._fd(fd)
-        return Errno.SPIPE
-
-    def fd_pwrite(self, fd: int, iovs: int, iovs_len: int, offset: int, nwritten: int) -> int:
-        self._fd(fd)
-        return Errno.SPIPE
-
-    def fd_fdstat_get(self, fd: int, out: int) -> int:
-        d = self._fd(fd)
-        self.mem.check(out, _FDSTAT.size, 8)
-        rights = _STDIN_RIGHTS if d.readable else _STDOUT_RIGHTS
-        self.mem.pack_into(_FDSTAT, out, 8, self._filetype(d), 0, rights, rights)
-        return 0
-
-    def _filetype(self, d: Descriptor) -> int:
-        tty = self.world.stdio.isatty(d.stream)
-        return Filetype.CHARACTER_DEVICE if tty else Filetype.UNKNOWN
-
-    def fd_fdstat_set_flags(self, fd: int, flags: int) -> int:
-        self._fd(fd)
-        return Errno.BADF
-
-    def fd_fdstat_set_rights(self, fd: int, base: int, inheriting: int) -> int:
-        self._fd(fd)
-        return Errno.NOTSUP
-
-    def fd_close(self, fd: int) -> int:
-        self._fd(fd)
-        del self.fds[fd]
-        return 0
-
-    def fd_renumber(self, fd: int, to: int) -> int:
-        d = self._fd(fd)
-        self._fd(to)
-        self.fds[to] = d
-        del self.fds[fd]
-        return 0
-
-    def fd_prestat_get(self, fd: int, out: int) -> int:
-        self._fd(fd)
-        return Errno.BADF
-
-    def fd_prestat_dir_name(self, fd: int, path: int, path_len: int) -> int:
-        self._fd(fd)
-        return Errno.BADF
-
-    # ---- file-system functions (descriptors other than stdio arrive with the preopens issue) ---
-
-    def _not_a_file(self, fd: int) -> int:
-        self._fd(fd)
-        return Errno.BADF
-
-    def fd_advise(self, fd: int, offset: int, length: int, advice: int) -> int:
-        return self._not_a_file(fd)
-
-    def fd_allocate(self, fd: int, offset: int, length: int) -> int:
-        return self._not_a_file(fd)
-
-    def fd_datasync(self, fd: int) -> int:
-        return self._not_a_file(fd)
-
-    def fd_sync(self, fd: int) -> int:
-        return self._not_a_file(fd)
-
-    def fd_filestat_get(self, fd: int, out: int) -> int:
-        d = self._fd(fd)
-        self.mem.check(out, _FILESTAT.size, 8)
-        self.mem.pack_into(_FILESTAT, out, 8, 0, 0, self._filetype(d), 0, 0, 0, 0, 0)
-        return 0
-
-    def fd_filestat_set_size(self, fd: int, size: int) -> int:
-        return self._not_a_file(fd)
-
-    def fd_filestat_set_times(self, fd: int, atim: int, mtim: int, flags: int) -> int:
-        return self._not_a_file(fd)
-
-    def fd_readdir(self, fd: int, buf: int, buf_len: int, cookie: int, used: int) -> int:
-        return self._not_a_file(fd)
-
-    def fd_seek(self, fd: int, offset: int, whence: int, out: int) -> int:
-        if whence > 2:
-            raise GuestTrapRequest("Invalid enum value Whence")
-        self._fd(fd)
-        return Errno.SPIPE
-
-    def fd_tell(self, fd: int, out: int) -> int:
-        self._fd(fd)
-        return Errno.SPIPE
-
-    def _not_a_dir(self, fd: int) -> int:
-        self._fd(fd)
-        return Errno.BADF
-
-    def path_create_directory(self, fd: int, path: int, path_len: int) -> int:
-        return self._not_a_dir(fd)
-
-    def path_filestat_get(self, fd: int, flags: int, path: int, path_len: int, out: int) -> int:
-        return self._not_a_dir(fd)
-
-    def path_filestat_set_times(
-        self, fd: int, flags: int, path: int, path_len: int, atim: int, mtim: int, fst: int
-    ) -> int:
-        return self._not_a_dir(fd)
-
-    def path_link(
-        self, fd: int, flags: int, old: int, old_len: int, new_fd: int, new: int, new_len: int
-    ) -> int:
-        self._fd(new_fd)
-        return self._not_a_dir(fd)
-
-    def path_open(
-        self,
-        fd: int,
-        dirflags: int,
-        path: int,
-        path_len: int,
-        oflags: int,
-        base: int,
-        inheriting: int,
-        fdflags: int,
-        out: int,
-    ) -> int:
-        return self._not_a_dir(fd)
-
-    def path_readlink(
-        self, fd: int, path: int, path_len: int, buf: int, buf_len: int, used: int
-    ) -> int:
-        return self._not_a_dir(fd)
-
-    def path_remove_directory(self, fd: int, path: int, path_len: int) -> int:
-        return self._not_a_dir(fd)
-
-    def path_rename(
-        self, fd: int, old: int, old_len: int, new_fd: int, new: int, new_len: int
-    ) -> int:
-        self._fd(new_fd)
-        return self._not_a_dir(fd)
-
-    def path_symlink(self, old: int, old_len: int, fd: int, new: int, new_len: int) -> int:
-        return self._not_a_dir(fd)
-
-    def path_unlink_file(self, fd: int, path: int, path_len: int) -> int:
-        return self._not_a_dir(fd)
-
     # ---- waiting, scheduling, process -----------------------------------------------------------
 
     def poll_oneoff(self, subs_ptr: int, events_ptr: int, nsubs: int, nevents: int) -> int:
@@ -411,8 +204,10 @@ class Preview1:
                 d = self.fds.get(fd)
                 if d is None:
                     immediate.append((userdata, Errno.BADF, tag))
-                    continue
-                asked.append(Subscription(userdata, tag, d.stream))
+                elif isinstance(d, StdioDescriptor):
+                    asked.append(Subscription(userdata, tag, d.stream))
+                else:  # files and directories are always ready
+                    immediate.append((userdata, 0, tag))
             else:
                 return Errno.INVAL
         out = events_ptr

@@ -31,6 +31,7 @@ from .schema import (
     MAGIC_BYTES,
     Footer,
     Header,
+    FsOp,
     Kind,
 )
 
@@ -76,16 +77,19 @@ class Trace:
                 blobs.append(items[i + 2])
             else:
                 seq += 1
+                raw = items[i + 2 : i + 1 + n]
                 fields = tuple(
-                    blobs[f] if type(f) is int and _is_payload_slot(k, j) else f
-                    for j, f in enumerate(items[i + 2 : i + 1 + n])
+                    blobs[f] if type(f) is int and _is_payload_slot(k, j, raw) else f
+                    for j, f in enumerate(raw)
                 )
                 yield Event(seq, k, items[i + 1], fields)
             i += 1 + n
 
 
-def _is_payload_slot(kind: int, j: int) -> bool:
-    """Whether field ``j`` (after the fuel) of ``kind`` holds bytes-or-blob-ordinal."""
+def _is_payload_slot(kind: int, j: int, fields: list[Any]) -> bool:
+    """Whether field ``j`` (after the fuel) of an event holds bytes-or-blob-ordinal."""
+    if kind == Kind.FS:
+        return j == 2 and fields[0] == FsOp.READ
     return (kind, j) in _PAYLOAD_SLOTS
 
 

@@ -43,6 +43,7 @@ class Kind:
     POLL = 9  # fuel, [subscription...], [event...]
     EXIT = 10  # fuel, status
     RANDOM_INSECURE = 11  # fuel, payload
+    FS = 12  # fuel, op, [args...], answer (an errno name when it is a text string)
     BLOB = 22  # blake3 digest (32 bytes), data  -- not an event: no fuel, no seq
     END = 23  # footer map, then the digest item -- not an event
 
@@ -59,6 +60,7 @@ ARITY: dict[int, int] = {
     Kind.POLL: 3,
     Kind.EXIT: 2,
     Kind.RANDOM_INSECURE: 2,
+    Kind.FS: 4,
     Kind.BLOB: 2,
     Kind.END: 2,
 }
@@ -76,6 +78,7 @@ QUESTION: dict[int, int] = {
     Kind.POLL: 1,
     Kind.EXIT: 1,
     Kind.RANDOM_INSECURE: 0,
+    Kind.FS: 2,
 }
 """How many fields after the fuel delta are the guest's question (checked on replay)."""
 
@@ -91,7 +94,46 @@ KIND_NAMES: dict[int, str] = {
     Kind.POLL: "poll",
     Kind.EXIT: "cli.exit",
     Kind.RANDOM_INSECURE: "random.insecure",
+    Kind.FS: "fs",
 }
+
+
+class FsOp:
+    """The operation of an FS event (its first field after the fuel)."""
+
+    OPEN = 1  # [dir, path, flags] -> [handle, type]
+    CLOSE = 2  # [handle] -> null
+    READ = 3  # [handle, max_len, offset] -> payload
+    WRITE = 4  # [handle, data-or-blake3, len, offset] -> count
+    APPEND = 5  # [handle, data-or-blake3, len] -> count
+    STAT = 6  # [handle] -> stat
+    STAT_AT = 7  # [dir, path, follow] -> stat
+    SET_SIZE = 8  # [handle, size] -> null
+    SET_TIMES = 9  # [handle, atim, mtim] -> null
+    SET_TIMES_AT = 10  # [dir, path, follow, atim, mtim] -> null
+    READDIR = 11  # [handle] -> [[name, type, ino]...]
+    MKDIR = 12  # [dir, path] -> null
+    RMDIR = 13  # [dir, path] -> null
+    UNLINK = 14  # [dir, path] -> null
+    RENAME = 15  # [dir, path, new_dir, new_path] -> null
+    LINK = 16  # [dir, path, follow, new_dir, new_path] -> null
+    SYMLINK = 17  # [target, dir, path] -> null
+    READLINK = 18  # [dir, path] -> target (bytes)
+    SYNC = 19  # [handle, data_only] -> null
+    ADVISE = 20  # [handle, offset, len, advice] -> null
+    ALLOCATE = 21  # [handle, offset, len] -> null
+
+
+FS_OP_NAMES: dict[int, str] = {
+    v: k.lower() for k, v in vars(FsOp).items() if k.isupper() and isinstance(v, int)
+}
+
+
+def describe_call(kind: int, question: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """The name and arguments a call is shown with (FS events show their operation)."""
+    if kind == Kind.FS and len(question) == 2 and question[0] in FS_OP_NAMES:
+        return f"fs.{FS_OP_NAMES[question[0]]}", tuple(question[1])
+    return kind_name(kind), question
 
 
 def kind_name(kind: object) -> str:

@@ -15,11 +15,13 @@ from ..trace.writer import TraceWriter
 from .base import FuelCell, Recorder, Replayer, WorldError, ZeroFuel
 from .cli import Cli, LiveCli, RecordingCli, ReplayingCli
 from .clocks import Clocks, LiveClocks, RecordingClocks, ReplayingClocks
+from .fs import Fs, LiveFs, Preopen, RecordingFs, ReplayingFs
 from .poll import LivePoll, Poll, RecordingPoll, ReplayingPoll
 from .random import LiveRandom, Random, RecordingRandom, ReplayingRandom
 from .stdio import LiveStdio, OutputLog, RecordingStdio, ReplayingStdio, Stdio
 
 __all__ = [
+    "PreopenSpec",
     "Streams",
     "World",
     "WorldError",
@@ -45,6 +47,7 @@ class World:
     cli: Cli
     stdio: Stdio
     poll: Poll
+    fs: Fs
     recorder: Recorder | None = None
     replayer: Replayer | None = None
     mode: str = "live"
@@ -62,7 +65,13 @@ class World:
             self.replayer.attach(cell)
 
 
-def live_world(argv: list[str], env: dict[str, str], streams: Streams) -> World:
+PreopenSpec = tuple[str, str, bool]
+"""A directory to give the guest: (host path, guest path, read-only)."""
+
+
+def live_world(
+    argv: list[str], env: dict[str, str], streams: Streams, preopens: list[PreopenSpec]
+) -> World:
     """The real OS, nothing recorded."""
     return World(
         clocks=LiveClocks(),
@@ -70,36 +79,48 @@ def live_world(argv: list[str], env: dict[str, str], streams: Streams) -> World:
         cli=LiveCli(argv, env),
         stdio=LiveStdio(streams.stdin, streams.stdout, streams.stderr),
         poll=LivePoll({0: streams.stdin, 1: streams.stdout, 2: streams.stderr}),
+        fs=LiveFs(preopens),
     )
 
 
 def recording_world(
-    argv: list[str], env: dict[str, str], streams: Streams, writer: TraceWriter
+    argv: list[str],
+    env: dict[str, str],
+    streams: Streams,
+    preopens: list[PreopenSpec],
+    writer: TraceWriter,
 ) -> World:
     """The real OS, every answer appended to ``writer``."""
-    live = live_world(argv, env, streams)
+    live = live_world(argv, env, streams, preopens)
     rec = Recorder(writer)
-    assert isinstance(live.clocks, LiveClocks)
+    assert isinstance(live.clocks, LiveClocks) and isinstance(live.fs, LiveFs)
     return World(
         clocks=RecordingClocks(live.clocks, rec),
         random=RecordingRandom(live.random, rec),
         cli=RecordingCli(live.cli, rec),
         stdio=RecordingStdio(live.stdio, rec),
         poll=RecordingPoll(live.poll, rec),
+        fs=RecordingFs(live.fs, rec),
         recorder=rec,
         mode="record",
     )
 
 
 def replaying_world(trace: Trace, streams: Streams, check_fuel: bool) -> World:
-    """Answers from ``trace``; output checked and re-emitted to ``streams``. Reads nothing else."""
+    """Answers from ``trace``; output checked and re-emitted to ``streams``. Reads nothing else:
+    not the clock, the random source, the environment, stdin, nor any file."""
     rep = Replayer(trace, ZeroFuel(), check_fuel)
+    preopens = [
+        Preopen(i + 1, guest, host, mode == "ro")
+        for i, (host, guest, mode) in enumerate(trace.header.preopens)
+    ]
     return World(
         clocks=ReplayingClocks(rep),
         random=ReplayingRandom(rep),
         cli=ReplayingCli(rep),
         stdio=ReplayingStdio(rep, {1: streams.stdout, 2: streams.stderr}),
         poll=ReplayingPoll(rep),
+        fs=ReplayingFs(rep, preopens),
         replayer=rep,
         mode="replay",
     )

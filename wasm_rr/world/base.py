@@ -22,7 +22,7 @@ from ..errors import (
     RecordingCutOffError,
 )
 from ..trace.reader import Trace
-from ..trace.schema import ARITY, Kind, kind_name
+from ..trace.schema import ARITY, Kind, describe_call
 from ..trace.writer import TraceWriter
 
 
@@ -82,8 +82,9 @@ class Recorder:
 
 def describe(kind: int, question: tuple[Any, ...]) -> str:
     """``clock.now(1)``: a call, as drift messages show it."""
-    args = ", ".join(_short(q) for q in question)
-    return f"{kind_name(kind)}({args})"
+    name, shown = describe_call(kind, question)
+    args = ", ".join(_short(q) for q in shown)
+    return f"{name}({args})"
 
 
 def _short(value: Any) -> str:

@@ -1,0 +1,581 @@
+"""Preview1 descriptors: stdio, files and directories, and every ``fd_*`` / ``path_*`` function.
+
+The descriptor table, file positions and readdir cookies are the guest's own state and live
+here; every question about the file system goes to ``world.fs`` (live, recording or replaying)
+and ``world.stdio``. Values and error numbers follow wasmtime's preview1 implementation.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..world import fs as wfs
+from .p1_types import Errno, Fdflags, Filetype, Fstflags, Lookupflags, Oflags, Rights, Whence
+from .trampoline import AbiError
+
+if TYPE_CHECKING:
+    from ..world import World
+    from .memory import GuestMemory
+
+_FDSTAT = struct.Struct("<BxHxxxxQQ")  # filetype, flags, rights base, rights inheriting
+_FILESTAT = struct.Struct("<QQB7xQQQQQ")  # dev, ino, filetype, nlink, size, atim, mtim, ctim
+_PRESTAT = struct.Struct("<B3xI")  # tag (0: dir), name length
+_DIRENT = struct.Struct("<QQIB3x")  # d_next, d_ino, d_namlen, d_type
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+
+_FILETYPES = {
+    wfs.UNKNOWN: Filetype.UNKNOWN,
+    wfs.BLOCK_DEVICE: Filetype.BLOCK_DEVICE,
+    wfs.CHARACTER_DEVICE: Filetype.CHARACTER_DEVICE,
+    wfs.DIRECTORY: Filetype.DIRECTORY,
+    wfs.REGULAR_FILE: Filetype.REGULAR_FILE,
+    wfs.SYMBOLIC_LINK: Filetype.SYMBOLIC_LINK,
+    wfs.FIFO: Filetype.UNKNOWN,
+    wfs.SOCKET: Filetype.SOCKET_STREAM,
+}
+
+# The rights wasmtime reports (it does not enforce preview1 rights beyond read/write).
+_STDIN_RIGHTS = Rights.FD_READ
+_STDOUT_RIGHTS = Rights.FD_WRITE
+_FILE_RIGHTS = (
+    Rights.FD_DATASYNC
+    | Rights.FD_READ
+    | Rights.FD_SEEK
+    | Rights.FD_FDSTAT_SET_FLAGS
+    | Rights.FD_SYNC
+    | Rights.FD_TELL
+    | Rights.FD_WRITE
+    | Rights.FD_ADVISE
+    | Rights.FD_ALLOCATE
+    | Rights.FD_FILESTAT_GET
+    | Rights.FD_FILESTAT_SET_SIZE
+    | Rights.FD_FILESTAT_SET_TIMES
+    | Rights.POLL_FD_READWRITE
+)
+_DIR_RIGHTS = (
+    Rights.FD_DATASYNC
+    | Rights.FD_SYNC
+    | Rights.PATH_CREATE_DIRECTORY
+    | Rights.PATH_CREATE_FILE
+    | Rights.PATH_LINK_SOURCE
+    | Rights.PATH_LINK_TARGET
+    | Rights.PATH_OPEN
+    | Rights.FD_READDIR
+    | Rights.PATH_READLINK
+    | Rights.PATH_RENAME_SOURCE
+    | Rights.PATH_RENAME_TARGET
+    | Rights.PATH_FILESTAT_GET
+    | Rights.PATH_FILESTAT_SET_SIZE
+    | Rights.PATH_FILESTAT_SET_TIMES
+    | Rights.FD_FILESTAT_GET
+    | Rights.FD_FILESTAT_SET_TIMES
+    | Rights.PATH_SYMLINK
+    | Rights.PATH_REMOVE_DIRECTORY
+    | Rights.PATH_UNLINK_FILE
+)
+_WRITE_RIGHTS = (
+    Rights.FD_DATASYNC | Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE
+)
+
+
+@dataclass
+class StdioDescriptor:
+    """fd 0, 1 or 2: a stream of the host, reached through ``world.stdio``."""
+
+    stream: int
+
+    @property
+    def readable(self) -> bool:
+        return self.stream == 0
+
+
+@dataclass
+class FileDescriptor:
+    """An open file (or anything but a directory): a world handle plus the guest's position."""
+
+    handle: int
+    filetype: int
+    readable: bool
+    writable: bool
+    append: bool
+    position: int = 0
+
+
+@dataclass
+class DirDescriptor:
+    """An open directory; ``preopen`` is its guest path when the host preopened it."""
+
+    handle: int
+    preopen: str | None = None
+    entries: list[tuple[str, str, int]] | None = field(default=None, repr=False)
+
+
+Descriptor = StdioDescriptor | FileDescriptor | DirDescriptor
+
+
+class FsFunctions:
+    """The descriptor table and the preview1 functions that use it (a part of ``Preview1``)."""
+
+    world: World
+    mem: GuestMemory
+    fds: dict[int, Descriptor]
+
+    def _init_fds(self) -> None:
+        self.fds = {0: StdioDescriptor(0), 1: StdioDescriptor(1), 2: StdioDescriptor(2)}
+        for p in self.world.fs.preopens():
+            self._add_fd(DirDescriptor(p.handle, p.guest_path))
+
+    def _add_fd(self, d: Descriptor) -> int:
+        fd = 0
+        while fd in self.fds:
+            fd += 1
+        self.fds[fd] = d
+        return fd
+
+    # ---- lookups ---------------------------------------------------------------------------
+
+    def _fd(self, fd: int) -> Descriptor:
+        d = self.fds.get(fd)
+        if d is None:
+            raise AbiError(Errno.BADF)
+        return d
+
+    def _file(self, fd: int) -> FileDescriptor:
+        d = self._fd(fd)
+        if isinstance(d, FileDescriptor):
+            return d
+        raise AbiError(Errno.BADF)
+
+    def _dir(self, fd: int) -> DirDescriptor:
+        d = self._fd(fd)
+        if isinstance(d, DirDescriptor):
+            return d
+        raise AbiError(Errno.NOTDIR if isinstance(d, FileDescriptor) else Errno.BADF)
+
+    def _handle(self, fd: int) -> int:
+        """The world handle of a file or directory descriptor."""
+        d = self._fd(fd)
+        if isinstance(d, StdioDescriptor):
+            raise AbiError(Errno.BADF)
+        return d.handle
+
+    def _path(self, ptr: int, n: int) -> str:
+        raw = self.mem.read(ptr, n)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise AbiError(Errno.ILSEQ) from None
+
+    def _iovecs(self, iovs: int, iovs_len: int) -> tuple[int, int]:
+        """The first non-empty (buf, len) of an iovec array, as wasmtime reads and writes."""
+        mem = self.mem
+        for i in range(iovs_len):
+            buf, n = mem.u32(iovs + 8 * i), mem.u32(iovs + 8 * i + 4)
+            if n:
+                mem.check(buf, n)
+                return buf, n
+        return 0, 0
+
+    # ---- reading and writing ---------------------------------------------------------------
+
+    def fd_read(self, fd: int, iovs: int, iovs_len: int, nread: int) -> int:
+        buf, n = self._iovecs(iovs, iovs_len)
+        d = self._fd(fd)
+        self.mem.check(nread, 4, 4)
+        if isinstance(d, StdioDescriptor):
+            if not d.readable:
+                return Errno.BADF
+            data = self.world.stdio.read(d.stream, n) if n else b""
+        elif isinstance(d, FileDescriptor):
+            if not d.readable:
+                return Errno.BADF
+            data = self.world.fs.read(d.handle, n, d.position) if n else b""
+            d.position += len(data)
+        else:
+            return Errno.BADF
+        self.mem.write(buf, data)
+        self.mem.set_u32(nread, len(data))
+        return 0
+
+    def fd_pread(self, fd: int, iovs: int, iovs_len: int, offset: int, nread: int) -> int:
+        buf, n = self._iovecs(iovs, iovs_len)
+        d = self._fd(fd)
+        if isinstance(d, StdioDescriptor):
+            return Errno.SPIPE
+        if not isinstance(d, FileDescriptor) or not d.readable:
+            return Errno.BADF
+        self.mem.check(nread, 4, 4)
+        data = self.world.fs.read(d.handle, n, offset) if n else b""
+        self.mem.write(buf, data)
+        self.mem.set_u32(nread, len(data))
+        return 0
+
+    def fd_write(self, fd: int, iovs: int, iovs_len: int, nwritten: int) -> int:
+        buf, n = self._iovecs(iovs, iovs_len)
+        d = self._fd(fd)
+        self.mem.check(nwritten, 4, 4)
+        if isinstance(d, StdioDescriptor):
+            if d.readable:
+                return Errno.BADF
+            written = self.world.stdio.write(d.stream, self.mem.read(buf, n)) if n else 0
+        elif isinstance(d, FileDescriptor):
+            if not d.writable:
+                return Errno.BADF
+            data = self.mem.read(buf, n)
+            if d.append:
+                written = self.world.fs.append(d.handle, data) if n else 0
+            else:
+                written = self.world.fs.write(d.handle, data, d.position) if n else 0
+                d.position += written
+        else:
+            return Errno.BADF
+        self.mem.set_u32(nwritten, written)
+        return 0
+
+    def fd_pwrite(self, fd: int, iovs: int, iovs_len: int, offset: int, nwritten: int) -> int:
+        buf, n = self._iovecs(iovs, iovs_len)
+        d = self._fd(fd)
+        if isinstance(d, StdioDescriptor):
+            return Errno.SPIPE
+        if not isinstance(d, FileDescriptor) or not d.writable:
+            return Errno.BADF
+        self.mem.check(nwritten, 4, 4)
+        written = self.world.fs.write(d.handle, self.mem.read(buf, n), offset) if n else 0
+        self.mem.set_u32(nwritten, written)
+        return 0
+
+    def fd_seek(self, fd: int, offset: int, whence: int, out: int) -> int:
+        if whence > 2:
+            raise _invalid_enum("Whence")
+        d = self._fd(fd)
+        if isinstance(d, StdioDescriptor):
+            return Errno.SPIPE
+        if not isinstance(d, FileDescriptor):
+            return Errno.BADF
+        delta = offset - (1 << 64) if offset >= 1 << 63 else offset  # filedelta is signed
+        if whence == Whence.SET:
+            base = 0
+        elif whence == Whence.CUR:
+            base = d.position
+        else:
+            base = self.world.fs.stat(d.handle).size
+        new = base + delta
+        if new < 0:
+            return Errno.INVAL
+        self.mem.check(out, 8, 8)
+        d.position = new
+        self.mem.set_u64(out, new)
+        return 0
+
+    def fd_tell(self, fd: int, out: int) -> int:
+        d = self._fd(fd)
+        if isinstance(d, StdioDescriptor):
+            return Errno.SPIPE
+        if not isinstance(d, FileDescriptor):
+            return Errno.BADF
+        self.mem.check(out, 8, 8)
+        self.mem.set_u64(out, d.position)
+        return 0
+
+    # ---- descriptor state ------------------------------------------------------------------
+
+    def fd_fdstat_get(self, fd: int, out: int) -> int:
+        d = self._fd(fd)
+        self.mem.check(out, _FDSTAT.size, 8)
+        if isinstance(d, StdioDescriptor):
+            rights = _STDIN_RIGHTS if d.readable else _STDOUT_RIGHTS
+            self.mem.pack_into(_FDSTAT, out, 8, self._stdio_filetype(d), 0, rights, rights)
+        elif isinstance(d, FileDescriptor):
+            flags = Fdflags.APPEND if d.append else 0
+            rights = _FILE_RIGHTS
+            self.mem.pack_into(_FDSTAT, out, 8, d.filetype, flags, rights, rights)
+        else:
+            self.mem.pack_into(
+                _FDSTAT, out, 8, Filetype.DIRECTORY, 0, _DIR_RIGHTS, _FILE_RIGHTS | _DIR_RIGHTS
+            )
+        return 0
+
+    def _stdio_filetype(self, d: StdioDescriptor) -> int:
+        tty = self.world.stdio.isatty(d.stream)
+        return Filetype.CHARACTER_DEVICE if tty else Filetype.UNKNOWN
+
+    def fd_fdstat_set_flags(self, fd: int, flags: int) -> int:
+        if flags & ~0x1F:
+            raise _invalid_flags("Fdflags")
+        d = self._fd(fd)
+        if not isinstance(d, FileDescriptor):
+            return Errno.BADF
+        if flags & ~Fdflags.APPEND:
+            return Errno.INVAL
+        d.append = bool(flags & Fdflags.APPEND)
+        return 0
+
+    def fd_fdstat_set_rights(self, fd: int, base: int, inheriting: int) -> int:
+        self._fd(fd)
+        return Errno.NOTSUP
+
+    def fd_filestat_get(self, fd: int, out: int) -> int:
+        d = self._fd(fd)
+        self.mem.check(out, _FILESTAT.size, 8)
+        if isinstance(d, StdioDescriptor):
+            self.mem.pack_into(_FILESTAT, out, 8, 0, 0, self._stdio_filetype(d), 0, 0, 0, 0, 0)
+            return 0
+        self._write_filestat(out, self.world.fs.stat(d.handle))
+        return 0
+
+    def _write_filestat(self, out: int, st: wfs.Stat) -> None:
+        self.mem.pack_into(
+            _FILESTAT,
+            out,
+            8,
+            st.dev,
+            st.ino,
+            _FILETYPES.get(st.type, Filetype.UNKNOWN),
+            st.nlink,
+            st.size,
+            st.atim,
+            st.mtim,
+            st.ctim,
+        )
+
+    def fd_filestat_set_size(self, fd: int, size: int) -> int:
+        d = self._fd(fd)
+        if not isinstance(d, FileDescriptor):
+            return Errno.BADF
+        self.world.fs.set_size(d.handle, size)
+        return 0
+
+    def fd_filestat_set_times(self, fd: int, atim: int, mtim: int, flags: int) -> int:
+        a, m = _times(atim, mtim, flags)
+        self.world.fs.set_times(self._handle(fd), a, m)
+        return 0
+
+    def fd_advise(self, fd: int, offset: int, length: int, advice: int) -> int:
+        if advice > 5:
+            raise _invalid_enum("Advice")
+        d = self._fd(fd)
+        if not isinstance(d, FileDescriptor):
+            return Errno.BADF
+        self.world.fs.advise(d.handle, offset, length, advice)
+        return 0
+
+    def fd_allocate(self, fd: int, offset: int, length: int) -> int:
+        d = self._fd(fd)
+        if not isinstance(d, FileDescriptor):
+            return Errno.BADF
+        return Errno.NOTSUP
+
+    def fd_datasync(self, fd: int) -> int:
+        d = self._fd(fd)
+        if not isinstance(d, FileDescriptor):
+            return Errno.BADF
+        self.world.fs.sync(d.handle, True)
+        return 0
+
+    def fd_sync(self, fd: int) -> int:
+        d = self._fd(fd)
+        if not isinstance(d, FileDescriptor):
+            return Errno.BADF
+        self.world.fs.sync(d.handle, False)
+        return 0
+
+    def fd_close(self, fd: int) -> int:
+        d = self._fd(fd)
+        del self.fds[fd]
+        if not isinstance(d, StdioDescriptor):
+            self.world.fs.close(d.handle)
+        return 0
+
+    def fd_renumber(self, fd: int, to: int) -> int:
+        d = self._fd(fd)
+        old = self._fd(to)
+        if fd == to:
+            return 0
+        del self.fds[fd]
+        self.fds[to] = d
+        if not isinstance(old, StdioDescriptor):
+            self.world.fs.close(old.handle)
+        return 0
+
+    def fd_prestat_get(self, fd: int, out: int) -> int:
+        d = self._fd(fd)
+        if not isinstance(d, DirDescriptor) or d.preopen is None:
+            return Errno.BADF
+        self.mem.pack_into(_PRESTAT, out, 4, 0, len(d.preopen.encode()))
+        return 0
+
+    def fd_prestat_dir_name(self, fd: int, path: int, path_len: int) -> int:
+        d = self._fd(fd)
+        if not isinstance(d, DirDescriptor) or d.preopen is None:
+            return Errno.BADF
+        name = d.preopen.encode()
+        if path_len < len(name):
+            return Errno.NAMETOOLONG
+        self.mem.write(path, name)
+        return 0
+
+    # ---- directories -----------------------------------------------------------------------
+
+    def fd_readdir(self, fd: int, buf: int, buf_len: int, cookie: int, used: int) -> int:
+        d = self._fd(fd)
+        if not isinstance(d, DirDescriptor):
+            return Errno.BADF if isinstance(d, StdioDescriptor) else Errno.NOTDIR
+        self.mem.check(buf, buf_len)
+        self.mem.check(used, 4, 4)
+        here = self.world.fs.stat(d.handle)
+        listing = [(".", wfs.DIRECTORY, here.ino), ("..", wfs.DIRECTORY, 0)]
+        listing += self.world.fs.readdir(d.handle)
+        out = bytearray()
+        for index in range(cookie, len(listing)):
+            name, kind, ino = listing[index]
+            raw = name.encode("utf-8", "surrogateescape")
+            out += _DIRENT.pack(index + 1, ino, len(raw), _FILETYPES.get(kind, 0)) + raw
+            if len(out) >= buf_len:
+                break
+        chunk = bytes(out[:buf_len])
+        self.mem.write(buf, chunk)
+        self.mem.set_u32(used, len(chunk))
+        return 0
+
+    # ---- paths -------------------------------------------------------------------------------
+
+    def path_open(
+        self,
+        fd: int,
+        dirflags: int,
+        path: int,
+        path_len: int,
+        oflags: int,
+        base: int,
+        inheriting: int,
+        fdflags: int,
+        out: int,
+    ) -> int:
+        if oflags & ~0xF:
+            raise _invalid_flags("Oflags")
+        if fdflags & ~0x1F:
+            raise _invalid_flags("Fdflags")
+        d = self._dir(fd)
+        name = self._path(path, path_len)
+        self.mem.check(out, 4, 4)
+        write = bool(base & _WRITE_RIGHTS) or bool(oflags & Oflags.TRUNC)
+        flags = wfs.OpenFlags(
+            follow=bool(dirflags & Lookupflags.SYMLINK_FOLLOW),
+            create=bool(oflags & Oflags.CREAT),
+            exclusive=bool(oflags & Oflags.EXCL),
+            truncate=bool(oflags & Oflags.TRUNC),
+            directory=bool(oflags & Oflags.DIRECTORY),
+            read=bool(base & (Rights.FD_READ | Rights.FD_READDIR)) or not write,
+            write=write,
+            append=bool(fdflags & Fdflags.APPEND),
+        )
+        opened = self.world.fs.open_at(d.handle, name, flags)
+        if opened.type == wfs.DIRECTORY:
+            new: Descriptor = DirDescriptor(opened.handle)
+        else:
+            new = FileDescriptor(
+                opened.handle,
+                _FILETYPES.get(opened.type, Filetype.UNKNOWN),
+                readable=flags.read,
+                writable=flags.write or flags.append,
+                append=flags.append,
+            )
+        self.mem.set_u32(out, self._add_fd(new))
+        return 0
+
+    def path_create_directory(self, fd: int, path: int, path_len: int) -> int:
+        self.world.fs.mkdir_at(self._dir(fd).handle, self._path(path, path_len))
+        return 0
+
+    def path_remove_directory(self, fd: int, path: int, path_len: int) -> int:
+        self.world.fs.rmdir_at(self._dir(fd).handle, self._path(path, path_len))
+        return 0
+
+    def path_unlink_file(self, fd: int, path: int, path_len: int) -> int:
+        self.world.fs.unlink_at(self._dir(fd).handle, self._path(path, path_len))
+        return 0
+
+    def path_filestat_get(self, fd: int, flags: int, path: int, path_len: int, out: int) -> int:
+        d = self._dir(fd)
+        name = self._path(path, path_len)
+        self.mem.check(out, _FILESTAT.size, 8)
+        follow = bool(flags & Lookupflags.SYMLINK_FOLLOW)
+        self._write_filestat(out, self.world.fs.stat_at(d.handle, name, follow))
+        return 0
+
+    def path_filestat_set_times(
+        self, fd: int, flags: int, path: int, path_len: int, atim: int, mtim: int, fst: int
+    ) -> int:
+        d = self._dir(fd)
+        name = self._path(path, path_len)
+        a, m = _times(atim, mtim, fst)
+        follow = bool(flags & Lookupflags.SYMLINK_FOLLOW)
+        self.world.fs.set_times_at(d.handle, name, follow, a, m)
+        return 0
+
+    def path_link(
+        self, fd: int, flags: int, old: int, old_len: int, new_fd: int, new: int, new_len: int
+    ) -> int:
+        src = self._dir(fd)
+        dst = self._dir(new_fd)
+        follow = bool(flags & Lookupflags.SYMLINK_FOLLOW)
+        self.world.fs.link_at(
+            src.handle, self._path(old, old_len), follow, dst.handle, self._path(new, new_len)
+        )
+        return 0
+
+    def path_rename(
+        self, fd: int, old: int, old_len: int, new_fd: int, new: int, new_len: int
+    ) -> int:
+        src = self._dir(fd)
+        dst = self._dir(new_fd)
+        self.world.fs.rename_at(
+            src.handle, self._path(old, old_len), dst.handle, self._path(new, new_len)
+        )
+        return 0
+
+    def path_symlink(self, old: int, old_len: int, fd: int, new: int, new_len: int) -> int:
+        target = self._path(old, old_len)
+        d = self._dir(fd)
+        self.world.fs.symlink_at(target, d.handle, self._path(new, new_len))
+        return 0
+
+    def path_readlink(
+        self, fd: int, path: int, path_len: int, buf: int, buf_len: int, used: int
+    ) -> int:
+        d = self._dir(fd)
+        name = self._path(path, path_len)
+        self.mem.check(buf, buf_len)
+        self.mem.check(used, 4, 4)
+        target = self.world.fs.readlink_at(d.handle, name).encode("utf-8", "surrogateescape")
+        chunk = target[:buf_len]
+        self.mem.write(buf, chunk)
+        self.mem.set_u32(used, len(chunk))
+        return 0
+
+
+def _times(atim: int, mtim: int, flags: int) -> tuple[int | None, int | None]:
+    if flags & ~0xF:
+        raise _invalid_flags("Fstflags")
+    if (flags & Fstflags.ATIM and flags & Fstflags.ATIM_NOW) or (
+        flags & Fstflags.MTIM and flags & Fstflags.MTIM_NOW
+    ):
+        raise AbiError(Errno.INVAL)
+    a = atim if flags & Fstflags.ATIM else (wfs.NOW if flags & Fstflags.ATIM_NOW else None)
+    m = mtim if flags & Fstflags.MTIM else (wfs.NOW if flags & Fstflags.MTIM_NOW else None)
+    return a, m
+
+
+class GuestTrapRequest(Exception):
+    """The guest asked for something wasmtime answers with a trap (e.g. ``proc_raise``)."""
+
+
+def _invalid_enum(name: str) -> GuestTrapRequest:
+    return GuestTrapRequest(f"Invalid enum value {name}")
+
+
+def _invalid_flags(name: str) -> GuestTrapRequest:
+    return GuestTrapRequest(f"Invalid flags value {name}")

@@ -1,0 +1,826 @@
+"""The file system: preopened directories and everything reached through them.
+
+The protocol is handle-based and positionless, like ``wasi:filesystem``: a descriptor is a
+world-assigned integer handle, reads and writes name their offset, and the file position of
+preview1 is kept by the ABI layer (it is the guest's own state, not the world's). Preview1 and
+the component host both talk to this one protocol.
+
+Live: every path the guest names is resolved, one component at a time, relative to a directory
+handle, with ``O_NOFOLLOW`` and symlinks expanded by this module (never by the kernel), so the
+guest cannot leave its preopened directories through ``..``, absolute paths, symlinks (relative,
+absolute, chained, to directories), or a symlink swapped in between a check and a use. The only
+place that opens an ambient host path is :meth:`LiveFs.__init__` (the preopens).
+
+Recording stores every question and answer as an FS event (bytes read, stat results, directory
+listings, link targets, every errno). Replaying answers from the trace and touches no file at
+all: nothing is read, created, written, renamed or deleted. What the guest writes is checked
+against the recording (the bytes if short, else their blake3).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections import deque
+import stat as stat_mod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import blake3
+
+from ..errors import ArgsMismatchError
+from ..trace.schema import FS_OP_NAMES, FsOp, Kind
+from .base import Recorder, Replayer, WorldError, describe, world_error_from_os
+
+# File types, as WASI 0.2 names them.
+UNKNOWN = "unknown"
+BLOCK_DEVICE = "block-device"
+CHARACTER_DEVICE = "character-device"
+DIRECTORY = "directory"
+FIFO = "fifo"
+SYMBOLIC_LINK = "symbolic-link"
+REGULAR_FILE = "regular-file"
+SOCKET = "socket"
+
+NOW = -1
+"""A timestamp argument meaning "the current time" (set_times); None means "leave unchanged"."""
+
+MAX_SYMLINKS = 40
+
+ESCAPE = "ENOTCAPABLE"
+"""The error name for a path that would leave its preopened directory."""
+
+
+@dataclass(frozen=True)
+class Stat:
+    dev: int
+    ino: int
+    type: str
+    nlink: int
+    size: int
+    atim: int  # ns since the Unix epoch
+    mtim: int
+    ctim: int
+
+    def to_list(self) -> list[Any]:
+        return [
+            self.dev,
+            self.ino,
+            self.type,
+            self.nlink,
+            self.size,
+            self.atim,
+            self.mtim,
+            self.ctim,
+        ]
+
+    @classmethod
+    def from_list(cls, v: list[Any]) -> Stat:
+        return cls(*v)
+
+
+@dataclass(frozen=True)
+class OpenFlags:
+    follow: bool = True  # follow a symlink in the final component
+    create: bool = False
+    exclusive: bool = False
+    truncate: bool = False
+    directory: bool = False  # must be a directory
+    read: bool = True
+    write: bool = False
+    append: bool = False
+
+    def to_int(self) -> int:
+        bits = 0
+        for i, name in enumerate(_FLAG_NAMES):
+            if getattr(self, name):
+                bits |= 1 << i
+        return bits
+
+
+_FLAG_NAMES = ("follow", "create", "exclusive", "truncate", "directory", "read", "write", "append")
+
+
+@dataclass(frozen=True)
+class Opened:
+    handle: int
+    type: str
+
+
+@dataclass(frozen=True)
+class Preopen:
+    handle: int
+    guest_path: str
+    host_path: str
+    readonly: bool
+
+
+class Fs(Protocol):
+    def preopens(self) -> list[Preopen]: ...
+    def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened: ...
+    def close(self, h: int) -> None: ...
+    def read(self, h: int, n: int, offset: int) -> bytes: ...
+    def write(self, h: int, data: bytes, offset: int) -> int: ...
+    def append(self, h: int, data: bytes) -> int: ...
+    def stat(self, h: int) -> Stat: ...
+    def stat_at(self, dir: int, path: str, follow: bool) -> Stat: ...
+    def set_size(self, h: int, size: int) -> None: ...
+    def set_times(self, h: int, atim: int | None, mtim: int | None) -> None: ...
+    def set_times_at(
+        self, dir: int, path: str, follow: bool, atim: int | None, mtim: int | None
+    ) -> None: ...
+    def readdir(self, h: int) -> list[tuple[str, str, int]]: ...
+    def mkdir_at(self, dir: int, path: str) -> None: ...
+    def rmdir_at(self, dir: int, path: str) -> None: ...
+    def unlink_at(self, dir: int, path: str) -> None: ...
+    def rename_at(self, dir: int, path: str, new_dir: int, new_path: str) -> None: ...
+    def link_at(self, dir: int, path: str, follow: bool, new_dir: int, new_path: str) -> None: ...
+    def symlink_at(self, target: str, dir: int, path: str) -> None: ...
+    def readlink_at(self, dir: int, path: str) -> str: ...
+    def sync(self, h: int, data_only: bool) -> None: ...
+    def advise(self, h: int, offset: int, length: int, advice: int) -> None: ...
+    def allocate(self, h: int, offset: int, length: int) -> None: ...
+
+
+def _type_of(mode: int) -> str:
+    if stat_mod.S_ISREG(mode):
+        return REGULAR_FILE
+    if stat_mod.S_ISDIR(mode):
+        return DIRECTORY
+    if stat_mod.S_ISLNK(mode):
+        return SYMBOLIC_LINK
+    if stat_mod.S_ISCHR(mode):
+        return CHARACTER_DEVICE
+    if stat_mod.S_ISBLK(mode):
+        return BLOCK_DEVICE
+    if stat_mod.S_ISFIFO(mode):
+        return FIFO
+    if stat_mod.S_ISSOCK(mode):
+        return SOCKET
+    return UNKNOWN
+
+
+def _stat_of(st: os.stat_result) -> Stat:
+    return Stat(
+        st.st_dev,
+        st.st_ino,
+        _type_of(st.st_mode),
+        st.st_nlink,
+        st.st_size,
+        st.st_atime_ns,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+    )
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_PATH_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+@dataclass
+class _Handle:
+    fd: int
+    is_dir: bool
+    readonly: bool  # opened below a read-only preopen
+
+
+class LiveFs:
+    """The host file system, confined to the preopened directories."""
+
+    def __init__(self, preopens: list[tuple[str, str, bool]]) -> None:
+        self._handles: dict[int, _Handle] = {}
+        self._next = 1
+        self._preopens: list[Preopen] = []
+        for host, guest, readonly in preopens:
+            # The one place an ambient host path is opened.
+            try:
+                fd = os.open(host, _DIR_FLAGS)
+            except OSError as exc:
+                raise FsConfigError(f"cannot preopen {host}: {exc.strerror}") from None
+            h = self._add(_Handle(fd, True, readonly))
+            self._preopens.append(Preopen(h, guest, host, readonly))
+
+    def _add(self, handle: _Handle) -> int:
+        h = self._next
+        self._next += 1
+        self._handles[h] = handle
+        return h
+
+    def _get(self, h: int) -> _Handle:
+        try:
+            return self._handles[h]
+        except KeyError:
+            raise WorldError("EBADF") from None
+
+    def close_all(self) -> None:
+        for handle in self._handles.values():
+            try:
+                os.close(handle.fd)
+            except OSError:
+                pass
+        self._handles.clear()
+
+    # ---- path resolution: the sandbox ----------------------------------------------------------
+
+    def _resolve(self, dir: int, path: str, follow: bool) -> tuple[int, str, bool]:
+        """Walk ``path`` below directory handle ``dir``: the sandbox.
+
+        Returns ``(parent_fd, name, must_be_dir)``: an fd (the caller closes it) of the
+        directory holding the final component, and that component (``"."`` when the path names
+        the directory itself). Every component is opened relative to its parent's fd with
+        ``O_NOFOLLOW``; symlinks in intermediate components, and in the final one when
+        ``follow``, are expanded here, never by the kernel, and their targets walked the same
+        way. The caller then acts on ``name`` with ``O_NOFOLLOW`` or an ``*at`` call that does
+        not follow, so a symlink swapped in after the check is not followed either. Any way out
+        of the preopened directory (``..`` above it, an absolute path or symlink target) is
+        refused with ENOTCAPABLE.
+        """
+        base = self._get(dir)
+        if not base.is_dir:
+            raise WorldError("ENOTDIR")
+        if path == "":
+            raise WorldError("ENOENT")
+        if path.startswith("/"):
+            raise WorldError(ESCAPE)
+        if "\0" in path:
+            raise WorldError("EILSEQ")
+        must_be_dir = path.endswith("/")
+        follow = follow or must_be_dir
+        todo = deque(c for c in path.split("/") if c not in ("", "."))
+        stack = [os.dup(base.fd)]
+        links = 0
+        try:
+            while todo:
+                comp = todo.popleft()
+                if comp == "..":
+                    if len(stack) == 1:
+                        raise WorldError(ESCAPE)
+                    os.close(stack.pop())
+                    continue
+                final = not todo
+                if final and not follow:
+                    return self._finish(stack, comp, must_be_dir)
+                try:
+                    fd = os.open(comp, _PATH_FLAGS, dir_fd=stack[-1])
+                except FileNotFoundError:
+                    if final:  # may be about to be created
+                        return self._finish(stack, comp, must_be_dir)
+                    raise WorldError("ENOENT") from None
+                except OSError as exc:
+                    raise world_error_from_os(exc) from None
+                try:
+                    mode = os.fstat(fd).st_mode
+                finally:
+                    os.close(fd)
+                if stat_mod.S_ISLNK(mode):
+                    links += 1
+                    if links > MAX_SYMLINKS:
+                        raise WorldError("ELOOP")
+                    try:
+                        target = os.readlink(comp, dir_fd=stack[-1])
+                    except OSError as exc:
+                        raise world_error_from_os(exc) from None
+                    if target.startswith("/"):
+                        raise WorldError(ESCAPE)
+                    if final and target.endswith("/"):
+                        must_be_dir = True
+                    todo.extendleft(reversed([c for c in target.split("/") if c not in ("", ".")]))
+                    continue
+                if final:
+                    return self._finish(stack, comp, must_be_dir)
+                if not stat_mod.S_ISDIR(mode):
+                    raise WorldError("ENOTDIR")
+                try:
+                    stack.append(os.open(comp, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=stack[-1]))
+                except OSError as exc:
+                    raise world_error_from_os(exc) from None
+            return self._finish(stack, ".", must_be_dir)
+        except BaseException:
+            for fd in stack:
+                os.close(fd)
+            raise
+
+    @staticmethod
+    def _finish(stack: list[int], name: str, must_be_dir: bool) -> tuple[int, str, bool]:
+        parent = stack.pop()
+        for fd in stack:
+            os.close(fd)
+        return parent, name, must_be_dir
+
+    def _writable(self, dir: int) -> None:
+        if self._get(dir).readonly:
+            raise WorldError("EPERM")
+
+    def _at(self, dir: int, path: str, follow: bool, op: Callable[[int, str], Any]) -> Any:
+        parent, name, _ = self._resolve(dir, path, follow)
+        try:
+            return op(parent, name)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+        finally:
+            os.close(parent)
+
+    # ---- the protocol --------------------------------------------------------------------------
+
+    def preopens(self) -> list[Preopen]:
+        return list(self._preopens)
+
+    def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened:
+        base = self._get(dir)
+        if base.readonly and (flags.write or flags.create or flags.truncate or flags.append):
+            raise WorldError("EPERM")
+        parent, name, must_be_dir = self._resolve(dir, path, flags.follow)
+        try:
+            directory = flags.directory or must_be_dir
+            if flags.write or flags.append:
+                access = os.O_RDWR if flags.read else os.O_WRONLY
+            else:
+                access = os.O_RDONLY
+            oflags = access | os.O_NOFOLLOW | os.O_CLOEXEC
+            if flags.create:
+                oflags |= os.O_CREAT
+            if flags.exclusive:
+                oflags |= os.O_EXCL
+            if flags.truncate:
+                oflags |= os.O_TRUNC
+            if flags.append:
+                oflags |= os.O_APPEND
+            if directory:
+                oflags |= os.O_DIRECTORY
+            try:
+                fd = os.open(name, oflags, 0o666, dir_fd=parent)
+            except OSError as exc:
+                raise world_error_from_os(exc) from None
+        finally:
+            os.close(parent)
+        try:
+            st = os.fstat(fd)
+        except OSError as exc:
+            os.close(fd)
+            raise world_error_from_os(exc) from None
+        kind = _type_of(st.st_mode)
+        return Opened(self._add(_Handle(fd, kind == DIRECTORY, base.readonly)), kind)
+
+    def close(self, h: int) -> None:
+        handle = self._get(h)
+        del self._handles[h]
+        try:
+            os.close(handle.fd)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+
+    def read(self, h: int, n: int, offset: int) -> bytes:
+        handle = self._get(h)
+        if handle.is_dir:
+            raise WorldError("EISDIR")
+        try:
+            return os.pread(handle.fd, n, offset)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+
+    def write(self, h: int, data: bytes, offset: int) -> int:
+        handle = self._get(h)
+        try:
+            return os.pwrite(handle.fd, data, offset)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+
+    def append(self, h: int, data: bytes) -> int:
+        handle = self._get(h)
+        try:
+            return os.write(handle.fd, data)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+
+    def stat(self, h: int) -> Stat:
+        try:
+            return _stat_of(os.fstat(self._get(h).fd))
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+
+    def stat_at(self, dir: int, path: str, follow: bool) -> Stat:
+        st = self._at(dir, path, follow, lambda d, n: os.stat(n, dir_fd=d, follow_symlinks=False))
+        return _stat_of(st)
+
+    def set_size(self, h: int, size: int) -> None:
+        try:
+            os.ftruncate(self._get(h).fd, size)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+
+    @staticmethod
+    def _times(fd_or_path: Any, atim: int | None, mtim: int | None, **kw: Any) -> None:
+        if atim == NOW and mtim == NOW:
+            os.utime(fd_or_path, **kw)
+            return
+        st = os.stat(fd_or_path, **kw)
+        import time
+
+        now = time.time_ns()
+        a = st.st_atime_ns if atim is None else (now if atim == NOW else atim)
+        m = st.st_mtime_ns if mtim is None else (now if mtim == NOW else mtim)
+        os.utime(fd_or_path, ns=(a, m), **kw)
+
+    def set_times(self, h: int, atim: int | None, mtim: int | None) -> None:
+        try:
+            self._times(self._get(h).fd, atim, mtim)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+
+    def set_times_at(
+        self, dir: int, path: str, follow: bool, atim: int | None, mtim: int | None
+    ) -> None:
+        self._writable(dir)
+        self._at(
+            dir,
+            path,
+            follow,
+            lambda d, n: self._times(n, atim, mtim, dir_fd=d, follow_symlinks=False),
+        )
+
+    def readdir(self, h: int) -> list[tuple[str, str, int]]:
+        handle = self._get(h)
+        if not handle.is_dir:
+            raise WorldError("ENOTDIR")
+        entries: list[tuple[str, str, int]] = []
+        try:
+            with os.scandir(handle.fd) as it:
+                for e in it:
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                        kind, ino = _type_of(st.st_mode), st.st_ino
+                    except OSError:
+                        kind, ino = UNKNOWN, e.inode()
+                    entries.append((e.name, kind, ino))
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+        return entries
+
+    def mkdir_at(self, dir: int, path: str) -> None:
+        self._writable(dir)
+        self._at(dir, path, False, lambda d, n: os.mkdir(n, 0o777, dir_fd=d))
+
+    def rmdir_at(self, dir: int, path: str) -> None:
+        self._writable(dir)
+        self._at(dir, path, False, lambda d, n: os.rmdir(n, dir_fd=d))
+
+    def unlink_at(self, dir: int, path: str) -> None:
+        self._writable(dir)
+
+        def unlink(d: int, n: str) -> None:
+            try:
+                os.unlink(n, dir_fd=d)
+            except IsADirectoryError:
+                raise WorldError("EISDIR") from None
+            except PermissionError:
+                # Linux says EISDIR/EPERM for directories depending on the file system.
+                if stat_mod.S_ISDIR(os.stat(n, dir_fd=d, follow_symlinks=False).st_mode):
+                    raise WorldError("EISDIR") from None
+                raise
+
+        self._at(dir, path, False, unlink)
+
+    def rename_at(self, dir: int, path: str, new_dir: int, new_path: str) -> None:
+        self._writable(dir)
+        self._writable(new_dir)
+        src_parent, src, _ = self._resolve(dir, path, False)
+        try:
+            dst_parent, dst, _ = self._resolve(new_dir, new_path, False)
+            try:
+                os.rename(src, dst, src_dir_fd=src_parent, dst_dir_fd=dst_parent)
+            except OSError as exc:
+                raise world_error_from_os(exc) from None
+            finally:
+                os.close(dst_parent)
+        finally:
+            os.close(src_parent)
+
+    def link_at(self, dir: int, path: str, follow: bool, new_dir: int, new_path: str) -> None:
+        self._writable(new_dir)
+        src_parent, src, _ = self._resolve(dir, path, follow)
+        try:
+            dst_parent, dst, _ = self._resolve(new_dir, new_path, False)
+            try:
+                os.link(
+                    src, dst, src_dir_fd=src_parent, dst_dir_fd=dst_parent, follow_symlinks=False
+                )
+            except OSError as exc:
+                raise world_error_from_os(exc) from None
+            finally:
+                os.close(dst_parent)
+        finally:
+            os.close(src_parent)
+
+    def symlink_at(self, target: str, dir: int, path: str) -> None:
+        self._writable(dir)
+        if target.startswith("/"):
+            raise WorldError("EPERM")
+        self._at(dir, path, False, lambda d, n: os.symlink(target, n, dir_fd=d))
+
+    def readlink_at(self, dir: int, path: str) -> str:
+        result: str = self._at(dir, path, False, lambda d, n: os.readlink(n, dir_fd=d))
+        return result
+
+    def sync(self, h: int, data_only: bool) -> None:
+        fd = self._get(h).fd
+        try:
+            (os.fdatasync if data_only else os.fsync)(fd)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+
+    def advise(self, h: int, offset: int, length: int, advice: int) -> None:
+        fd = self._get(h).fd
+        try:
+            os.posix_fadvise(fd, offset, length, advice)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+
+    def allocate(self, h: int, offset: int, length: int) -> None:
+        fd = self._get(h).fd
+        try:
+            os.posix_fallocate(fd, offset, length)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+
+
+class FsConfigError(Exception):
+    """A preopened directory cannot be opened."""
+
+
+# ---- recording and replaying -----------------------------------------------------------------------
+
+
+Op = FsOp
+OP_NAMES = FS_OP_NAMES
+
+
+def written_digest(data: bytes) -> bytes:
+    """What a trace keeps of bytes the guest wrote to a file: the bytes when shorter than 32,
+    else their 32-byte blake3 (replay checks writes byte for byte through it)."""
+    return data if len(data) < 32 else blake3.blake3(data).digest()
+
+
+_FS = Kind.FS
+
+
+class RecordingFs:
+    """Asks the live file system; records each question with its answer or errno name."""
+
+    def __init__(self, live: LiveFs, recorder: Recorder) -> None:
+        self._live = live
+        self._rec = recorder
+
+    def _call(
+        self, op: int, args: list[Any], fn: Callable[[], Any], enc: Callable[[Any], Any]
+    ) -> Any:
+        try:
+            result = fn()
+        except WorldError as err:
+            self._rec.event(_FS, op, args, err.name)
+            raise
+        self._rec.event(_FS, op, args, enc(result))
+        return result
+
+    def preopens(self) -> list[Preopen]:
+        return self._live.preopens()
+
+    def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened:
+        opened: Opened = self._call(
+            Op.OPEN,
+            [dir, path, flags.to_int()],
+            lambda: self._live.open_at(dir, path, flags),
+            lambda o: [o.handle, o.type],
+        )
+        return opened
+
+    def close(self, h: int) -> None:
+        self._call(Op.CLOSE, [h], lambda: self._live.close(h), _none)
+
+    def read(self, h: int, n: int, offset: int) -> bytes:
+        data: bytes = self._call(
+            Op.READ, [h, n, offset], lambda: self._live.read(h, n, offset), self._rec.payload
+        )
+        return data
+
+    def write(self, h: int, data: bytes, offset: int) -> int:
+        n: int = self._call(
+            Op.WRITE,
+            [h, written_digest(data), len(data), offset],
+            lambda: self._live.write(h, data, offset),
+            _same,
+        )
+        return n
+
+    def append(self, h: int, data: bytes) -> int:
+        n: int = self._call(
+            Op.APPEND,
+            [h, written_digest(data), len(data)],
+            lambda: self._live.append(h, data),
+            _same,
+        )
+        return n
+
+    def stat(self, h: int) -> Stat:
+        st: Stat = self._call(Op.STAT, [h], lambda: self._live.stat(h), Stat.to_list)
+        return st
+
+    def stat_at(self, dir: int, path: str, follow: bool) -> Stat:
+        st: Stat = self._call(
+            Op.STAT_AT,
+            [dir, path, int(follow)],
+            lambda: self._live.stat_at(dir, path, follow),
+            Stat.to_list,
+        )
+        return st
+
+    def set_size(self, h: int, size: int) -> None:
+        self._call(Op.SET_SIZE, [h, size], lambda: self._live.set_size(h, size), _none)
+
+    def set_times(self, h: int, atim: int | None, mtim: int | None) -> None:
+        self._call(
+            Op.SET_TIMES, [h, atim, mtim], lambda: self._live.set_times(h, atim, mtim), _none
+        )
+
+    def set_times_at(
+        self, dir: int, path: str, follow: bool, atim: int | None, mtim: int | None
+    ) -> None:
+        self._call(
+            Op.SET_TIMES_AT,
+            [dir, path, int(follow), atim, mtim],
+            lambda: self._live.set_times_at(dir, path, follow, atim, mtim),
+            _none,
+        )
+
+    def readdir(self, h: int) -> list[tuple[str, str, int]]:
+        entries: list[tuple[str, str, int]] = self._call(
+            Op.READDIR, [h], lambda: self._live.readdir(h), lambda es: [list(e) for e in es]
+        )
+        return entries
+
+    def mkdir_at(self, dir: int, path: str) -> None:
+        self._call(Op.MKDIR, [dir, path], lambda: self._live.mkdir_at(dir, path), _none)
+
+    def rmdir_at(self, dir: int, path: str) -> None:
+        self._call(Op.RMDIR, [dir, path], lambda: self._live.rmdir_at(dir, path), _none)
+
+    def unlink_at(self, dir: int, path: str) -> None:
+        self._call(Op.UNLINK, [dir, path], lambda: self._live.unlink_at(dir, path), _none)
+
+    def rename_at(self, dir: int, path: str, new_dir: int, new_path: str) -> None:
+        self._call(
+            Op.RENAME,
+            [dir, path, new_dir, new_path],
+            lambda: self._live.rename_at(dir, path, new_dir, new_path),
+            _none,
+        )
+
+    def link_at(self, dir: int, path: str, follow: bool, new_dir: int, new_path: str) -> None:
+        self._call(
+            Op.LINK,
+            [dir, path, int(follow), new_dir, new_path],
+            lambda: self._live.link_at(dir, path, follow, new_dir, new_path),
+            _none,
+        )
+
+    def symlink_at(self, target: str, dir: int, path: str) -> None:
+        self._call(
+            Op.SYMLINK,
+            [target, dir, path],
+            lambda: self._live.symlink_at(target, dir, path),
+            _none,
+        )
+
+    def readlink_at(self, dir: int, path: str) -> str:
+        target: str = self._call(
+            Op.READLINK,
+            [dir, path],
+            lambda: self._live.readlink_at(dir, path),
+            lambda t: t.encode("utf-8", "surrogateescape"),
+        )
+        return target
+
+    def sync(self, h: int, data_only: bool) -> None:
+        self._call(Op.SYNC, [h, int(data_only)], lambda: self._live.sync(h, data_only), _none)
+
+    def advise(self, h: int, offset: int, length: int, advice: int) -> None:
+        self._call(
+            Op.ADVISE,
+            [h, offset, length, advice],
+            lambda: self._live.advise(h, offset, length, advice),
+            _none,
+        )
+
+    def allocate(self, h: int, offset: int, length: int) -> None:
+        self._call(
+            Op.ALLOCATE,
+            [h, offset, length],
+            lambda: self._live.allocate(h, offset, length),
+            _none,
+        )
+
+
+def _none(_: Any) -> None:
+    return None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class ReplayingFs:
+    """Answers every file-system question from the trace. Touches no file."""
+
+    def __init__(self, replayer: Replayer, preopens: list[Preopen]) -> None:
+        self._r = replayer
+        self._preopens = preopens
+
+    def _answer(self, op: int, args: list[Any]) -> Any:
+        (result,) = self._r.take(_FS, op, args)
+        if type(result) is str:  # an FS answer that is a text string is always an errno name
+            raise WorldError(result)
+        return result
+
+    def preopens(self) -> list[Preopen]:
+        return list(self._preopens)
+
+    def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened:
+        h, kind = self._answer(Op.OPEN, [dir, path, flags.to_int()])
+        return Opened(h, kind)
+
+    def close(self, h: int) -> None:
+        self._answer(Op.CLOSE, [h])
+
+    def read(self, h: int, n: int, offset: int) -> bytes:
+        return self._r.resolve(self._answer(Op.READ, [h, n, offset]))
+
+    def _check_write(self, op: int, args: list[Any], data: bytes) -> int:
+        r = self._r
+        seq = r.seq + 1
+        try:
+            n: int = self._answer(op, args)
+        except ArgsMismatchError as exc:
+            raise ArgsMismatchError(
+                seq,
+                exc.expected,
+                f"wrote different bytes: {describe(_FS, (op, args))}",
+                "the file content the guest wrote changed",
+            ) from None
+        return n
+
+    def write(self, h: int, data: bytes, offset: int) -> int:
+        return self._check_write(Op.WRITE, [h, written_digest(data), len(data), offset], data)
+
+    def append(self, h: int, data: bytes) -> int:
+        return self._check_write(Op.APPEND, [h, written_digest(data), len(data)], data)
+
+    def stat(self, h: int) -> Stat:
+        return Stat.from_list(self._answer(Op.STAT, [h]))
+
+    def stat_at(self, dir: int, path: str, follow: bool) -> Stat:
+        return Stat.from_list(self._answer(Op.STAT_AT, [dir, path, int(follow)]))
+
+    def set_size(self, h: int, size: int) -> None:
+        self._answer(Op.SET_SIZE, [h, size])
+
+    def set_times(self, h: int, atim: int | None, mtim: int | None) -> None:
+        self._answer(Op.SET_TIMES, [h, atim, mtim])
+
+    def set_times_at(
+        self, dir: int, path: str, follow: bool, atim: int | None, mtim: int | None
+    ) -> None:
+        self._answer(Op.SET_TIMES_AT, [dir, path, int(follow), atim, mtim])
+
+    def readdir(self, h: int) -> list[tuple[str, str, int]]:
+        return [(n, k, i) for n, k, i in self._answer(Op.READDIR, [h])]
+
+    def mkdir_at(self, dir: int, path: str) -> None:
+        self._answer(Op.MKDIR, [dir, path])
+
+    def rmdir_at(self, dir: int, path: str) -> None:
+        self._answer(Op.RMDIR, [dir, path])
+
+    def unlink_at(self, dir: int, path: str) -> None:
+        self._answer(Op.UNLINK, [dir, path])
+
+    def rename_at(self, dir: int, path: str, new_dir: int, new_path: str) -> None:
+        self._answer(Op.RENAME, [dir, path, new_dir, new_path])
+
+    def link_at(self, dir: int, path: str, follow: bool, new_dir: int, new_path: str) -> None:
+        self._answer(Op.LINK, [dir, path, int(follow), new_dir, new_path])
+
+    def symlink_at(self, target: str, dir: int, path: str) -> None:
+        self._answer(Op.SYMLINK, [target, dir, path])
+
+    def readlink_at(self, dir: int, path: str) -> str:
+        target: bytes = self._answer(Op.READLINK, [dir, path])
+        return target.decode("utf-8", "surrogateescape")
+
+    def sync(self, h: int, data_only: bool) -> None:
+        self._answer(Op.SYNC, [h, int(data_only)])
+
+    def advise(self, h: int, offset: int, length: int, advice: int) -> None:
+        self._answer(Op.ADVISE, [h, offset, length, advice])
+
+    def allocate(self, h: int, offset: int, length: int) -> None:
+        self._answer(Op.ALLOCATE, [h, offset, length])
