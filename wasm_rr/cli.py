@@ -15,6 +15,7 @@ import click
 from . import __version__, engine
 from .errors import EXIT_TOOL_ERROR, EXIT_TRAP, WasmRRError
 from .trace import reader
+from .lang import SitesTable
 from .trace.schema import Kind, Outcome, describe_call, kind_name
 from .world import Streams
 
@@ -76,12 +77,22 @@ def _with_dirs(f: Any) -> Any:
     return f
 
 
-def _report(outcome: Outcome) -> int:
-    """Print a trap like wasmtime does and return the exit status for an outcome."""
+def _report(outcome: Outcome, sites: SitesTable | None = None) -> int:
+    """Print a trap like wasmtime does and return the exit status for an outcome.
+
+    A ``.tape`` program's runtime error is shown as ``file:line:col: message``, from the site
+    the program was at when it trapped."""
     if outcome.trap is None:
         return (outcome.exit_code or 0) & 0xFF if outcome.exit_code is not None else 0
     trap = outcome.trap
-    lines = [f"wasm-rr: guest trapped: {trap.message}"]
+    message = trap.message
+    if sites is not None and trap.site is not None:
+        where = sites.describe(trap.site)
+        if where is not None and any(str(f[1]).startswith("tape_error") for f in trap.frames):
+            message = where
+        elif where is not None:
+            message = f"{trap.message} (at {where.rsplit(': ', 1)[0]})"
+    lines = [f"wasm-rr: guest trapped: {message}"]
     if trap.frames:
         lines.append("wasm backtrace:")
         for i, (index, name, module_offset, _func_offset) in enumerate(trap.frames):
@@ -133,7 +144,7 @@ def record(
     result = engine.record(
         guest, trace_path, list(args), _env(env_specs), _streams(True), _dirs(dirs, ro_dirs)
     )
-    raise SystemExit(_report(result.outcome))
+    raise SystemExit(_report(result.outcome, result.sites))
 
 
 @cli.command()
@@ -147,26 +158,61 @@ def record(
 def replay(guest: str, trace_path: str, allow_code_change: bool) -> None:
     """Re-run GUEST against the answers recorded in TRACE, reading nothing from the world."""
     result = engine.replay(guest, trace_path, _streams(False), allow_code_change)
-    raise SystemExit(_report(result.outcome))
+    raise SystemExit(_report(result.outcome, result.sites))
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": False})
 @click.argument("guest", type=click.Path(dir_okay=False))
+@click.option(
+    "-t",
+    "--trace",
+    "trace_path",
+    default=DEFAULT_TRACE,
+    show_default=True,
+    help="Where to write the trace.",
+)
+@click.option("--no-trace", is_flag=True, help="Run against the real world, recording nothing.")
 @click.option("--env", "env_specs", multiple=True, metavar="NAME[=VALUE]")
 @_with_dirs
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(
     guest: str,
+    trace_path: str,
+    no_trace: bool,
     env_specs: tuple[str, ...],
     dirs: tuple[str, ...],
     ro_dirs: tuple[str, ...],
     args: tuple[str, ...],
 ) -> None:
-    """Run GUEST against the real world without recording."""
-    result = engine.run_live(
-        guest, list(args), _env(env_specs), _streams(True), _dirs(dirs, ro_dirs)
-    )
-    raise SystemExit(_report(result.outcome))
+    """Compile GUEST if it is a .tape script, run it and record it (like `record`)."""
+    env, preopens = _env(env_specs), _dirs(dirs, ro_dirs)
+    if no_trace:
+        result = engine.run_live(guest, list(args), env, _streams(True), preopens)
+    else:
+        result = engine.record(guest, trace_path, list(args), env, _streams(True), preopens)
+    raise SystemExit(_report(result.outcome, result.sites))
+
+
+@cli.command()
+@click.argument("script", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the module.",
+)
+def compile(script: str, output: str) -> None:
+    """Compile a .tape SCRIPT to a wasip1 module that any WASI runtime can run."""
+    guest = engine.load_guest(script)
+    if not script.endswith(".tape"):
+        raise click.UsageError(f"{script} is not a .tape script")
+    try:
+        with open(output, "wb") as f:
+            f.write(guest.wasm)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
 
 
 @cli.command()
@@ -182,6 +228,7 @@ def inspect(trace_path: str, limit: int) -> None:
     out(f"recorded   by wasm-rr {h.tool_version}, wasmtime {h.wasmtime_version}, on {h.host}")
     out(f"argv       {h.argv}")
     out(f"env        {h.env}")
+    sites = engine.recorded_sites(h)
     for count, ev in enumerate(trace.events()):
         if limit and count >= limit:
             out("  ...")
@@ -192,7 +239,9 @@ def inspect(trace_path: str, limit: int) -> None:
         else:
             name = kind_name(ev.kind)
             shown = ", ".join(_short(f) for f in ev.fields)
-        out(f"  {ev.seq:>6}  {name:<18} +{ev.fuel:<8} {shown}")
+        where = engine.site_text(sites, ev.site)
+        at = f"  @ {where.split(' at ', 1)[1]}" if where else ""
+        out(f"  {ev.seq:>6}  {name:<18} +{ev.fuel:<8} {shown}{at}")
     if trace.footer is None:
         out("footer     none: the recording was cut off")
     else:

@@ -14,7 +14,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import blake3
@@ -28,12 +28,22 @@ from .abi.p1_fs import GuestTrapRequest
 from .abi.trampoline import HostFunctions, call_start, fuel_cell
 from .errors import (
     CodeHashMismatchError,
+    DriftError,
+    TapeCompileError,
     GuestLoadError,
     NotWasmError,
     OutcomeMismatchError,
     RecordingCutOffError,
     UnusedEventsError,
     UsageError,
+)
+from .lang import (
+    CompileError,
+    Site,
+    SitesTable,
+    compile_file,
+    read_sites_section,
+    strip_sites_section,
 )
 from .trace import reader
 from .trace.schema import Footer, Header, Outcome, Trap
@@ -55,6 +65,9 @@ class Guest:
     wasm: bytes
     kind: str  # "module" | "component"
     blake3: str
+    """The guest's identity: blake3 of its bytes, less a ``wasm-rr.sites`` section (source
+    positions only: a whitespace edit of a ``.tape`` script keeps the identity)."""
+    sites: SitesTable | None = None
 
 
 @dataclass(frozen=True)
@@ -62,11 +75,15 @@ class RunResult:
     outcome: Outcome
     events: int
     trace_path: str | None = None
+    sites: SitesTable | None = None
 
 
 def load_guest(path: str | os.PathLike[str]) -> Guest:
-    """Read a guest file and tell a core module from a component by its header."""
+    """Read a guest file (compiling a ``.tape`` script) and tell a core module from a component
+    by its header."""
     p = os.fspath(path)
+    if p.endswith(".tape"):
+        return _compile_tape(p)
     try:
         data = Path(p).read_bytes()
     except FileNotFoundError:
@@ -84,7 +101,72 @@ def load_guest(path: str | os.PathLike[str]) -> Guest:
         kind = "component"
     else:
         raise NotWasmError(f"{p} has an unknown WebAssembly version {version.hex()}")
-    return Guest(p, os.path.basename(p), data, kind, blake3.blake3(data).hexdigest())
+    return _guest(p, os.path.basename(p), data, kind)
+
+
+def _guest(path: str, name: str, wasm: bytes, kind: str) -> Guest:
+    sites = read_sites_section(wasm) if kind == "module" else None
+    code = strip_sites_section(wasm) if sites is not None else wasm
+    return Guest(path, name, wasm, kind, blake3.blake3(code).hexdigest(), sites)
+
+
+def _compile_tape(path: str) -> Guest:
+    try:
+        compiled = compile_file(path)
+    except FileNotFoundError:
+        raise UsageError(f"script {path} does not exist") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read script {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"script {path} is not UTF-8 text") from None
+    except CompileError as exc:
+        raise TapeCompileError(exc.render()) from None
+    return _guest(path, os.path.basename(path), compiled.wasm, "module")
+
+
+class SiteRegister:
+    """Reads the site register of a ``.tape`` program: the source site of the host call being
+    made (an i32 the program stores in its memory before every call)."""
+
+    def __init__(self, table: SitesTable) -> None:
+        self.table = table
+        self._mem: GuestMemory | None = None
+
+    def bind(self, mem: GuestMemory) -> None:
+        self._mem = mem
+
+    def __call__(self) -> int:
+        if self._mem is None:
+            return -1
+        try:
+            return self._mem.u32(self.table.site_addr) - (
+                1 << 32 if self._mem.u32(self.table.site_addr) >= 1 << 31 else 0
+            )
+        except GuestFault:
+            return -1
+
+    def describe(self, site: int | None) -> str | None:
+        return site_text(self.table, site)
+
+
+def site_text(table: SitesTable | None, site: int | None) -> str | None:
+    """``random.bits at hello.tape:4:11``."""
+    if table is None or site is None:
+        return None
+    s = table.site(site)
+    return None if s is None else f"{s.name} at {table.file}:{s.line}:{s.col}"
+
+
+def recorded_sites(header: Header) -> SitesTable | None:
+    data = header.extra.get("sites")
+    if not isinstance(data, dict):
+        return None
+    try:
+        return SitesTable(
+            1, str(data["file"]), int(data["site_addr"]), [Site(*s) for s in data["sites"]]
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _engine() -> wasmtime.Engine:
@@ -132,7 +214,7 @@ def _trap_of(
     return Trap(code=code, message=message, frames=_frames_of(err))
 
 
-def _run_module(guest: Guest, world: World) -> Outcome:
+def _run_module(guest: Guest, world: World, register: SiteRegister | None = None) -> Outcome:
     engine = _engine()
     try:
         module = wasmtime.Module(engine, guest.wasm)
@@ -149,7 +231,7 @@ def _run_module(guest: Guest, world: World) -> Outcome:
         instance = linker.instantiate(store, module)
     except WasmFailure as exc:
         if host.pending is not None:
-            return _settle(host, exc)
+            return _settle(host, exc, world, register)
         raise GuestLoadError(
             f"{guest.path} cannot be instantiated: {str(exc).splitlines()[0]}"
         ) from None
@@ -157,6 +239,8 @@ def _run_module(guest: Guest, world: World) -> Outcome:
     memory = exports.get("memory")
     if isinstance(memory, wasmtime.Memory):
         abi.bind_memory(GuestMemory(store, memory))
+        if register is not None:
+            register.bind(abi.mem)
     start = exports.get("_start")
     if not isinstance(start, wasmtime.Func):
         raise GuestLoadError(f"{guest.path} is not a command: it exports no `_start` function")
@@ -165,28 +249,40 @@ def _run_module(guest: Guest, world: World) -> Outcome:
     try:
         call_start(store, start)
     except WasmFailure as exc:
-        return _settle(host, exc)
+        return _settle(host, exc, world, register)
     return Outcome(exit_code=0)
 
 
-def _settle(host: HostFunctions, exc: wasmtime.WasmtimeError | wasmtime.Trap) -> Outcome:
-    """Turn what ended the call into wasm into an outcome, or re-raise a host error."""
+def _settle(
+    host: HostFunctions,
+    exc: wasmtime.WasmtimeError | wasmtime.Trap,
+    world: World,
+    register: SiteRegister | None,
+) -> Outcome:
+    """Turn what ended the call into wasm into an outcome, or re-raise a host error (while the
+    store is still alive: a .tape program's site register is read here)."""
     reason = host.pending
+    site = register() if register is not None else None
     if reason is None:
-        return Outcome(trap=_trap_of(exc, None))
+        return Outcome(trap=replace(_trap_of(exc, None), site=site))
     if isinstance(reason, p1.GuestExit):
         return Outcome(exit_code=reason.status)
     if isinstance(reason, GuestFault | GuestTrapRequest):
-        return Outcome(trap=_trap_of(exc, reason))
+        return Outcome(trap=replace(_trap_of(exc, reason), site=site))
+    if isinstance(reason, DriftError) and register is not None and world.replayer is not None:
+        recorded = site_text(
+            recorded_sites(world.replayer.trace.header), world.replayer.last_site()
+        )
+        raise reason.at_sites(recorded, register.describe(site)) from None
     raise reason
 
 
-def _run(guest: Guest, world: World) -> Outcome:
+def _run(guest: Guest, world: World, register: SiteRegister | None = None) -> Outcome:
     if guest.kind == "component":
         raise GuestLoadError(
             f"{guest.path} is a WASI 0.2 component; this wasm-rr runs core wasip1 modules only"
         )
-    return _run_module(guest, world)
+    return _run_module(guest, world, register)
 
 
 def _header(
@@ -203,7 +299,22 @@ def _header(
         preopens=[[host, guest_path, "ro" if ro else "rw"] for host, guest_path, ro in preopens],
         start_time_ns=time.time_ns(),
         host=f"{platform.system()} {platform.machine()} python {platform.python_version()}",
+        extra=_sites_extra(guest.sites),
     )
+
+
+def _sites_extra(table: SitesTable | None) -> dict[str, object]:
+    """The source sites of a .tape program as recorded (drift messages show where the recorded
+    call was made even after the script was edited)."""
+    if table is None:
+        return {}
+    return {
+        "sites": {
+            "file": table.file,
+            "site_addr": table.site_addr,
+            "sites": [[s.name, s.line, s.col] for s in table.sites],
+        }
+    }
 
 
 def _live_fs_world(build: Callable[[], World]) -> World:
@@ -231,9 +342,12 @@ def record(
         writer = TraceWriter(trace_path, _header(guest, argv, env, dirs))
     except OSError as exc:
         raise UsageError(f"cannot write trace {os.fspath(trace_path)}: {exc.strerror}") from None
+    register = SiteRegister(guest.sites) if guest.sites is not None else None
+    if register is not None:
+        writer.enable_sites(register)
     world = _live_fs_world(lambda: recording_world(argv, env, streams, dirs, writer))
     try:
-        outcome = _run(guest, world)
+        outcome = _run(guest, world, register)
     except BaseException:
         writer.close(None)  # keep every event recorded so far; the trace reads as cut off
         _close_fs(world)
@@ -251,7 +365,7 @@ def record(
             end_time_ns=time.time_ns(),
         )
     )
-    return RunResult(outcome, writer.events, os.fspath(trace_path))
+    return RunResult(outcome, writer.events, os.fspath(trace_path), guest.sites)
 
 
 def replay(
@@ -267,9 +381,12 @@ def replay(
         raise CodeHashMismatchError(trace.header.guest_blake3, guest.blake3)
     check_fuel = trace.header.wasmtime_version == WASMTIME_VERSION and not allow_code_change
     world = replaying_world(trace, Streams(None, streams.stdout, streams.stderr), check_fuel)
-    outcome = _run(guest, world)
     rep = world.replayer
     assert rep is not None
+    register = SiteRegister(guest.sites) if guest.sites is not None else None
+    if register is not None:
+        rep.enable_sites(register)
+    outcome = _run(guest, world, register)
     left = rep.remaining()
     if left:
         raise UnusedEventsError(
@@ -284,7 +401,7 @@ def replay(
         raise OutcomeMismatchError(
             rep.seq, footer.outcome.describe(), f"ended with {outcome.describe()}"
         )
-    return RunResult(outcome, rep.seq, os.fspath(trace_path))
+    return RunResult(outcome, rep.seq, os.fspath(trace_path), guest.sites)
 
 
 def run_live(
@@ -297,8 +414,9 @@ def run_live(
     """Run the guest against the real world, recording nothing."""
     guest = load_guest(guest_path)
     world = _live_fs_world(lambda: live_world([guest.name, *args], env, streams, preopens or []))
+    register = SiteRegister(guest.sites) if guest.sites is not None else None
     try:
-        return RunResult(_run(guest, world), 0)
+        return RunResult(_run(guest, world, register), 0, None, guest.sites)
     finally:
         _close_fs(world)
 

@@ -41,6 +41,11 @@ class NotWasmError(UsageError):
     """The guest file is not a WebAssembly module or component."""
 
 
+class TapeCompileError(UsageError):
+    """A ``.tape`` script does not compile; the message is ``file:line:col: message`` followed
+    by the source line and a caret under the column."""
+
+
 class GuestLoadError(UsageError):
     """The guest is wasm but cannot be compiled or linked by this host."""
 
@@ -83,6 +88,19 @@ class DriftError(WasmRRError):
         self.detail = detail
         super().__init__(self._format())
 
+    def at_sites(self, recorded: str | None, current: str | None) -> DriftError:
+        """The same error, saying where in the source each call was made (``.tape`` programs).
+
+        ``recorded`` and ``current`` read like ``random.bits at hello.tape:4:11``.
+        """
+        if isinstance(self, KindMismatchError | SiteMismatchError):
+            expected = recorded or self.expected
+            got = f"called {current}" if current else self.got
+        else:
+            expected = f"{self.expected} (at {recorded})" if recorded else self.expected
+            got = f"{self.got} (at {current})" if current else self.got
+        return type(self)(self.seq, expected, got, self.detail)
+
     def _what(self) -> str:
         return "replay diverged"
 
@@ -121,6 +139,15 @@ class ArgsMismatchError(DriftError):
 
     def _what(self) -> str:
         return "args mismatch"
+
+
+class SiteMismatchError(DriftError):
+    """The same call, made from another place in the program's source."""
+
+    hint = "the program took a different path than when it was recorded; re-record it"
+
+    def _what(self) -> str:
+        return "site mismatch"
 
 
 class OutputMismatchError(DriftError):
@@ -167,7 +194,8 @@ class CodeHashMismatchError(WasmRRError):
         self.current = current
         super().__init__(
             f"code hash mismatch: the trace was recorded against guest blake3 {recorded[:16]}..., "
-            f"this guest is {current[:16]}...; replay the same guest file, or re-record"
+            f"this guest is {current[:16]}...; replay the same guest file, re-record, or pass "
+            "--allow-code-change to run the changed guest until its first drift"
         )
 
 

@@ -47,6 +47,7 @@ class Event:
     kind: int
     fuel: int
     fields: tuple[Any, ...]
+    site: int | None = None  # the source site (.tape programs)
 
 
 @dataclass
@@ -70,11 +71,14 @@ class Trace:
         """Every event in order, payload blobs resolved to their bytes."""
         items, i, end, seq = self.items, 0, self.end, 0
         blobs: list[bytes] = []
+        site = None
         while i < end:
             k = items[i]
             n = ARITY[k]
             if k == Kind.BLOB:
                 blobs.append(items[i + 2])
+            elif k == Kind.SITE:
+                site = items[i + 1]
             else:
                 seq += 1
                 raw = items[i + 2 : i + 1 + n]
@@ -82,7 +86,8 @@ class Trace:
                     blobs[f] if type(f) is int and _is_payload_slot(k, j, raw) else f
                     for j, f in enumerate(raw)
                 )
-                yield Event(seq, k, items[i + 1], fields)
+                yield Event(seq, k, items[i + 1], fields, site)
+                site = None
             i += 1 + n
 
 

@@ -44,6 +44,7 @@ class Kind:
     EXIT = 10  # fuel, status
     RANDOM_INSECURE = 11  # fuel, payload
     FS = 12  # fuel, op, [args...], answer (an errno name when it is a text string)
+    SITE = 21  # site id -- not an event: the source site of the event that follows
     BLOB = 22  # blake3 digest (32 bytes), data  -- not an event: no fuel, no seq
     END = 23  # footer map, then the digest item -- not an event
 
@@ -61,6 +62,7 @@ ARITY: dict[int, int] = {
     Kind.EXIT: 2,
     Kind.RANDOM_INSECURE: 2,
     Kind.FS: 4,
+    Kind.SITE: 1,
     Kind.BLOB: 2,
     Kind.END: 2,
 }
@@ -178,6 +180,7 @@ class Trap:
     code: str | None
     message: str
     frames: list[list[Any]]  # [func_index, func_name | None, module_offset, func_offset]
+    site: int | None = None  # the site register of a .tape program when it trapped
 
     def describe(self) -> str:
         return (
@@ -206,7 +209,11 @@ class Outcome:
     def from_cbor(cls, data: Any) -> Outcome:
         if isinstance(data, dict) and "trap" in data:
             t = data["trap"]
-            return cls(trap=Trap(code=t.get("code"), message=t["message"], frames=t["frames"]))
+            return cls(
+                trap=Trap(
+                    code=t.get("code"), message=t["message"], frames=t["frames"], site=t.get("site")
+                )
+            )
         if isinstance(data, dict) and "exit" in data:
             return cls(exit_code=int(data["exit"]))
         raise ValueError("outcome is neither an exit nor a trap")

@@ -196,6 +196,19 @@ class TraceWriter:
         self._state = state
         self._mm = mm
 
+    def enable_sites(self, site: Callable[[], int]) -> None:
+        """Precede every event with a SITE record: the source site ``site()`` reports (the site
+        register of a ``.tape`` program). Call it before anything captures :attr:`put`."""
+        plain_put = self.put
+        write_raw = self.write_raw
+        head = _SMALL[Kind.SITE]
+
+        def put(kind: int, body: bytes) -> None:
+            write_raw(head + enc_int(site()))
+            plain_put(kind, body)
+
+        self.put = put
+
     @property
     def events(self) -> int:
         """Events written so far."""

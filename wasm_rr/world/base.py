@@ -20,6 +20,7 @@ from ..errors import (
     FuelMismatchError,
     KindMismatchError,
     RecordingCutOffError,
+    SiteMismatchError,
 )
 from ..trace.reader import Trace
 from ..trace.schema import ARITY, Kind, describe_call
@@ -112,6 +113,11 @@ class Replayer:
     take0: Callable[[int], Any]
     take1: Callable[[int, Any], Any]
     attach: Callable[[FuelCell], None]
+    enable_sites: Callable[[Callable[[], int]], None]
+    """Check, before answering each event, that the guest's site register holds the site the
+    recording holds for it (``.tape`` programs)."""
+    last_site: Callable[[], int | None]
+    """The recorded site of the event being taken (for error messages)."""
 
     def __init__(self, trace: Trace, fuel: FuelCell, check_fuel: bool) -> None:
         self.trace = trace
@@ -130,12 +136,21 @@ class Replayer:
         last_fuel = 0
         arity = ARITY
         blob = Kind.BLOB
+        site_kind = Kind.SITE
+        site_reader: Callable[[], int] | None = None
+        recorded_site: int | None = None
 
         def take(kind: int, *question: Any) -> list[Any]:
-            nonlocal pos, seq, last_fuel
+            nonlocal pos, seq, last_fuel, recorded_site
             i = pos
-            if i < end and items[i] == blob:
-                i = pos = self._skip_blobs(i)
+            recorded_site = None
+            while i < end and (items[i] == blob or items[i] == site_kind):
+                if items[i] == blob:
+                    i = self._skip_blobs(i)
+                else:
+                    recorded_site = items[i + 1]
+                    i += 2
+            pos = i
             if i >= end or items[i] != kind:
                 self._mismatch(i, seq, kind, question)
             now = fuel_cell[0]
@@ -154,6 +169,11 @@ class Replayer:
                     f"{describe(kind, question)} after {items[i + 1]} instructions",
                     f"made it after {delta} instructions",
                 )
+            if site_reader is not None and recorded_site is not None:
+                if site_reader() != recorded_site:
+                    raise SiteMismatchError(
+                        seq + 1, describe(kind, question), "called " + describe(kind, question)
+                    )
             last_fuel = now
             pos = i + 1 + n
             seq += 1
@@ -191,6 +211,15 @@ class Replayer:
         def state() -> tuple[int, int]:
             return pos, seq
 
+        def enable_sites(reader: Callable[[], int]) -> None:
+            nonlocal site_reader
+            site_reader = reader
+
+        def last_site() -> int | None:
+            return recorded_site
+
+        self.enable_sites = enable_sites
+        self.last_site = last_site
         self.take = take
         self.take0 = take0
         self.take1 = take1
@@ -252,7 +281,7 @@ class Replayer:
         items, i, n = self.items, self.pos, 0
         while i < self.end:
             k = items[i]
-            if k != Kind.BLOB:
+            if k != Kind.BLOB and k != Kind.SITE:
                 n += 1
             i += 1 + ARITY[k]
         return n
@@ -260,8 +289,8 @@ class Replayer:
     def next_description(self) -> str:
         """The next unread event, described (for 'unused events' errors)."""
         i = self.pos
-        while i < self.end and self.items[i] == Kind.BLOB:
-            i += 3
+        while i < self.end and self.items[i] in (Kind.BLOB, Kind.SITE):
+            i += 1 + ARITY[self.items[i]]
         if i >= self.end:
             return "no more events"
         k = self.items[i]
