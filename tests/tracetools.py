@@ -8,7 +8,7 @@ from pathlib import Path
 
 from wasm_rr.trace import Event, Footer, TraceWriter, load
 from wasm_rr.trace import writer as writer_mod
-from wasm_rr.trace.reader import _PAYLOAD_SLOTS
+from wasm_rr.trace.reader import _is_payload_slot
 
 EventsEdit = Callable[[list[Event]], list[Event]]
 FooterEdit = Callable[[Footer], Footer]
@@ -32,7 +32,7 @@ def rewrite(
     w = TraceWriter(dst, trace.header)
     for ev in evs:
         fields = [
-            w.payload(f) if (ev.kind, j) in _PAYLOAD_SLOTS and isinstance(f, bytes) else f
+            w.payload(f) if _is_payload_slot(ev.kind, j, list(ev.fields)) and isinstance(f, bytes) else f
             for j, f in enumerate(ev.fields)
         ]
         w.event_with_fuel(ev.kind, ev.fuel, *fields)

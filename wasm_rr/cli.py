@@ -14,8 +14,8 @@ import click
 
 from . import __version__, engine
 from .errors import EXIT_TOOL_ERROR, EXIT_TRAP, WasmRRError
-from .trace import reader
 from .lang import SitesTable
+from .trace import reader
 from .trace.schema import Kind, Outcome, describe_call, kind_name
 from .world import Streams
 

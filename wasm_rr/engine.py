@@ -29,11 +29,11 @@ from .abi.trampoline import HostFunctions, call_start, fuel_cell
 from .errors import (
     CodeHashMismatchError,
     DriftError,
-    TapeCompileError,
     GuestLoadError,
     NotWasmError,
     OutcomeMismatchError,
     RecordingCutOffError,
+    TapeCompileError,
     UnusedEventsError,
     UsageError,
 )

@@ -30,8 +30,8 @@ from .schema import (
     MAGIC,
     MAGIC_BYTES,
     Footer,
-    Header,
     FsOp,
+    Header,
     Kind,
 )
 

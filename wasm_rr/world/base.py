@@ -169,11 +169,14 @@ class Replayer:
                     f"{describe(kind, question)} after {items[i + 1]} instructions",
                     f"made it after {delta} instructions",
                 )
-            if site_reader is not None and recorded_site is not None:
-                if site_reader() != recorded_site:
-                    raise SiteMismatchError(
-                        seq + 1, describe(kind, question), "called " + describe(kind, question)
-                    )
+            if (
+                site_reader is not None
+                and recorded_site is not None
+                and site_reader() != recorded_site
+            ):
+                raise SiteMismatchError(
+                    seq + 1, describe(kind, question), "called " + describe(kind, question)
+                )
             last_fuel = now
             pos = i + 1 + n
             seq += 1

@@ -19,10 +19,10 @@ against the recording (the bytes if short, else their blake3).
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import os
-from collections import deque
 import stat as stat_mod
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -215,10 +215,8 @@ class LiveFs:
 
     def close_all(self) -> None:
         for handle in self._handles.values():
-            try:
+            with contextlib.suppress(OSError):
                 os.close(handle.fd)
-            except OSError:
-                pass
         self._handles.clear()
 
     # ---- path resolution: the sandbox ----------------------------------------------------------
