@@ -546,7 +546,7 @@ class FsConfigError(Exception):
     """A preopened directory cannot be opened."""
 
 
-# ---- recording and replaying -----------------------------------------------------------------------
+# ---- recording and replaying ----------------------------------------------------------------
 
 
 Op = FsOp
