@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from collections.abc import Sequence
@@ -30,6 +32,7 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "golden"
 CASES_FILE = GOLDEN / "cases.toml"
+FIXTURES = GOLDEN / "fixtures"
 
 MAX_ATTEMPTS = 500
 """How many times ``--update`` records a case with ``until`` or ``args_from`` before giving up."""
@@ -165,11 +168,13 @@ def _parse_case(table: dict[str, Any], index: int, path: Path) -> Case:
     if not all(isinstance(v, str) for v in env_table.values()):
         raise CaseFileError(f"{where}: `env` values must be strings")
     dirs = _str_list(table, "dirs", where)
-    if dirs:
-        raise CaseFileError(
-            f"{where}: `dirs` ({', '.join(dirs)}) needs preopened directories, "
-            "which wasm-rr does not support yet"
-        )
+    for spec in dirs:
+        fixture, sep, guest_dir = spec.partition("::")
+        if not sep or not guest_dir or not (FIXTURES / fixture).is_dir():
+            raise CaseFileError(
+                f"{where}: `dirs` entry {spec!r} must be FIXTURE::/guest/path with FIXTURE a "
+                f"directory under {_rel(FIXTURES)}"
+            )
     args = _str_list(table, "args", where)
     args_from = _get(table, "args_from", str, where)
     if args_from is not None and args_from not in _ARGS_FROM:
@@ -272,12 +277,22 @@ def record_args(case: Case, now: float | None = None) -> list[str]:
 
 
 def record(case: Case, trace: Path, args: Sequence[str]) -> Run:
-    """``wasm-rr record GUEST -t TRACE [--env NAME=VALUE ...] -- ARGS``."""
+    """``wasm-rr record GUEST -t TRACE [--env NAME=VALUE ...] [--dir ...] -- ARGS``.
+
+    Each ``dirs`` fixture is given to the guest as a scratch copy, so the fixture in the
+    repository never changes, whatever the guest writes.
+    """
     cmd = ["record", case.guest, "-t", _rel(trace)]
     for name, value in case.env:
         cmd += ["--env", f"{name}={value}"]
-    cmd += ["--", *args]
-    return _wasm_rr(cmd, None if case.stdin is None else case.stdin.encode())
+    with tempfile.TemporaryDirectory(prefix="wasm-rr-golden-") as scratch:
+        for i, spec in enumerate(case.dirs):
+            fixture, _, guest_dir = spec.partition("::")
+            copy = Path(scratch) / f"{i}-{fixture}"
+            shutil.copytree(FIXTURES / fixture, copy, symlinks=True)
+            cmd += ["--dir", f"{copy}::{guest_dir}"]
+        cmd += ["--", *args]
+        return _wasm_rr(cmd, None if case.stdin is None else case.stdin.encode())
 
 
 # ---- comparing --------------------------------------------------------------------------------

@@ -32,7 +32,9 @@ def rewrite(
     w = TraceWriter(dst, trace.header)
     for ev in evs:
         fields = [
-            w.payload(f) if _is_payload_slot(ev.kind, j, list(ev.fields)) and isinstance(f, bytes) else f
+            w.payload(f)
+            if _is_payload_slot(ev.kind, j, list(ev.fields)) and isinstance(f, bytes)
+            else f
             for j, f in enumerate(ev.fields)
         ]
         w.event_with_fuel(ev.kind, ev.fuel, *fields)

@@ -37,48 +37,18 @@ _FILETYPES = {
     wfs.SOCKET: Filetype.SOCKET_STREAM,
 }
 
-# The rights wasmtime reports (it does not enforce preview1 rights beyond read/write).
+# The rights wasmtime reports. It enforces only read/write (from how a file was opened), so
+# these are fixed sets: every right but FD_WRITE for a read-only file, all of them otherwise.
 _STDIN_RIGHTS = Rights.FD_READ
 _STDOUT_RIGHTS = Rights.FD_WRITE
-_FILE_RIGHTS = (
-    Rights.FD_DATASYNC
-    | Rights.FD_READ
-    | Rights.FD_SEEK
-    | Rights.FD_FDSTAT_SET_FLAGS
-    | Rights.FD_SYNC
-    | Rights.FD_TELL
-    | Rights.FD_WRITE
-    | Rights.FD_ADVISE
-    | Rights.FD_ALLOCATE
-    | Rights.FD_FILESTAT_GET
-    | Rights.FD_FILESTAT_SET_SIZE
-    | Rights.FD_FILESTAT_SET_TIMES
-    | Rights.POLL_FD_READWRITE
-)
-_DIR_RIGHTS = (
-    Rights.FD_DATASYNC
-    | Rights.FD_SYNC
-    | Rights.PATH_CREATE_DIRECTORY
-    | Rights.PATH_CREATE_FILE
-    | Rights.PATH_LINK_SOURCE
-    | Rights.PATH_LINK_TARGET
-    | Rights.PATH_OPEN
-    | Rights.FD_READDIR
-    | Rights.PATH_READLINK
-    | Rights.PATH_RENAME_SOURCE
-    | Rights.PATH_RENAME_TARGET
-    | Rights.PATH_FILESTAT_GET
-    | Rights.PATH_FILESTAT_SET_SIZE
-    | Rights.PATH_FILESTAT_SET_TIMES
-    | Rights.FD_FILESTAT_GET
-    | Rights.FD_FILESTAT_SET_TIMES
-    | Rights.PATH_SYMLINK
-    | Rights.PATH_REMOVE_DIRECTORY
-    | Rights.PATH_UNLINK_FILE
-)
+_ALL_RIGHTS = 0x3FFFFFFF
+_FILE_RO_RIGHTS = _ALL_RIGHTS & ~Rights.FD_WRITE
+_DIR_RIGHTS = 0x3FB7FFBB
+_PREOPEN_RIGHTS = (0x7B7FE00, 0xFF7FFFF)
 _WRITE_RIGHTS = (
     Rights.FD_DATASYNC | Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE
 )
+_UNSUPPORTED_FDFLAGS = Fdflags.DSYNC | Fdflags.RSYNC | Fdflags.SYNC
 
 
 @dataclass
@@ -100,8 +70,12 @@ class FileDescriptor:
     filetype: int
     readable: bool
     writable: bool
-    append: bool
+    fdflags: int  # APPEND and NONBLOCK (the only ones wasmtime accepts)
     position: int = 0
+
+    @property
+    def append(self) -> bool:
+        return bool(self.fdflags & Fdflags.APPEND)
 
 
 @dataclass
@@ -122,18 +96,28 @@ class FsFunctions:
     world: World
     mem: GuestMemory
     fds: dict[int, Descriptor]
+    _free: set[int]
 
     def _init_fds(self) -> None:
         self.fds = {0: StdioDescriptor(0), 1: StdioDescriptor(1), 2: StdioDescriptor(2)}
+        self._free = set()
         for p in self.world.fs.preopens():
             self._add_fd(DirDescriptor(p.handle, p.guest_path))
 
     def _add_fd(self, d: Descriptor) -> int:
-        fd = 0
-        while fd in self.fds:
-            fd += 1
+        """Allocate as wasmtime does: the highest closed fd first, else one past the highest."""
+        if self._free:
+            fd = max(self._free)
+            self._free.discard(fd)
+        else:
+            fd = max(self.fds, default=-1) + 1
         self.fds[fd] = d
         return fd
+
+    def _remove_fd(self, fd: int) -> Descriptor:
+        d = self.fds.pop(fd)
+        self._free.add(fd)
+        return d
 
     # ---- lookups ---------------------------------------------------------------------------
 
@@ -225,10 +209,12 @@ class FsFunctions:
             if not d.writable:
                 return Errno.BADF
             data = self.mem.read(buf, n)
-            if d.append:
-                written = self.world.fs.append(d.handle, data) if n else 0
+            if not n:
+                written = 0
+            elif d.append:
+                written, d.position = self.world.fs.append(d.handle, data)
             else:
-                written = self.world.fs.write(d.handle, data, d.position) if n else 0
+                written = self.world.fs.write(d.handle, data, d.position)
                 d.position += written
         else:
             return Errno.BADF
@@ -243,7 +229,13 @@ class FsFunctions:
         if not isinstance(d, FileDescriptor) or not d.writable:
             return Errno.BADF
         self.mem.check(nwritten, 4, 4)
-        written = self.world.fs.write(d.handle, self.mem.read(buf, n), offset) if n else 0
+        data = self.mem.read(buf, n)
+        if not n:
+            written = 0
+        elif d.append:  # as wasmtime: appends, and the position does not move
+            written, _ = self.world.fs.append(d.handle, data)
+        else:
+            written = self.world.fs.write(d.handle, data, offset)
         self.mem.set_u32(nwritten, written)
         return 0
 
@@ -286,16 +278,14 @@ class FsFunctions:
         d = self._fd(fd)
         self.mem.check(out, _FDSTAT.size, 8)
         if isinstance(d, StdioDescriptor):
-            rights = _STDIN_RIGHTS if d.readable else _STDOUT_RIGHTS
+            rights: int = _STDIN_RIGHTS if d.readable else _STDOUT_RIGHTS
             self.mem.pack_into(_FDSTAT, out, 8, self._stdio_filetype(d), 0, rights, rights)
         elif isinstance(d, FileDescriptor):
-            flags = Fdflags.APPEND if d.append else 0
-            rights = _FILE_RIGHTS
-            self.mem.pack_into(_FDSTAT, out, 8, d.filetype, flags, rights, rights)
+            rights = _ALL_RIGHTS if d.writable else _FILE_RO_RIGHTS
+            self.mem.pack_into(_FDSTAT, out, 8, d.filetype, d.fdflags, rights, rights)
         else:
-            self.mem.pack_into(
-                _FDSTAT, out, 8, Filetype.DIRECTORY, 0, _DIR_RIGHTS, _FILE_RIGHTS | _DIR_RIGHTS
-            )
+            base, inheriting = _PREOPEN_RIGHTS if d.preopen is not None else (_DIR_RIGHTS,) * 2
+            self.mem.pack_into(_FDSTAT, out, 8, Filetype.DIRECTORY, 0, base, inheriting)
         return 0
 
     def _stdio_filetype(self, d: StdioDescriptor) -> int:
@@ -308,9 +298,9 @@ class FsFunctions:
         d = self._fd(fd)
         if not isinstance(d, FileDescriptor):
             return Errno.BADF
-        if flags & ~Fdflags.APPEND:
+        if flags & _UNSUPPORTED_FDFLAGS:
             return Errno.INVAL
-        d.append = bool(flags & Fdflags.APPEND)
+        d.fdflags = flags
         return 0
 
     def fd_fdstat_set_rights(self, fd: int, base: int, inheriting: int) -> int:
@@ -383,8 +373,8 @@ class FsFunctions:
         return 0
 
     def fd_close(self, fd: int) -> int:
-        d = self._fd(fd)
-        del self.fds[fd]
+        self._fd(fd)
+        d = self._remove_fd(fd)
         if not isinstance(d, StdioDescriptor):
             self.world.fs.close(d.handle)
         return 0
@@ -394,7 +384,7 @@ class FsFunctions:
         old = self._fd(to)
         if fd == to:
             return 0
-        del self.fds[fd]
+        self._remove_fd(fd)
         self.fds[to] = d
         if not isinstance(old, StdioDescriptor):
             self.world.fs.close(old.handle)
@@ -422,7 +412,7 @@ class FsFunctions:
     def fd_readdir(self, fd: int, buf: int, buf_len: int, cookie: int, used: int) -> int:
         d = self._fd(fd)
         if not isinstance(d, DirDescriptor):
-            return Errno.BADF if isinstance(d, StdioDescriptor) else Errno.NOTDIR
+            return Errno.BADF
         self.mem.check(buf, buf_len)
         self.mem.check(used, 4, 4)
         here = self.world.fs.stat(d.handle)
@@ -461,7 +451,9 @@ class FsFunctions:
         d = self._dir(fd)
         name = self._path(path, path_len)
         self.mem.check(out, 4, 4)
-        write = bool(base & _WRITE_RIGHTS) or bool(oflags & Oflags.TRUNC)
+        if fdflags & _UNSUPPORTED_FDFLAGS:
+            return Errno.NOTSUP
+        write = bool(base & _WRITE_RIGHTS)
         flags = wfs.OpenFlags(
             follow=bool(dirflags & Lookupflags.SYMLINK_FOLLOW),
             create=bool(oflags & Oflags.CREAT),
@@ -480,8 +472,8 @@ class FsFunctions:
                 opened.handle,
                 _FILETYPES.get(opened.type, Filetype.UNKNOWN),
                 readable=flags.read,
-                writable=flags.write or flags.append,
-                append=flags.append,
+                writable=flags.write,
+                fdflags=fdflags & (Fdflags.APPEND | Fdflags.NONBLOCK),
             )
         self.mem.set_u32(out, self._add_fd(new))
         return 0

@@ -20,6 +20,7 @@ against the recording (the bytes if short, else their blake3).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat as stat_mod
 from collections import deque
@@ -48,7 +49,7 @@ NOW = -1
 
 MAX_SYMLINKS = 40
 
-ESCAPE = "ENOTCAPABLE"
+ESCAPE = "EPERM"
 """The error name for a path that would leave its preopened directory."""
 
 
@@ -122,7 +123,10 @@ class Fs(Protocol):
     def close(self, h: int) -> None: ...
     def read(self, h: int, n: int, offset: int) -> bytes: ...
     def write(self, h: int, data: bytes, offset: int) -> int: ...
-    def append(self, h: int, data: bytes) -> int: ...
+    def append(self, h: int, data: bytes) -> tuple[int, int]:
+        """Write at the end of the file; returns the count written and the new end offset."""
+        ...
+
     def stat(self, h: int) -> Stat: ...
     def stat_at(self, dir: int, path: str, follow: bool) -> Stat: ...
     def set_size(self, h: int, size: int) -> None: ...
@@ -243,7 +247,7 @@ class LiveFs:
             raise WorldError(ESCAPE)
         if "\0" in path:
             raise WorldError("EILSEQ")
-        must_be_dir = path.endswith("/")
+        must_be_dir = path.endswith(("/", "/.")) or path == "."
         follow = follow or must_be_dir
         todo = deque(c for c in path.split("/") if c not in ("", "."))
         stack = [os.dup(base.fd)]
@@ -311,8 +315,10 @@ class LiveFs:
             raise WorldError("EPERM")
 
     def _at(self, dir: int, path: str, follow: bool, op: Callable[[int, str], Any]) -> Any:
-        parent, name, _ = self._resolve(dir, path, follow)
+        parent, name, must_be_dir = self._resolve(dir, path, follow)
         try:
+            if must_be_dir:
+                _require_dir(parent, name)
             return op(parent, name)
         except OSError as exc:
             raise world_error_from_os(exc) from None
@@ -328,13 +334,15 @@ class LiveFs:
         base = self._get(dir)
         if base.readonly and (flags.write or flags.create or flags.truncate or flags.append):
             raise WorldError("EPERM")
+        if flags.create and flags.directory:
+            raise WorldError("EINVAL")
         parent, name, must_be_dir = self._resolve(dir, path, flags.follow)
         try:
             directory = flags.directory or must_be_dir
             if flags.write or flags.append:
                 access = os.O_RDWR if flags.read else os.O_WRONLY
             else:
-                access = os.O_RDONLY
+                access = os.O_RDONLY  # with truncate too: Linux truncates, as wasmtime does
             oflags = access | os.O_NOFOLLOW | os.O_CLOEXEC
             if flags.create:
                 oflags |= os.O_CREAT
@@ -349,6 +357,8 @@ class LiveFs:
             try:
                 fd = os.open(name, oflags, 0o666, dir_fd=parent)
             except OSError as exc:
+                if exc.errno == errno.ENOTDIR and _is_symlink(parent, name):
+                    raise WorldError("ELOOP") from None  # O_NOFOLLOW on a symlink, as wasmtime
                 raise world_error_from_os(exc) from None
         finally:
             os.close(parent)
@@ -384,10 +394,14 @@ class LiveFs:
         except OSError as exc:
             raise world_error_from_os(exc) from None
 
-    def append(self, h: int, data: bytes) -> int:
+    def append(self, h: int, data: bytes) -> tuple[int, int]:
         handle = self._get(h)
         try:
-            return os.write(handle.fd, data)
+            # The descriptor may not have been opened with O_APPEND (preview1 can turn append
+            # on later), so write at the current end explicitly.
+            end = os.fstat(handle.fd).st_size
+            n = os.pwrite(handle.fd, data, end)
+            return n, end + n
         except OSError as exc:
             raise world_error_from_os(exc) from None
 
@@ -402,8 +416,11 @@ class LiveFs:
         return _stat_of(st)
 
     def set_size(self, h: int, size: int) -> None:
+        fd = self._get(h).fd
+        if size >= 1 << 63:
+            raise WorldError("EINVAL")
         try:
-            os.ftruncate(self._get(h).fd, size)
+            os.ftruncate(fd, size)
         except OSError as exc:
             raise world_error_from_os(exc) from None
 
@@ -496,6 +513,8 @@ class LiveFs:
 
     def link_at(self, dir: int, path: str, follow: bool, new_dir: int, new_path: str) -> None:
         self._writable(new_dir)
+        if follow:
+            raise WorldError("EINVAL")  # as wasmtime: hard links never follow symlinks
         src_parent, src, _ = self._resolve(dir, path, follow)
         try:
             dst_parent, dst, _ = self._resolve(new_dir, new_path, False)
@@ -518,6 +537,8 @@ class LiveFs:
 
     def readlink_at(self, dir: int, path: str) -> str:
         result: str = self._at(dir, path, False, lambda d, n: os.readlink(n, dir_fd=d))
+        if result.startswith("/"):
+            raise WorldError(ESCAPE)  # as wasmtime: an absolute target leads outside
         return result
 
     def sync(self, h: int, data_only: bool) -> None:
@@ -540,6 +561,23 @@ class LiveFs:
             os.posix_fallocate(fd, offset, length)
         except OSError as exc:
             raise world_error_from_os(exc) from None
+
+
+def _is_symlink(parent: int, name: str) -> bool:
+    try:
+        return stat_mod.S_ISLNK(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _require_dir(parent: int, name: str) -> None:
+    """A path written with a trailing slash must name a directory (when it exists)."""
+    try:
+        mode = os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode
+    except FileNotFoundError:
+        return
+    if not stat_mod.S_ISDIR(mode):
+        raise WorldError("ENOTDIR")
 
 
 class FsConfigError(Exception):
@@ -610,14 +648,14 @@ class RecordingFs:
         )
         return n
 
-    def append(self, h: int, data: bytes) -> int:
-        n: int = self._call(
+    def append(self, h: int, data: bytes) -> tuple[int, int]:
+        n, end = self._call(
             Op.APPEND,
             [h, written_digest(data), len(data)],
             lambda: self._live.append(h, data),
-            _same,
+            list,
         )
-        return n
+        return n, end
 
     def stat(self, h: int) -> Stat:
         st: Stat = self._call(Op.STAT, [h], lambda: self._live.stat(h), Stat.to_list)
@@ -752,11 +790,11 @@ class ReplayingFs:
     def read(self, h: int, n: int, offset: int) -> bytes:
         return self._r.resolve(self._answer(Op.READ, [h, n, offset]))
 
-    def _check_write(self, op: int, args: list[Any], data: bytes) -> int:
+    def _check_write(self, op: int, args: list[Any], data: bytes) -> Any:
         r = self._r
         seq = r.seq + 1
         try:
-            n: int = self._answer(op, args)
+            n = self._answer(op, args)
         except ArgsMismatchError as exc:
             raise ArgsMismatchError(
                 seq,
@@ -767,10 +805,11 @@ class ReplayingFs:
         return n
 
     def write(self, h: int, data: bytes, offset: int) -> int:
-        return self._check_write(Op.WRITE, [h, written_digest(data), len(data), offset], data)
+        return int(self._check_write(Op.WRITE, [h, written_digest(data), len(data), offset], data))
 
-    def append(self, h: int, data: bytes) -> int:
-        return self._check_write(Op.APPEND, [h, written_digest(data), len(data)], data)
+    def append(self, h: int, data: bytes) -> tuple[int, int]:
+        n, end = self._check_write(Op.APPEND, [h, written_digest(data), len(data)], data)
+        return int(n), int(end)
 
     def stat(self, h: int) -> Stat:
         return Stat.from_list(self._answer(Op.STAT, [h]))
