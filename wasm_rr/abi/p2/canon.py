@@ -308,6 +308,17 @@ class Record(Ty):
             self._entries = data
             # (kept for the life of the process: one template per record type)
 
+    def template_address(self) -> int:
+        """The template ``wasmtime_component_valrecord_t`` (all-primitive records only)."""
+        assert self._template is not None
+        return ctypes.addressof(self._template)
+
+    def entries_address(self) -> int:
+        """The template's entries: the field values sit at ``i * ENTRY_SIZE + NAME_SIZE``."""
+        assert self._template is not None
+        entries: int = self._entries
+        return entries
+
     def lift(self, rt: Resources, addr: int) -> Any:
         _, data = _QQ.unpack(_string_at(addr + 8, 16))
         return tuple(
