@@ -169,12 +169,38 @@ def recorded_sites(header: Header) -> SitesTable | None:
         return None
 
 
+_ENGINE: wasmtime.Engine | None = None
+_MODULES: dict[str, wasmtime.Module] = {}
+
+
 def _engine() -> wasmtime.Engine:
-    config = wasmtime.Config()
-    config.consume_fuel = True
-    config.memory_may_move = False
-    config.cranelift_nan_canonicalization = True
-    return wasmtime.Engine(config)
+    """The one engine of this process (fuel metering on, memories that never move, NaNs
+    canonicalised), so that a guest compiled once is reused by every later run."""
+    global _ENGINE
+    if _ENGINE is None:
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        config.memory_may_move = False
+        config.cranelift_nan_canonicalization = True
+        _ENGINE = wasmtime.Engine(config)
+    return _ENGINE
+
+
+def _module(engine: wasmtime.Engine, guest: Guest) -> wasmtime.Module:
+    """The guest compiled (once per process: runs of the same bytes share it)."""
+    key = blake3.blake3(guest.wasm).hexdigest()
+    module = _MODULES.get(key)
+    if module is None:
+        try:
+            module = wasmtime.Module(engine, guest.wasm)
+        except wasmtime.WasmtimeError as exc:
+            raise GuestLoadError(
+                f"{guest.path} does not compile: {str(exc).splitlines()[0]}"
+            ) from None
+        if len(_MODULES) >= 32:
+            _MODULES.clear()
+        _MODULES[key] = module
+    return module
 
 
 WasmFailure = (wasmtime.WasmtimeError, wasmtime.Trap)
@@ -216,10 +242,7 @@ def _trap_of(
 
 def _run_module(guest: Guest, world: World, register: SiteRegister | None = None) -> Outcome:
     engine = _engine()
-    try:
-        module = wasmtime.Module(engine, guest.wasm)
-    except wasmtime.WasmtimeError as exc:
-        raise GuestLoadError(f"{guest.path} does not compile: {str(exc).splitlines()[0]}") from None
+    module = _module(engine, guest)
     store = wasmtime.Store(engine)
     world.attach_fuel(fuel_cell(store))
     linker = wasmtime.Linker(engine)

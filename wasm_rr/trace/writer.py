@@ -33,6 +33,7 @@ from .schema import (
 )
 
 _GROW_MIN = 1 << 20
+_PWRITE_MIN = 4096
 _HASH_CHUNK = 1 << 22
 _SMALL = [bytes((i,)) for i in range(24)]
 _NEG_SMALL = [bytes((0x20 + i,)) for i in range(24)]
@@ -62,6 +63,19 @@ def enc_int(n: int) -> bytes:
     if n < 0x10000000000000000:
         return bytes((major | 27,)) + _B64(n)
     return bytes(cbor2.dumps(n if major == 0 else -1 - n))
+
+
+def _bytes_head(n: int) -> bytes:
+    """The CBOR head of a byte string of length ``n`` (the bytes follow it)."""
+    if n < 24:
+        return bytes((0x40 + n,))
+    if n < 0x100:
+        return bytes((0x58, n))
+    if n < 0x10000:
+        return b"\x59" + _B16(n)
+    if n < 0x100000000:
+        return b"\x5a" + _B32(n)
+    return b"\x5b" + _B64(n)
 
 
 def enc_bytes(b: bytes) -> bytes:
@@ -116,7 +130,7 @@ class TraceWriter:
     """Append one event of ``kind`` whose fields are already encoded; the fuel delta since the
     previous event goes in front of them. The hot path of every recording."""
 
-    write_raw: Callable[[bytes], None]
+    write_raw: Callable[..., None]
     """Copy bytes into the file, their first byte last (see the module docstring)."""
 
     attach_fuel: Callable[[Any], None]
@@ -148,14 +162,21 @@ class TraceWriter:
             file.truncate(cap)
             mm.resize(cap)
 
-        def write_raw(data: bytes) -> None:
+        fileno = file.fileno()
+
+        def write_raw(data: bytes, tail: bytes = b"") -> None:
+            # ``tail`` (a large payload) follows ``data`` without being joined to it. Large
+            # writes go through pwritev (into the same page cache the mapping shows) rather than
+            # page faults on the mapping; either way the first byte is stored last.
             nonlocal pos
-            n = len(data)
+            n = len(data) + len(tail)
             p = pos
             if p + n > cap:
                 grow(n)
-            if n > 1:
-                mm[p + 1 : p + n] = data[1:]
+            if n > _PWRITE_MIN:
+                os.pwritev(fileno, [memoryview(data)[1:], tail], p + 1)
+            elif n > 1:
+                mm[p + 1 : p + n] = data[1:] + tail
             mm[p] = data[0]
             pos = p + n
 
@@ -237,7 +258,7 @@ class TraceWriter:
         if ordinal is None:
             ordinal = len(self._blobs)
             self._blobs[digest] = ordinal
-            self.write_raw(_SMALL[Kind.BLOB] + enc_bytes(digest) + enc_bytes(data))
+            self.write_raw(_SMALL[Kind.BLOB] + enc_bytes(digest) + _bytes_head(len(data)), data)
         return ordinal
 
     # -- end ---------------------------------------------------------------------------------
@@ -253,7 +274,7 @@ class TraceWriter:
         if footer is not None:
             self.write_raw(_SMALL[Kind.END] + bytes(cbor2.dumps(footer.to_cbor())))
             end = self.size
-            hasher = blake3.blake3()
+            hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if self.size > 1 << 22 else 1)
             for start in range(0, end, _HASH_CHUNK):
                 hasher.update(self._mm[start : min(start + _HASH_CHUNK, end)])
             self.write_raw(enc_bytes(hasher.digest()))

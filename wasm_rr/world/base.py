@@ -256,9 +256,10 @@ class Replayer:
     def _skip_blobs(self, i: int) -> int:
         """Take in the blob records at ``i``; return the index after them."""
         items = self.items
+        verified = self.trace.verified
         while i < self.end and items[i] == Kind.BLOB:
             digest, data = items[i + 1], items[i + 2]
-            if blake3.blake3(data).digest() != digest:
+            if not verified and blake3.blake3(data).digest() != digest:
                 raise CorruptTraceError(
                     f"{self.trace.path}: payload {len(self.blobs)} does not match its blake3; "
                     "the trace is damaged"
