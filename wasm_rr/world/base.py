@@ -112,6 +112,7 @@ class Replayer:
     take: Callable[..., list[Any]]
     take0: Callable[[int], Any]
     take1: Callable[[int, Any], Any]
+    summing: Callable[[int], Callable[[int], int]]
     attach: Callable[[FuelCell], None]
     enable_sites: Callable[[Callable[[], int]], None]
     """Check, before answering each event, that the guest's site register holds the site the
@@ -206,6 +207,30 @@ class Replayer:
                     return items[i + 3]
             return take(kind, question)[0]
 
+        def summing(kind: int) -> Callable[[int], int]:
+            """A ``take1`` for answers stored as the difference from the previous answer to
+            the same question (clock reads), returning the running sum. Questions are small
+            ints (clock ids)."""
+            sums = [0] * 16
+
+            def read(question: int) -> int:
+                nonlocal pos, seq, last_fuel
+                i = pos
+                if i < end and items[i] == kind and items[i + 2] == question:
+                    now = fuel_cell[0]
+                    if now - last_fuel == items[i + 1] or not check_fuel:
+                        last_fuel = now
+                        pos = i + 4
+                        seq += 1
+                        value: int = sums[question] + items[i + 3]
+                        sums[question] = value
+                        return value
+                value = sums[question] + take(kind, question)[0]
+                sums[question] = value
+                return value
+
+            return read
+
         def attach(cell: FuelCell) -> None:
             nonlocal fuel_cell, last_fuel
             fuel_cell = cell
@@ -226,6 +251,7 @@ class Replayer:
         self.take = take
         self.take0 = take0
         self.take1 = take1
+        self.summing = summing
         self.attach = attach
         self._state = state
 

@@ -9,6 +9,7 @@ monotonic reads costs a few bytes per event.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from ..trace.schema import Kind
@@ -57,23 +58,28 @@ class LiveClocks:
 
 
 class RecordingClocks:
+    now: Callable[[int], int]
+
     def __init__(self, live: LiveClocks, recorder: Recorder) -> None:
         self._live = live
-        self._readers = live.readers
         self._rec = recorder
-        self._put = recorder.put
-        self._prev = [0, 0, 0, 0]
+        readers = live.readers
+        put = recorder.put
+        prev = [0, 0, 0, 0]
 
-    def now(self, clock_id: int) -> int:
-        # The hottest path of a recording: fields encoded inline, one call to the writer.
-        value = self._readers[clock_id]()
-        delta = value - self._prev[clock_id]
-        self._prev[clock_id] = value
-        self._put(
-            _CLOCK_NOW,
-            INT[clock_id] + (INT[delta] if 0 <= delta < INT_TABLE_SIZE else enc_int(delta)),
-        )
-        return value
+        def now(clock_id: int) -> int:
+            # The hottest path of a recording: a closure (cell reads, no attribute reads),
+            # fields encoded inline, one call to the writer.
+            value = readers[clock_id]()
+            delta = value - prev[clock_id]
+            prev[clock_id] = value
+            put(
+                _CLOCK_NOW,
+                INT[clock_id] + (INT[delta] if 0 <= delta < INT_TABLE_SIZE else enc_int(delta)),
+            )
+            return value
+
+        self.now = now
 
     def resolution(self, clock_id: int) -> int:
         value = self._live.resolution(clock_id)
@@ -82,16 +88,12 @@ class RecordingClocks:
 
 
 class ReplayingClocks:
+    now: Callable[[int], int]
+
     def __init__(self, replayer: Replayer) -> None:
         self._r = replayer
-        self._take1 = replayer.take1
-        self._prev = [0, 0, 0, 0]
-
-    def now(self, clock_id: int) -> int:
         # A clock read is recorded as the difference from the previous read of that clock.
-        value: int = self._prev[clock_id] + self._take1(_CLOCK_NOW, clock_id)
-        self._prev[clock_id] = value
-        return value
+        self.now = replayer.summing(_CLOCK_NOW)
 
     def resolution(self, clock_id: int) -> int:
-        return int(self._take1(Kind.CLOCK_RES, clock_id))
+        return int(self._r.take1(Kind.CLOCK_RES, clock_id))
