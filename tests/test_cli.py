@@ -144,3 +144,47 @@ CAT = """
       (i32.store (i32.const 4) (i32.const 4))
       (br $l))))
 """
+
+
+def test_truncated_wasm(tmp_path: Path) -> None:
+    bad = tmp_path / "t.wasm"
+    bad.write_bytes((Path("guests/build/dice.wasm").read_bytes())[:100])
+    run = cli("record", bad, "-t", tmp_path / "t.cbor")
+    assert run.status == 125
+    assert "is not a valid WebAssembly module" in one_line_error(run.stderr)
+    assert not (tmp_path / "t.cbor").exists()  # nothing recorded, no trace left behind
+
+
+def test_damaged_traces_never_give_a_traceback(greet_trace: Path) -> None:
+    """Flip, zero, cut and duplicate bytes all over a trace: every replay either succeeds with
+    the recorded output or fails with one clear line and status 125."""
+    import random
+
+    from wasm_rr import engine
+    from wasm_rr.errors import WasmRRError
+    from wasm_rr.world import Streams
+
+    original = greet_trace.read_bytes()
+    rng = random.Random(7)
+    for _ in range(200):
+        data = bytearray(original)
+        how = rng.randrange(4)
+        at = rng.randrange(len(data))
+        if how == 0:
+            data[at] ^= 1 << rng.randrange(8)
+        elif how == 1:
+            data[at] = 0
+        elif how == 2:
+            del data[at:]
+        else:
+            data[at:at] = data[at : at + rng.randrange(1, 9)]
+        greet_trace.write_bytes(bytes(data))
+        import io
+
+        out = io.BytesIO()
+        try:
+            engine.replay(Path(GREET), greet_trace, Streams(None, out, io.BytesIO()))
+        except WasmRRError as exc:
+            assert "\n" not in str(exc) and exc.exit_status == 125
+        else:
+            assert out.getvalue() == b"hello, world\n"

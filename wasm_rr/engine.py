@@ -105,7 +105,10 @@ def load_guest(path: str | os.PathLike[str]) -> Guest:
 
 
 def _guest(path: str, name: str, wasm: bytes, kind: str) -> Guest:
-    sites = read_sites_section(wasm) if kind == "module" else None
+    try:
+        sites = read_sites_section(wasm) if kind == "module" else None
+    except ValueError as exc:
+        raise GuestLoadError(f"{path} is not a valid WebAssembly module ({exc})") from None
     code = strip_sites_section(wasm) if sites is not None else wasm
     return Guest(path, name, wasm, kind, blake3.blake3(code).hexdigest(), sites)
 
@@ -359,8 +362,11 @@ def record(
     guest = load_guest(guest_path)
     argv = [guest.name, *args]
     dirs = preopens or []
-    world0 = _live_fs_world(lambda: live_world(argv, env, streams, dirs))  # checks the dirs
-    _close_fs(world0)
+    # Fail on a guest that does not compile or a directory that cannot be opened before the
+    # trace file exists.
+    if guest.kind == "module":
+        _module(_engine(), guest)
+    _close_fs(_live_fs_world(lambda: live_world(argv, env, streams, dirs)))
     try:
         writer = TraceWriter(trace_path, _header(guest, argv, env, dirs))
     except OSError as exc:
