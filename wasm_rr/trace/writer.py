@@ -275,8 +275,11 @@ class TraceWriter:
             self.write_raw(_SMALL[Kind.END] + bytes(cbor2.dumps(footer.to_cbor())))
             end = self.size
             hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if self.size > 1 << 22 else 1)
+            fileno = self._file.fileno()
             for start in range(0, end, _HASH_CHUNK):
-                hasher.update(self._mm[start : min(start + _HASH_CHUNK, end)])
+                # Read through the file, not the mapping: payloads written with pwritev never
+                # enter this process's memory, and hashing must not pull them in either.
+                hasher.update(os.pread(fileno, min(_HASH_CHUNK, end - start), start))
             self.write_raw(enc_bytes(hasher.digest()))
         size = self.size
         self._mm.close()
