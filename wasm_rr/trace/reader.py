@@ -36,6 +36,7 @@ from .schema import (
 )
 
 _DIGEST_MARK = b"\x58\x20"
+_HEADER_WINDOW = 1 << 20
 _TAIL = len(_DIGEST_MARK) + 32
 
 
@@ -108,14 +109,19 @@ _PAYLOAD_SLOTS = {
 }
 
 
-def _decode_prefix(data: bytes, path: str) -> tuple[int, Header, int]:
+def _decode_prefix(data: bytes | memoryview, path: str) -> tuple[int, Header, int]:
     """Check the magic, read version and header; return them with the event region's offset."""
-    if not data.startswith(MAGIC_BYTES):
-        if data[:4] == b"\0asm":
+    if bytes(data[: len(MAGIC_BYTES)]) != MAGIC_BYTES:
+        if bytes(data[:4]) == b"\0asm":
             raise CorruptTraceError(
                 f"{path} is a wasm file, not a trace; the order is: GUEST.wasm TRACE.cbor"
             )
         raise CorruptTraceError(f"{path} is not a wasm-rr trace (bad magic bytes)")
+    if len(data) > _HEADER_WINDOW:
+        try:
+            return _decode_prefix(bytes(data[:_HEADER_WINDOW]), path)
+        except CorruptTraceError:
+            pass  # a header larger than the window: decode from the whole file
     stream = io.BytesIO(data)
     dec = cbor2.CBORDecoder(stream)
     try:
@@ -161,10 +167,14 @@ def _digest(data: memoryview) -> bytes:
     return digest
 
 
-def _decode_region(data: bytes, offset: int) -> list[Any]:
-    """Decode the items from ``offset`` on in one call, as one indefinite-length array (cbor2
-    decodes ``bytes`` several times faster than a memoryview, so the region is copied)."""
-    items: list[Any] = cbor2.loads(b"\x9f" + data[offset:] + b"\xff")
+def _decode_region(buf: bytearray, size: int, offset: int) -> list[Any]:
+    """Decode the items from ``offset`` on in one call, as one indefinite-length array, in
+    place: the header's last byte (decoded already) becomes the array's head, and the spare byte
+    after the file's ``size`` bytes its end. Nothing is copied but the decoded items."""
+    buf[offset - 1] = 0x9F
+    buf[size] = 0xFF
+    with memoryview(buf) as view:
+        items: list[Any] = cbor2.loads(view[offset - 1 : size + 1])
     return items
 
 
@@ -173,7 +183,14 @@ def load(path: str | os.PathLike[str]) -> Trace:
     p = os.fspath(path)
     try:
         with open(p, "rb") as f:
-            data = f.read()
+            size = os.fstat(f.fileno()).st_size
+            buf = bytearray(size + 1)  # one spare byte: see _decode_region
+            with memoryview(buf) as view:
+                got = f.readinto(view[:size])
+            if got != size:
+                del buf[got:]
+                size = got
+                buf.append(0)
     except FileNotFoundError:
         raise TraceNotFoundError(
             f"trace {p} does not exist; record one with `wasm-rr record`"
@@ -182,19 +199,21 @@ def load(path: str | os.PathLike[str]) -> Trace:
         raise TraceError(f"trace {p} is a directory, not a trace file") from None
     except OSError as exc:
         raise TraceError(f"cannot read trace {p}: {exc.strerror}") from None
-    if not data.startswith(MAGIC_BYTES):
-        _decode_prefix(data, p)  # raises the right "not a trace" error
-    has_tail = len(data) >= len(MAGIC_BYTES) + _TAIL and data[-_TAIL:-32] == _DIGEST_MARK
-    intact = has_tail and _digest(memoryview(data)[:-_TAIL]) == data[-32:]
-    try:
-        version, header, offset = _decode_prefix(data, p)
-    except CorruptTraceError:
-        if has_tail and not intact:
-            raise _checksum_mismatch(p) from None
-        raise
+    with memoryview(buf) as view:
+        data = view[:size]
+        has_tail = size >= len(MAGIC_BYTES) + _TAIL and data[-_TAIL:-32] == _DIGEST_MARK
+        intact = has_tail and _digest(data[:-_TAIL]) == data[-32:]
+        try:
+            version, header, offset = _decode_prefix(data, p)
+        except CorruptTraceError:
+            if has_tail and not intact:
+                raise _checksum_mismatch(p) from None
+            raise
+        finally:
+            data.release()
     if intact:
         try:
-            items = _decode_region(data, offset)
+            items = _decode_region(buf, size, offset)
         except Exception:
             raise CorruptTraceError(f"{p}: undecodable events; the trace is damaged") from None
         if len(items) < 3 or items[-3] != Kind.END:
@@ -203,9 +222,9 @@ def load(path: str | os.PathLike[str]) -> Trace:
             footer = Footer.from_cbor(items[-2])
         except Exception:
             raise CorruptTraceError(f"{p}: the trace footer is damaged") from None
-        return Trace(p, version, header, items, len(items) - 3, footer, len(data), verified=True)
+        return Trace(p, version, header, items, len(items) - 3, footer, size, verified=True)
     try:
-        trace, saw_end = _load_cut(p, version, header, data, offset)
+        trace, saw_end = _load_cut(p, version, header, bytes(buf[:size]), offset)
     except CorruptTraceError:
         if has_tail:
             raise _checksum_mismatch(p) from None
