@@ -71,12 +71,6 @@ _DIR_OPTIONS = [
 ]
 
 
-def _with_dirs(f: Any) -> Any:
-    for option in reversed(_DIR_OPTIONS):
-        f = option(f)
-    return f
-
-
 def _report(outcome: Outcome, sites: SitesTable | None = None) -> int:
     """Print a trap like wasmtime does and return the exit status for an outcome.
 
@@ -110,25 +104,52 @@ def cli() -> None:
     """Record a WASI program's run once, replay it byte-identically forever."""
 
 
-@cli.command(context_settings={"ignore_unknown_options": False})
-@click.argument("guest", type=click.Path(dir_okay=False))
-@click.option(
-    "-t",
-    "--trace",
-    "trace_path",
-    default=DEFAULT_TRACE,
-    show_default=True,
-    help="Where to write the trace.",
-)
-@click.option(
-    "--env",
-    "env_specs",
-    multiple=True,
-    metavar="NAME[=VALUE]",
-    help="Give the guest an environment variable (NAME alone: the host's value).",
-)
-@_with_dirs
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def _recording_options(f: Any) -> Any:
+    """What `record` and `run` share: the guest, the trace, its environment, directories and
+    arguments."""
+    decorators = [
+        click.argument("guest", type=click.Path(dir_okay=False)),
+        click.option(
+            "-t",
+            "--trace",
+            "trace_path",
+            default=DEFAULT_TRACE,
+            show_default=True,
+            help="Where to write the trace.",
+        ),
+        click.option(
+            "--env",
+            "env_specs",
+            multiple=True,
+            metavar="NAME[=VALUE]",
+            help="Give the guest an environment variable (NAME alone: the host's value).",
+        ),
+        *_DIR_OPTIONS,
+        click.argument("args", nargs=-1, type=click.UNPROCESSED),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def _record(
+    guest: str,
+    trace_path: str | None,
+    env_specs: tuple[str, ...],
+    dirs: tuple[str, ...],
+    ro_dirs: tuple[str, ...],
+    args: tuple[str, ...],
+) -> None:
+    env, preopens = _env(env_specs), _dirs(dirs, ro_dirs)
+    if trace_path is None:
+        result = engine.run_live(guest, list(args), env, _streams(True), preopens)
+    else:
+        result = engine.record(guest, trace_path, list(args), env, _streams(True), preopens)
+    raise SystemExit(_report(result.outcome, result.sites))
+
+
+@cli.command()
+@_recording_options
 def record(
     guest: str,
     trace_path: str,
@@ -139,12 +160,9 @@ def record(
 ) -> None:
     """Run GUEST and record every answer the outside world gives it.
 
-    Arguments after `--` are passed to the guest.
+    GUEST is a wasm module or a .tape script; arguments after `--` are passed to it.
     """
-    result = engine.record(
-        guest, trace_path, list(args), _env(env_specs), _streams(True), _dirs(dirs, ro_dirs)
-    )
-    raise SystemExit(_report(result.outcome, result.sites))
+    _record(guest, trace_path, env_specs, dirs, ro_dirs, args)
 
 
 @cli.command()
@@ -161,20 +179,9 @@ def replay(guest: str, trace_path: str, allow_code_change: bool) -> None:
     raise SystemExit(_report(result.outcome, result.sites))
 
 
-@cli.command(context_settings={"ignore_unknown_options": False})
-@click.argument("guest", type=click.Path(dir_okay=False))
-@click.option(
-    "-t",
-    "--trace",
-    "trace_path",
-    default=DEFAULT_TRACE,
-    show_default=True,
-    help="Where to write the trace.",
-)
+@cli.command()
+@_recording_options
 @click.option("--no-trace", is_flag=True, help="Run against the real world, recording nothing.")
-@click.option("--env", "env_specs", multiple=True, metavar="NAME[=VALUE]")
-@_with_dirs
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(
     guest: str,
     trace_path: str,
@@ -184,13 +191,11 @@ def run(
     ro_dirs: tuple[str, ...],
     args: tuple[str, ...],
 ) -> None:
-    """Compile GUEST if it is a .tape script, run it and record it (like `record`)."""
-    env, preopens = _env(env_specs), _dirs(dirs, ro_dirs)
-    if no_trace:
-        result = engine.run_live(guest, list(args), env, _streams(True), preopens)
-    else:
-        result = engine.record(guest, trace_path, list(args), env, _streams(True), preopens)
-    raise SystemExit(_report(result.outcome, result.sites))
+    """Compile GUEST if it is a .tape script, run it and record it (`record`, for scripts).
+
+    Arguments after `--` are passed to it.
+    """
+    _record(guest, None if no_trace else trace_path, env_specs, dirs, ro_dirs, args)
 
 
 @cli.command()
