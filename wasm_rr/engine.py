@@ -26,6 +26,7 @@ from .abi import p1
 from .abi.memory import GuestFault, GuestMemory
 from .abi.p1_fs import GuestTrapRequest
 from .abi.trampoline import HostFunctions, call_start, fuel_cell
+from .compiled import compiled
 from .errors import (
     CodeHashMismatchError,
     DriftError,
@@ -173,7 +174,6 @@ def recorded_sites(header: Header) -> SitesTable | None:
 
 
 _ENGINE: wasmtime.Engine | None = None
-_MODULES: dict[str, wasmtime.Module] = {}
 
 
 def _engine() -> wasmtime.Engine:
@@ -190,20 +190,17 @@ def _engine() -> wasmtime.Engine:
 
 
 def _module(engine: wasmtime.Engine, guest: Guest) -> wasmtime.Module:
-    """The guest compiled (once per process: runs of the same bytes share it)."""
-    key = blake3.blake3(guest.wasm).hexdigest()
-    module = _MODULES.get(key)
-    if module is None:
+    """The guest compiled (see :mod:`wasm_rr.compiled`: once per process, cached on disk)."""
+
+    def compile() -> wasmtime.Module:
         try:
-            module = wasmtime.Module(engine, guest.wasm)
+            return wasmtime.Module(engine, guest.wasm)
         except wasmtime.WasmtimeError as exc:
             raise GuestLoadError(
                 f"{guest.path} does not compile: {str(exc).splitlines()[0]}"
             ) from None
-        if len(_MODULES) >= 32:
-            _MODULES.clear()
-        _MODULES[key] = module
-    return module
+
+    return compiled(engine, guest.wasm, wasmtime.Module, "fuel-fixedmem-nan", compile)
 
 
 WasmFailure = (wasmtime.WasmtimeError, wasmtime.Trap)
@@ -305,9 +302,9 @@ def _settle(
 
 def _run(guest: Guest, world: World, register: SiteRegister | None = None) -> Outcome:
     if guest.kind == "component":
-        raise GuestLoadError(
-            f"{guest.path} is a WASI 0.2 component; this wasm-rr runs core wasip1 modules only"
-        )
+        from .abi.p2 import run_component
+
+        return run_component(guest, world)
     return _run_module(guest, world, register)
 
 

@@ -1,0 +1,219 @@
+"""The WASI 0.2 component host's costs, next to the preview1 host and wasmtime's own WASI.
+
+Per-event figures (marginal: the run with N events minus the run with 0 events, divided by N,
+best of several repetitions, this thread's CPU time) for a clock read and an 8-byte random
+read, recorded and replayed:
+
+* preview1 host: guests/build/bench_*.wasm (core modules);
+* component host: guests/build/bench_*.component.wasm (the same programs through the preview1
+  adapter), with the raw callbacks, and with the hot functions through wasmtime-py's stock
+  ``add_func`` instead (``stock_hot``), the path the raw callbacks replace;
+* reference: the component under wasmtime's built-in WASI 0.2 (``add_wasip2``), not recorded.
+
+Then the Python guest (componentize-py): its whole record run (compile, instantiate, run,
+write the trace) as a ratio to the same component run under ``add_wasip2``.
+
+Usage: python benchmarks/p2.py [--events N] [--reps R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import io
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+from wasmtime import component
+
+from wasm_rr import compiled as compiled_mod
+from wasm_rr import engine
+from wasm_rr.abi import p2
+from wasm_rr.world import Streams
+
+ROOT = Path(__file__).resolve().parent.parent
+GUESTS = ROOT / "guests" / "build"
+
+STOCK_HOT = False
+"""Whether the engine hands components to the host with ``stock_hot`` (set by the figures)."""
+
+
+def _use_component_host() -> None:
+    """Make the engine run components through run_component (with STOCK_HOT) whatever its own
+    wiring."""
+    original = engine._run
+    takes_components = "run_component" in inspect.getsource(engine)
+
+    def run(guest: engine.Guest, world: Any, *rest: Any) -> Any:
+        if guest.kind == "component" and (STOCK_HOT or not takes_components):
+            return p2.run_component(guest, world, stock_hot=STOCK_HOT)
+        return original(guest, world, *rest)
+
+    engine._run = run  # type: ignore[assignment]
+
+
+def best(
+    fn: Callable[[], object], reps: int, clock: Callable[[], float] = time.thread_time
+) -> float:
+    times = []
+    for _ in range(reps):
+        t0 = clock()
+        fn()
+        times.append(clock() - t0)
+    return min(times)
+
+
+def streams() -> Streams:
+    return Streams(None, io.BytesIO(), io.BytesIO())
+
+
+def wasip2_runner(
+    path: Path,
+    args: list[str],
+    dirs: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    env: dict[str, str] | None = None,
+    our_config: bool = False,
+    precompiled: bool = False,
+) -> Callable[[], object]:
+    """The component under wasmtime's built-in WASI 0.2, compiled on every run (as a cold
+    record run compiles it) or once beforehand (``precompiled``, as wasm-rr's compile cache
+    does); with ``our_config``, on wasm-rr's engine settings (fuel, NaN canonicalisation),
+    which make compiling slower."""
+    shared_eng = p2.component_engine() if our_config else wasmtime.Engine()
+    shared = component.Component(shared_eng, path.read_bytes()) if precompiled else None
+
+    def run() -> None:
+        eng = (
+            shared_eng
+            if precompiled
+            else (p2.component_engine() if our_config else wasmtime.Engine())
+        )
+        comp = shared if shared is not None else component.Component(eng, path.read_bytes())
+        linker = component.Linker(eng)
+        linker.add_wasip2()
+        store = wasmtime.Store(eng)
+        if our_config:
+            store.set_fuel(1 << 62)
+        cfg = wasmtime.WasiConfig()
+        cfg.argv = [path.name, *args]
+        cfg.env = list((env or {}).items())
+        for host, guest in dirs:
+            cfg.preopen_dir(host, guest)
+        store.set_wasi(cfg)
+        inst = linker.instantiate(store, comp)
+        name = next(n for n in comp.type.exports(eng) if n.startswith("wasi:cli/run@"))
+        index = comp.get_export_index("run", comp.get_export_index(name))
+        assert index is not None
+        func = inst.get_func(store, index)
+        assert func is not None
+        func(store)
+
+    return run
+
+
+def per_event(path: Path, n: int, reps: int, tmp: Path) -> dict[str, float]:
+    t_n, t_0 = tmp / "n.cbor", tmp / "0.cbor"
+
+    def rec(args: list[str], trace: Path) -> Callable[[], object]:
+        return lambda: engine.record(path, trace, args, {}, streams())
+
+    def rep(trace: Path) -> Callable[[], object]:
+        return lambda: engine.replay(path, trace, streams())
+
+    def marginal(a: Callable[[], object], b: Callable[[], object]) -> float:
+        return (best(a, reps) - best(b, reps)) / n * 1e6
+
+    return {
+        "record": marginal(rec([str(n)], t_n), rec(["0"], t_0)),
+        "replay": marginal(rep(t_n), rep(t_0)),
+    }
+
+
+def main() -> int:
+    global STOCK_HOT
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--reps", type=int, default=5)
+    opts = parser.parse_args()
+    n, reps = opts.events, opts.reps
+    _use_component_host()
+    print(f"wasm-rr component host: {n} events per run, best of {reps}; us = microseconds\n")
+    print(f"{'per event':<34}{'record':>10}{'replay':>10}")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for guest, label in (("bench_clock", "clock read"), ("bench_random", "8-byte random read")):
+            module = per_event(GUESTS / f"{guest}.wasm", n, reps, tmp)
+            raw = per_event(GUESTS / f"{guest}.component.wasm", n, reps, tmp)
+            STOCK_HOT = True
+            stock = per_event(GUESTS / f"{guest}.component.wasm", n // 10, reps, tmp)
+            STOCK_HOT = False
+            path = GUESTS / f"{guest}.component.wasm"
+            wasip2 = (
+                (best(wasip2_runner(path, [str(n)]), reps) - best(wasip2_runner(path, ["0"]), reps))
+                / n
+                * 1e6
+            )
+            print(f"{label}")
+            for name, f in (
+                ("  preview1 host (core module)", module),
+                ("  component host, raw callbacks", raw),
+                ("  component host, stock add_func", stock),
+            ):
+                print(f"{name:<34}{f['record']:>7.3f} us{f['replay']:>7.3f} us")
+            print(f"{'  add_wasip2 (no recording)':<34}{wasip2:>7.3f} us")
+            ok = raw["record"] <= 1.5
+            print(f"{'  target: record <= 1.5 us':<34}{'met' if ok else 'MISSED':>10}")
+
+        data = tmp / "data"
+        data.mkdir()
+        (data / "hello.txt").write_bytes(b"hello world\nsecond line\n")
+        py = GUESTS / "pyhello.component.wasm"
+        args = ["/data/hello.txt"]
+        trace = tmp / "py.cbor"
+
+        def record_py(cold: bool) -> Callable[[], object]:
+            def run() -> None:
+                if cold:  # compile as a first run would: no in-process or on-disk artifact
+                    compiled_mod._MEMORY.clear()
+                    os.environ["WASM_RR_NO_CACHE"] = "1"
+                try:
+                    engine.record(
+                        py, trace, args, {"GREETING": "hi"}, streams(), [(str(data), "/data", True)]
+                    )
+                finally:
+                    os.environ.pop("WASM_RR_NO_CACHE", None)
+
+            return run
+
+        dirs, env = [(str(data), "/data")], {"GREETING": "hi"}
+        cold = best(record_py(True), 3, time.perf_counter)
+        record_py(False)()  # fill the cache
+        warm = best(record_py(False), 5, time.perf_counter)
+        stock_cold = best(wasip2_runner(py, args, dirs, env), 3, time.perf_counter)
+        same_cold = best(wasip2_runner(py, args, dirs, env, our_config=True), 3, time.perf_counter)
+        stock_warm = best(
+            wasip2_runner(py, args, dirs, env, precompiled=True), 5, time.perf_counter
+        )
+        print(
+            f"\npyhello (componentize-py, {py.stat().st_size / 1e6:.1f} MB), whole record runs:\n"
+            f"  compiled on the run (first run):\n"
+            f"    wasm-rr record                       {cold:6.2f} s\n"
+            f"    add_wasip2, default engine           {stock_cold:6.2f} s   "
+            f"ratio {cold / stock_cold:.2f}x\n"
+            f"    add_wasip2, wasm-rr's engine config  {same_cold:6.2f} s   "
+            f"ratio {cold / same_cold:.2f}x\n"
+            f"  compiled beforehand (wasm-rr's compile cache; add_wasip2 precompiled):\n"
+            f"    wasm-rr record                       {warm:6.3f} s\n"
+            f"    add_wasip2, default engine           {stock_warm:6.3f} s   "
+            f"ratio {warm / stock_warm:.2f}x"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

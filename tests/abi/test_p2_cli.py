@@ -1,0 +1,121 @@
+"""Components through the command line: exit statuses, trap reports, one-line drift errors, and
+a recording killed with SIGKILL that replays up to the cut.
+
+Run as ``python -m tests.abi.test_p2_cli ARGS`` this module is the wasm-rr CLI, with the engine
+handing components to the component host even before the engine does so itself.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from wasm_rr.trace import Kind, load
+
+from ..conftest import ROOT, CliRun
+from ..tracetools import rewrite
+from .test_p2 import POLLER, component, engine_runs_components, wat_component
+
+
+def cli(*args: str | Path, stdin: bytes = b"") -> CliRun:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.abi.test_p2_cli", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    return CliRun(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+
+def test_exit_status_and_replay(tmp_path: Path) -> None:
+    poller = wat_component(tmp_path, "poller", POLLER)
+    trace = tmp_path / "p.cbor"
+    rec = cli("record", poller, "-t", trace)
+    assert rec.status == 3, rec.stderr
+    rep = cli("replay", poller, trace)
+    assert (rep.status, rep.stdout, rep.stderr) == (3, "", "")
+
+
+def test_trap_exits_134_with_the_frames(tmp_path: Path) -> None:
+    trace = tmp_path / "t.cbor"
+    for _ in range(3):
+        offset = (37 - int(time.time()) // 60 % 60) % 60
+        rec = cli("record", component("timebomb"), "-t", trace, "--", str(offset))
+        if rec.status == 134:
+            break
+    assert rec.status == 134, rec.stderr
+    assert "unreachable" in rec.stderr and "detonate" in rec.stderr
+    rep = cli("replay", component("timebomb"), trace)
+    assert (rep.status, rep.stdout, rep.stderr) == (134, rec.stdout, rec.stderr)
+
+
+def test_drift_is_125_with_one_line(tmp_path: Path) -> None:
+    trace = tmp_path / "d.cbor"
+    assert cli("record", component("dice"), "-t", trace).status == 0
+    bad = tmp_path / "bad.cbor"
+    rewrite(trace, bad, events=lambda evs: [evs[1], evs[0], *evs[2:]])
+    rep = cli("replay", component("dice"), bad)
+    assert rep.status == 125
+    assert rep.stderr.startswith("wasm-rr: seq 1: kind mismatch: ")
+    assert rep.stderr.count("\n") == 1
+
+
+def test_greet_reads_its_environment_once(tmp_path: Path) -> None:
+    trace = tmp_path / "g.cbor"
+    rec = cli("record", component("greet"), "-t", trace, "--env", "NAME=ann")
+    assert (rec.status, rec.stdout) == (0, "hello, ann\n")
+    assert cli("replay", component("greet"), trace).stdout == "hello, ann\n"
+
+
+def test_sigkill_mid_record_then_replay(tmp_path: Path) -> None:
+    trace = tmp_path / "k.cbor"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.abi.test_p2_cli",
+            "record",
+            str(component("bench_clock")),
+            "-t",
+            str(trace),
+            "--",
+            "1000000000",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    try:
+        # The trace file is grown in 1 MiB steps; wait for a second step: many events.
+        while time.monotonic() < deadline:
+            if trace.exists() and trace.stat().st_size > (2 << 20):
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    t = load(trace)
+    assert t.cut_off
+    events = list(t.events())
+    assert len(events) > 10_000
+    assert sum(e.kind == Kind.CLOCK_NOW for e in events) > 10_000
+    rep = cli("replay", component("bench_clock"), trace)
+    assert rep.status == 125
+    assert rep.stderr.startswith(f"wasm-rr: the recording was cut off after event {len(events)} ")
+
+
+if __name__ == "__main__":
+    from wasm_rr import engine
+
+    if not engine_runs_components():
+        from .test_p2 import _run_with_components
+
+        engine._run = _run_with_components  # type: ignore[assignment]
+    from wasm_rr.cli import main
+
+    main(sys.argv[1:])

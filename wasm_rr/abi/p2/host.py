@@ -1,0 +1,254 @@
+"""Registering host functions and host resources on a component linker, with raw callbacks.
+
+:class:`ComponentHost` collects definitions per interface (``wasi:io/streams@0.2.12``), then
+:meth:`ComponentHost.link` opens each interface once on the linker and registers:
+
+* functions as ctypes callbacks given to ``wasmtime_component_linker_instance_add_func``. A
+  generic function has its parameter and result :class:`~.canon.Ty` and a Python function
+  taking and returning Python values; a *hot* function is a body that reads its arguments and
+  writes its results itself (``body(args, results)``, addresses of the value arrays);
+* resources as host resource types with a destructor callback that removes the object from
+  the handle table (and lets it release what it holds: a world file handle, say).
+
+Like the preview1 trampoline, a callback catches everything. An exception becomes a wasm
+error returned to wasmtime (the guest traps), and the first one is kept in
+:attr:`ComponentHost.pending` for the caller to re-raise or to turn into an outcome once the
+call into wasm returns. A :class:`~wasm_rr.world.WorldError` raised by a function whose result
+is a ``result<_, E>`` becomes its error value through ``E``'s translation (an error-code, a
+stream-error), as wasmtime's own host would answer.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wasmtime import component
+
+from ...world import WorldError
+from . import canon
+from .canon import Resources, Result, Ty
+
+
+class Fail(Exception):
+    """Raised by a host function to return the error case of its ``result``."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+class GuestTrap(Exception):
+    """The guest did something wasmtime answers with a trap (e.g. ``poll`` of no pollables)."""
+
+
+ErrorMapper = Callable[[WorldError], Any]
+
+
+class ErrorEnum(canon.Enum):
+    """An enum used as an error type, with the translation of world errors into it."""
+
+    def __init__(self, names: tuple[str, ...], from_world: ErrorMapper) -> None:
+        super().__init__(*names)
+        self.from_world = from_world
+
+
+class ErrorVariant(canon.Variant):
+    def __init__(self, cases: tuple[tuple[str, Ty | None], ...], from_world: ErrorMapper) -> None:
+        super().__init__(*cases)
+        self.from_world = from_world
+
+
+Body = Callable[[int, int], None]
+
+
+@dataclass
+class _Interface:
+    funcs: dict[str, Body] = field(default_factory=dict)
+    resources: dict[str, int] = field(default_factory=dict)
+    stock: dict[str, Callable[..., Any]] = field(default_factory=dict)
+
+
+class ComponentHost(Resources):
+    """Host functions and resources for one store."""
+
+    def __init__(self) -> None:
+        self.ctx = 0
+        self.pending: BaseException | None = None
+        self.table: dict[int, Any] = {}
+        self._next_rep = 1
+        self._interfaces: dict[str, _Interface] = {}
+        self._dtors: dict[int, Callable[[Any], None]] = {}
+        self._keep: list[Any] = []
+
+    # ---- the handle table ------------------------------------------------------------------
+
+    def insert(self, type_id: int, obj: Any) -> int:
+        rep = self._next_rep
+        self._next_rep = rep + 1
+        self.table[rep] = obj
+        return rep
+
+    def lookup(self, type_id: int, rep: int) -> Any:
+        return self.table[rep]
+
+    # ---- definitions -----------------------------------------------------------------------
+
+    def _iface(self, name: str) -> _Interface:
+        return self._interfaces.setdefault(name, _Interface())
+
+    def resource(
+        self, iface: str, name: str, type_id: int, drop: Callable[[Any], None] | None = None
+    ) -> None:
+        """Define resource ``name`` of ``iface``; ``drop(obj)`` runs when the guest drops it."""
+        self._iface(iface).resources[name] = type_id
+        if drop is not None:
+            self._dtors[type_id] = drop
+
+    def hot(self, iface: str, name: str, body: Body) -> None:
+        """Define a function whose ``body(args, results)`` handles the C values itself."""
+        self._iface(iface).funcs[name] = body
+
+    def stock(self, iface: str, name: str, fn: Callable[..., Any]) -> None:
+        """Define a function through wasmtime-py's own ``LinkerInstance.add_func`` (values boxed
+        and types read on every call), in place of any raw definition: the reference that the
+        benchmark compares the raw callbacks with. ``fn`` takes and returns wasmtime-py's
+        value shapes."""
+        host = self
+
+        def wrapper(store: Any, *args: Any) -> Any:
+            try:
+                return fn(*args)
+            except BaseException as exc:
+                if host.pending is None:
+                    host.pending = exc
+                raise
+
+        self._iface(iface).stock[name] = wrapper
+
+    def func(
+        self,
+        iface: str,
+        name: str,
+        params: list[Ty],
+        result: Ty | None,
+        fn: Callable[..., Any],
+    ) -> None:
+        """Define a function from its types and a Python implementation."""
+        self._iface(iface).funcs[name] = self._generic(params, result, fn)
+
+    def _generic(self, params: list[Ty], result: Ty | None, fn: Callable[..., Any]) -> Body:
+        lifts = canon.lifters(params)
+        rt = self
+        if isinstance(result, Result):
+            res = result
+            err = result.err
+            from_world = getattr(err, "from_world", None)
+
+            def fallible(args: int, results: int) -> None:
+                values = [lift(rt, args + off) for lift, off in lifts]
+                try:
+                    out: Any = ("ok", fn(*values))
+                except Fail as exc:
+                    out = ("err", exc.value)
+                except WorldError as exc:
+                    if from_world is None:
+                        raise
+                    out = ("err", from_world(exc))
+                res.lower(rt, results, out)
+
+            return fallible
+        if result is None:
+
+            def void(args: int, results: int) -> None:
+                fn(*[lift(rt, args + off) for lift, off in lifts])
+
+            return void
+        lower = result.lower
+
+        def plain(args: int, results: int) -> None:
+            lower(rt, results, fn(*[lift(rt, args + off) for lift, off in lifts]))
+
+        return plain
+
+    # ---- failures ----------------------------------------------------------------------------
+
+    def fail(self, exc: BaseException) -> int:
+        """Keep ``exc`` (the first one) and return a new wasmtime error for the callback."""
+        if self.pending is None:
+            self.pending = exc
+        msg = str(exc) or type(exc).__name__
+        err: int = canon.error_new(msg.encode("utf-8", "replace"))
+        return err
+
+    # ---- linking -----------------------------------------------------------------------------
+
+    def _callback(self, body: Body) -> Any:
+        host = self
+
+        def callback(
+            env: int, ctx: int, ty: int, args: int, nargs: int, results: int, nresults: int
+        ) -> int:
+            host.ctx = ctx
+            try:
+                body(args or 0, results or 0)
+            except BaseException as exc:  # every exception: see the module docstring
+                return host.fail(exc)
+            return 0
+
+        return canon.FUNC_CALLBACK(callback)
+
+    def _dtor(self, type_id: int) -> Any:
+        host = self
+        drop = self._dtors.get(type_id)
+
+        def dtor(env: int, ctx: int, rep: int) -> int:
+            host.ctx = ctx
+            try:
+                obj = host.table.pop(rep, None)
+                if drop is not None and obj is not None:
+                    drop(obj)
+            except BaseException as exc:
+                return host.fail(exc)
+            return 0
+
+        return canon.DTOR_CALLBACK(dtor)
+
+    def link(self, linker: component.Linker, versions: dict[str, list[str]] | None = None) -> None:
+        """Register every definition on ``linker``.
+
+        An interface is defined as ``name@version``; ``versions`` maps an interface name
+        without its version (``wasi:io/streams``) to the versions to register it under
+        instead (the exact ones a component imports: ``define_unknown_imports_as_traps``
+        only knows exact names, so an import matched by semver alone would become a trap).
+        """
+        versions = versions or {}
+        with linker.root() as root:
+            for iface_name, iface in self._interfaces.items():
+                base, _, version = iface_name.partition("@")
+                for v in versions.get(base) or [version]:
+                    with root.add_instance(f"{base}@{v}") as inst:
+                        self._define(inst, iface)
+
+    def _define(self, inst: component.LinkerInstance, iface: _Interface) -> None:
+        inst_ptr = ctypes.cast(inst.ptr(), ctypes.c_void_p).value
+        for name, type_id in iface.resources.items():
+            rtype = canon.resource_type_new_host(type_id)
+            cb = self._dtor(type_id)
+            self._keep.append(cb)
+            n = name.encode()
+            try:
+                canon.check_error(canon.add_resource(inst_ptr, n, len(n), rtype, cb, None, None))
+            finally:
+                canon.resource_type_delete(rtype)
+        for name, fn in iface.stock.items():
+            inst.add_func(name, fn)
+        for name, body in iface.funcs.items():
+            if name in iface.stock:
+                continue
+            cb = self._callback(body)
+            self._keep.append(cb)
+            n = name.encode()
+            canon.check_error(canon.add_func(inst_ptr, n, len(n), cb, None, None))

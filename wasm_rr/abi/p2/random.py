@@ -1,0 +1,83 @@
+"""``wasi:random``: random, insecure and insecure-seed through ``world.random``.
+
+``get-random-bytes`` is a hot path: the length is read in place and the bytes lowered with one
+strided copy. ``insecure-seed`` is 16 insecure bytes (two little-endian u64s), so it is
+recorded and replayed like any other insecure draw.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from typing import Any
+
+from ...world import World
+from . import canon
+from .canon import BYTES_T, U64_T
+from .host import ComponentHost
+from .wit import iface
+
+_U64 = struct.Struct("<Q")
+_QQ = struct.Struct("<QQ")
+
+MAX_LEN = 1 << 26
+"""The largest draw answered at once (64 MiB): a guest asking for more traps instead of making
+the host allocate it (and the trace hold it)."""
+
+
+def define(host: ComponentHost, world: World) -> None:
+    secure = world.random.secure
+    insecure = world.random.insecure
+
+    def _len(n: int) -> int:
+        if n > MAX_LEN:
+            from .host import GuestTrap
+
+            raise GuestTrap(f"random: {n} bytes requested at once (more than {MAX_LEN})")
+        return n
+
+    rand = iface("wasi:random/random")
+    host.hot(rand, "get-random-bytes", _bytes_body(secure, _len))
+    host.func(rand, "get-random-u64", [], U64_T, lambda: _U64.unpack(secure(8))[0])
+
+    ins = iface("wasi:random/insecure")
+    host.func(ins, "get-insecure-random-bytes", [U64_T], BYTES_T, lambda n: insecure(_len(n)))
+    host.func(ins, "get-insecure-random-u64", [], U64_T, lambda: _U64.unpack(insecure(8))[0])
+
+    seed = iface("wasi:random/insecure-seed")
+    host.func(
+        seed,
+        "insecure-seed",
+        [],
+        canon.Tuple(U64_T, U64_T),
+        lambda: _QQ.unpack(insecure(16)),
+    )
+
+
+def _bytes_body(secure: Any, check: Any) -> Any:
+    """``get-random-bytes(len) -> list<u8>``: the length is read in place; the bytes go into a
+    buffer of u8 values that ``wasmtime_component_vallist_new`` copies into the result."""
+    u64 = ctypes.c_uint64.from_address
+    u8 = ctypes.c_uint8.from_address
+    lists = canon._U8_LISTS
+    u8_list = canon.u8_list
+    vallist_new = canon.vallist_new
+    stride = canon.VAL_SIZE
+    kind = canon.LIST
+
+    def body(args: int, results: int) -> None:
+        n = u64(args + 8).value
+        if n > MAX_LEN:
+            check(n)
+        data = secure(n)
+        lst = lists.get(n) or u8_list(n)
+        lst.view[8::stride] = data
+        vallist_new(results + 8, n, lst.addr)
+        u8(results).value = kind
+
+    return body
+
+
+def define_stock(host: ComponentHost, world: World) -> None:
+    """``get-random-bytes`` through wasmtime-py's ``add_func`` (the benchmark's reference)."""
+    host.stock(iface("wasi:random/random"), "get-random-bytes", world.random.secure)
