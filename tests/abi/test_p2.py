@@ -3,12 +3,10 @@ world and the same trace format as the preview1 host, and behaves as wasmtime's 
 
 from __future__ import annotations
 
-import inspect
 import io
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,26 +20,6 @@ from wasm_rr.world import Streams, live_world
 
 from ..conftest import GUESTS, Captured, record, replay
 from ..tracetools import rewrite
-
-
-def engine_runs_components() -> bool:
-    return "run_component" in inspect.getsource(engine)
-
-
-def _run_with_components(
-    guest: engine.Guest, world: object, *rest: object, _orig: object = engine._run
-) -> object:
-    if guest.kind == "component":
-        return p2.run_component(guest, world)  # type: ignore[arg-type]
-    return _orig(guest, world, *rest)  # type: ignore[operator]
-
-
-@pytest.fixture(autouse=True)
-def components_in_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Until the engine itself hands components to ``run_component``, these tests do."""
-    if not engine_runs_components():
-        monkeypatch.setattr(engine, "_run", _run_with_components)
-    yield
 
 
 def component(name: str) -> Path:

@@ -1,9 +1,5 @@
 """Components through the command line: exit statuses, trap reports, one-line drift errors, and
-a recording killed with SIGKILL that replays up to the cut.
-
-Run as ``python -m tests.abi.test_p2_cli ARGS`` this module is the wasm-rr CLI, with the engine
-handing components to the component host even before the engine does so itself.
-"""
+a recording killed with SIGKILL that replays up to the cut."""
 
 from __future__ import annotations
 
@@ -15,20 +11,9 @@ from pathlib import Path
 
 from wasm_rr.trace import Kind, load
 
-from ..conftest import ROOT, CliRun
+from ..conftest import ROOT, cli
 from ..tracetools import rewrite
-from .test_p2 import POLLER, component, engine_runs_components, wat_component
-
-
-def cli(*args: str | Path, stdin: bytes = b"") -> CliRun:
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.abi.test_p2_cli", *map(str, args)],
-        input=stdin,
-        capture_output=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-    return CliRun(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+from .test_p2 import POLLER, component, wat_component
 
 
 def test_exit_status_and_replay(tmp_path: Path) -> None:
@@ -77,7 +62,7 @@ def test_sigkill_mid_record_then_replay(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "tests.abi.test_p2_cli",
+            "wasm_rr",
             "record",
             str(component("bench_clock")),
             "-t",
@@ -107,15 +92,3 @@ def test_sigkill_mid_record_then_replay(tmp_path: Path) -> None:
     rep = cli("replay", component("bench_clock"), trace)
     assert rep.status == 125
     assert rep.stderr.startswith(f"wasm-rr: the recording was cut off after event {len(events)} ")
-
-
-if __name__ == "__main__":
-    from wasm_rr import engine
-
-    if not engine_runs_components():
-        from .test_p2 import _run_with_components
-
-        engine._run = _run_with_components  # type: ignore[assignment]
-    from wasm_rr.cli import main
-
-    main(sys.argv[1:])

@@ -13,9 +13,8 @@ from wasm_rr import engine
 from wasm_rr.trace import Kind, load
 from wasm_rr.world import Streams
 
-from .test_p2 import component, components_in_engine
+from .test_p2 import component
 
-__all__ = ["components_in_engine"]  # the fixture that lets the engine run components
 
 HELLO = b"hello world\nsecond line\n"
 
