@@ -15,7 +15,6 @@ from wasm_rr.world import Streams
 
 from .test_p2 import component
 
-
 HELLO = b"hello world\nsecond line\n"
 
 
