@@ -143,8 +143,22 @@ class Fs(Protocol):
     def symlink_at(self, target: str, dir: int, path: str) -> None: ...
     def readlink_at(self, dir: int, path: str) -> str: ...
     def sync(self, h: int, data_only: bool) -> None: ...
-    def advise(self, h: int, offset: int, length: int, advice: int) -> None: ...
+    def advise(self, h: int, offset: int, length: int, advice: int) -> None:
+        """``advice``: 0 normal, 1 sequential, 2 random, 3 will-need, 4 dont-need, 5 no-reuse
+        (WASI's numbering)."""
+        ...
     def allocate(self, h: int, offset: int, length: int) -> None: ...
+
+
+# WASI's advice numbers (normal, sequential, random, will-need, dont-need, no-reuse) to the OS's.
+_FADVISE = (
+    os.POSIX_FADV_NORMAL,
+    os.POSIX_FADV_SEQUENTIAL,
+    os.POSIX_FADV_RANDOM,
+    os.POSIX_FADV_WILLNEED,
+    os.POSIX_FADV_DONTNEED,
+    os.POSIX_FADV_NOREUSE,
+)
 
 
 def _type_of(mode: int) -> str:
@@ -551,7 +565,7 @@ class LiveFs:
     def advise(self, h: int, offset: int, length: int, advice: int) -> None:
         fd = self._get(h).fd
         try:
-            os.posix_fadvise(fd, offset, length, advice)
+            os.posix_fadvise(fd, offset, length, _FADVISE[advice])
         except OSError as exc:
             raise world_error_from_os(exc) from None
 
