@@ -147,6 +147,7 @@ class Fs(Protocol):
         """``advice``: 0 normal, 1 sequential, 2 random, 3 will-need, 4 dont-need, 5 no-reuse
         (WASI's numbering)."""
         ...
+
     def allocate(self, h: int, offset: int, length: int) -> None: ...
 
 
