@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import random as _random
+from collections.abc import Callable
 from typing import Protocol
 
+from ..errors import ArgsMismatchError
 from ..trace.schema import Kind
-from .base import Recorder, Replayer
+from .base import Recorder, Replayer, describe
 
 _RANDOM = Kind.RANDOM
 _BSTR_HEAD = [bytes((0x40 + n,)) for n in range(24)]
@@ -30,39 +32,51 @@ class LiveRandom:
     """The OS's random source. Small reads are served from a pool refilled 4 KiB at a time
     (one ``getrandom`` call costs about 0.3 us, more than the rest of a recorded event)."""
 
+    secure: Callable[[int], bytes]
+
     def __init__(self) -> None:
         self._insecure = _random.Random(os.urandom(16))
-        self._pool = b""
-        self._at = 0
+        pool = b""
+        at = 0
+        urandom = os.urandom
 
-    def secure(self, n: int) -> bytes:
-        at = self._at
-        if at + n > len(self._pool):
-            if n > _POOL // 4:
-                return os.urandom(n)
-            self._pool = os.urandom(_POOL)
-            at = 0
-        self._at = at + n
-        return self._pool[at : at + n]
+        def secure(n: int) -> bytes:
+            nonlocal pool, at
+            start = at
+            if start + n > len(pool):
+                if n > _POOL // 4:
+                    return urandom(n)
+                pool = urandom(_POOL)
+                start = 0
+            at = start + n
+            return pool[start : start + n]
+
+        self.secure = secure
 
     def insecure(self, n: int) -> bytes:
         return self._insecure.randbytes(n)
 
 
 class RecordingRandom:
+    secure: Callable[[int], bytes]
+
     def __init__(self, live: Random, recorder: Recorder) -> None:
         self._live = live
-        self._secure = live.secure
         self._rec = recorder
-        self._put = recorder.put
+        live_secure = live.secure
+        put = recorder.put
+        heads = _BSTR_HEAD
 
-    def secure(self, n: int) -> bytes:
-        data = self._secure(n)
-        if n < 24:  # the common case, encoded inline: a short CBOR byte string
-            self._put(_RANDOM, _BSTR_HEAD[n] + data)
-        else:
-            self._rec.event(_RANDOM, self._rec.payload(data))
-        return data
+        def secure(n: int) -> bytes:
+            # A hot path (a closure, like the clocks'): short reads are encoded inline.
+            data = live_secure(n)
+            if n < 24:
+                put(_RANDOM, heads[n] + data)
+            else:
+                recorder.event(_RANDOM, recorder.payload(data))
+            return data
+
+        self.secure = secure
 
     def insecure(self, n: int) -> bytes:
         data = self._live.insecure(n)
@@ -71,24 +85,30 @@ class RecordingRandom:
 
 
 class ReplayingRandom:
+    secure: Callable[[int], bytes]
+
     def __init__(self, replayer: Replayer) -> None:
         self._r = replayer
+        take0 = replayer.take0
+        slow = self._take
 
-    def _take(self, kind: int, n: int) -> bytes:
+        def secure(n: int) -> bytes:
+            field = take0(_RANDOM)
+            if type(field) is bytes and len(field) == n:
+                data: bytes = field
+                return data
+            return slow(field, _RANDOM, n)
+
+        self.secure = secure
+
+    def _take(self, field: object, kind: int, n: int) -> bytes:
         r = self._r
-        field = r.take0(kind)
-        data = field if type(field) is bytes and len(field) == n else r.resolve(field)
+        data = r.resolve(field)
         if len(data) != n:
-            from ..errors import ArgsMismatchError
-            from .base import describe
-
             raise ArgsMismatchError(
                 r.seq, f"{describe(kind, ())} of {len(data)} bytes", f"asked for {n} bytes"
             )
         return data
 
-    def secure(self, n: int) -> bytes:
-        return self._take(Kind.RANDOM, n)
-
     def insecure(self, n: int) -> bytes:
-        return self._take(Kind.RANDOM_INSECURE, n)
+        return self._take(self._r.take0(Kind.RANDOM_INSECURE), Kind.RANDOM_INSECURE, n)
