@@ -74,6 +74,14 @@ class AbiError(Exception):
 ErrorResult = Callable[[BaseException], int | None]
 
 
+def slot_unpacker(params: str) -> Callable[[memoryview], tuple[int, ...]]:
+    """Unpacks the argument slots of a ``params`` signature (i32/i64 as unsigned ints)."""
+    unpack: Callable[[memoryview], tuple[int, ...]] = struct.Struct(
+        "<" + "".join(_SLOT_FORMATS[p] for p in params)
+    ).unpack_from
+    return unpack
+
+
 class HostFunctions:
     """Registers Python functions as raw host functions on a core-module linker."""
 
@@ -91,17 +99,26 @@ class HostFunctions:
         return int(_trap_new(msg, len(msg)))
 
     def define(
-        self, module: str, name: str, params: str, results: str, fn: Callable[..., Any]
+        self,
+        module: str,
+        name: str,
+        params: str,
+        results: str,
+        fn: Callable[..., Any],
+        raw_body: bool = False,
     ) -> None:
         """Define ``module.name``; ``params``/``results`` spell the types (``i`` i32, ``I`` i64).
 
         ``fn`` receives the parameters (i32 and i64 as unsigned ints) and returns the i32
-        result (or None when ``results`` is empty).
+        result (or None when ``results`` is empty). With ``raw_body``, ``fn(raw, ints)`` gets
+        the argument slots themselves (bytes, and i32s), unpacks them with
+        :func:`slot_unpacker` and stores its result in ``ints[0]``: one call less, for the
+        functions guests call in tight loops.
         """
         functype = wasmtime.FuncType(
             [_VALTYPES[p]() for p in params], [_VALTYPES[r]() for r in results]
         )
-        unpack = struct.Struct("<" + "".join(_SLOT_FORMATS[p] for p in params)).unpack_from
+        unpack = slot_unpacker(params)
         nbytes = 16 * max(len(params), len(results), 1)
         error_result = self._error_result
         trap = self.trap
@@ -110,6 +127,21 @@ class HostFunctions:
         # of wasmtime's trampoline); its views are rebuilt only when the address changes.
         address = 0
         raw = ints = memoryview(b"")
+
+        def raw_callback(env: int, caller: int, args: int, nargs: int) -> int:
+            nonlocal address, raw, ints
+            if args != address:
+                raw = memoryview((ctypes.c_char * nbytes).from_address(args)).cast("B")
+                ints = raw.cast("i")
+                address = args
+            try:
+                fn(raw, ints)
+            except BaseException as exc:  # every exception: see the module docstring
+                code = error_result(exc)
+                if code is None:
+                    return trap(exc)
+                ints[0] = code
+            return 0
 
         def callback(env: int, caller: int, args: int, nargs: int) -> int:
             nonlocal address, raw, ints
@@ -128,7 +160,7 @@ class HostFunctions:
                 ints[0] = result
             return 0
 
-        cb = CALLBACK(callback)
+        cb = CALLBACK(raw_callback if raw_body else callback)
         self._keep.append((cb, functype))
         m, n = module.encode(), name.encode()
         err = _define(
