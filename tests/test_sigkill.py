@@ -61,3 +61,26 @@ def test_sigkill_mid_record_then_replay(tmp_path: Path) -> None:
     assert replayed == b"tick\n" * writes
     # The recorder may have died between writing a tick and recording it: one tick at most.
     assert recorded.startswith(replayed) and len(recorded) - len(replayed) <= 5
+
+
+def test_ctrl_c_mid_record_keeps_the_trace(tmp_path: Path) -> None:
+    guest = tmp_path / "ticker.wasm"
+    guest.write_bytes(bytes(wasmtime.wat2wasm(TICKER)))
+    trace = tmp_path / "t.cbor"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wasm_rr", "record", str(guest), "-t", str(trace)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not trace.exists() or trace.stat().st_size < 10_000):
+        time.sleep(0.05)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.decode().startswith("wasm-rr: interrupted (a recording keeps every event")
+    assert "Traceback" not in err.decode()
+    t = load(trace)
+    assert t.cut_off and len(list(t.events())) > 1000

@@ -279,11 +279,11 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(EXIT_TOOL_ERROR) from None
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except click.Abort:
-        sys.stderr.write("wasm-rr: interrupted\n")
-        raise SystemExit(130) from None
-    except KeyboardInterrupt:
-        sys.stderr.write("wasm-rr: interrupted; the trace keeps every event recorded so far\n")
+    except (click.Abort, KeyboardInterrupt):
+        sys.stderr.write(
+            "wasm-rr: interrupted (a recording keeps every event recorded so far; replaying "
+            "it stops at the cut)\n"
+        )
         raise SystemExit(130) from None
     except BrokenPipeError:
         raise SystemExit(EXIT_TOOL_ERROR) from None
