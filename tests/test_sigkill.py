@@ -80,7 +80,10 @@ def test_ctrl_c_mid_record_keeps_the_trace(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
-    assert err.decode().startswith("wasm-rr: interrupted (a recording keeps every event")
+    assert err.decode() == (
+        "wasm-rr: interrupted; the trace keeps every event recorded so far (replaying it stops "
+        "at the cut)\n"
+    )
     assert "Traceback" not in err.decode()
     t = load(trace)
     assert t.cut_off and len(list(t.events())) > 1000

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 import click
 
 from . import __version__, engine
-from .errors import EXIT_TOOL_ERROR, EXIT_TRAP, WasmRRError
+from .errors import EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
 from .trace import reader
 from .trace.schema import Kind, Outcome, describe_call, kind_name
@@ -141,10 +141,18 @@ def _record(
     args: tuple[str, ...],
 ) -> None:
     env, preopens = _env(env_specs), _dirs(dirs, ro_dirs)
-    if trace_path is None:
-        result = engine.run_live(guest, list(args), env, _streams(True), preopens)
-    else:
-        result = engine.record(guest, trace_path, list(args), env, _streams(True), preopens)
+    try:
+        if trace_path is None:
+            result = engine.run_live(guest, list(args), env, _streams(True), preopens)
+        else:
+            result = engine.record(guest, trace_path, list(args), env, _streams(True), preopens)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "interrupted; the trace keeps every event recorded so far (replaying it stops at "
+            "the cut)"
+            if trace_path is not None
+            else "interrupted"
+        ) from None
     raise SystemExit(_report(result.outcome, result.sites))
 
 
@@ -175,7 +183,10 @@ def record(
 )
 def replay(guest: str, trace_path: str, allow_code_change: bool) -> None:
     """Re-run GUEST against the answers recorded in TRACE, reading nothing from the world."""
-    result = engine.replay(guest, trace_path, _streams(False), allow_code_change)
+    try:
+        result = engine.replay(guest, trace_path, _streams(False), allow_code_change)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted") from None
     raise SystemExit(_report(result.outcome, result.sites))
 
 
@@ -280,10 +291,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except (click.Abort, KeyboardInterrupt):
-        sys.stderr.write(
-            "wasm-rr: interrupted (a recording keeps every event recorded so far; replaying "
-            "it stops at the cut)\n"
-        )
+        sys.stderr.write("wasm-rr: interrupted\n")
         raise SystemExit(130) from None
     except BrokenPipeError:
         raise SystemExit(EXIT_TOOL_ERROR) from None

@@ -50,6 +50,12 @@ class GuestLoadError(UsageError):
     """The guest is wasm but cannot be compiled or linked by this host."""
 
 
+class Interrupted(WasmRRError):
+    """The user interrupted wasm-rr (Ctrl-C)."""
+
+    exit_status = 130
+
+
 # ---- trace files ---------------------------------------------------------------------------------
 
 
