@@ -16,6 +16,7 @@ from . import __version__, engine
 from .errors import EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
 from .trace import reader
+from .trace.diff import describe_event, first_divergence
 from .trace.schema import Kind, Outcome, describe_call, kind_name
 from .world import Streams
 
@@ -266,6 +267,37 @@ def inspect(trace_path: str, limit: int) -> None:
             f"footer     {f.events} events, {f.outcome.describe()}, "
             f"stdout {f.stdout_bytes} B, stderr {f.stderr_bytes} B"
         )
+
+
+@cli.command()
+@click.argument("trace_a", metavar="A", type=click.Path(dir_okay=False))
+@click.argument("trace_b", metavar="B", type=click.Path(dir_okay=False))
+def diff(trace_a: str, trace_b: str) -> None:
+    """Show the first divergence between two traces, and whether the program took another
+    path, asked another question, or the world answered differently.
+
+    Exits 0 when the traces hold the same events, 1 when they differ.
+    """
+    a, b = reader.load(trace_a), reader.load(trace_b)
+    if a.header.guest_blake3 != b.header.guest_blake3:
+        click.echo(
+            f"note: different guests ({a.header.guest_blake3[:16]}... and "
+            f"{b.header.guest_blake3[:16]}...)"
+        )
+    for label, x, y in (
+        ("argv", a.header.argv, b.header.argv),
+        ("env", a.header.env, b.header.env),
+    ):
+        if x != y:
+            click.echo(f"note: different {label}: {x!r} and {y!r}")
+    found = first_divergence(a, b)
+    if found is None:
+        click.echo(f"no divergence: the same {sum(1 for _ in a.events())} events")
+        raise SystemExit(0)
+    click.echo(f"first divergence at seq {found.seq}: {found.why}")
+    click.echo(f"  {trace_a}: {describe_event(found.a)}")
+    click.echo(f"  {trace_b}: {describe_event(found.b)}")
+    raise SystemExit(1)
 
 
 def _short(value: Any) -> str:
