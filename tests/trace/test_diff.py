@@ -46,4 +46,4 @@ def test_cli(tmp_path: Path) -> None:
     lines = run.stdout.splitlines()
     assert lines[0] == "first divergence at seq 1: the world answered differently"
     assert lines[1].startswith(f"  {a}: random.bytes() -> b'")
-    assert [e.kind for e in load(a).events()][0] == Kind.RANDOM
+    assert next(e.kind for e in load(a).events()) == Kind.RANDOM
