@@ -50,7 +50,7 @@ from .trace import reader
 from .trace.schema import Footer, Header, Outcome, Trap
 from .trace.writer import TraceWriter
 from .world import PreopenSpec, Streams, World, live_world, recording_world, replaying_world
-from .world.fs import FsConfigError, LiveFs
+from .world.fs import FsConfigError
 from .world.stdio import STDERR, STDOUT
 
 WASMTIME_VERSION = importlib.metadata.version("wasmtime")
@@ -363,7 +363,7 @@ def record(
     # trace file exists.
     if guest.kind == "module":
         _module(_engine(), guest)
-    _close_fs(_live_fs_world(lambda: live_world(argv, env, streams, dirs)))
+    _live_fs_world(lambda: live_world(argv, env, streams, dirs)).fs.close_all()
     try:
         writer = TraceWriter(trace_path, _header(guest, argv, env, dirs))
     except OSError as exc:
@@ -376,9 +376,9 @@ def record(
         outcome = _run(guest, world, register)
     except BaseException:
         writer.close(None)  # keep every event recorded so far; the trace reads as cut off
-        _close_fs(world)
+        world.fs.close_all()
         raise
-    _close_fs(world)
+    world.fs.close_all()
     log = world.output
     writer.close(
         Footer(
@@ -444,11 +444,4 @@ def run_live(
     try:
         return RunResult(_run(guest, world, register), 0, None, guest.sites)
     finally:
-        _close_fs(world)
-
-
-def _close_fs(world: World) -> None:
-    fs = world.fs
-    live = getattr(fs, "_live", fs)
-    if isinstance(live, LiveFs):
-        live.close_all()
+        world.fs.close_all()

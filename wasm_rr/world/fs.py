@@ -149,6 +149,9 @@ class Fs(Protocol):
         ...
 
     def allocate(self, h: int, offset: int, length: int) -> None: ...
+    def close_all(self) -> None:
+        """Release every host resource (the run is over)."""
+        ...
 
 
 # WASI's advice numbers (normal, sequential, random, will-need, dont-need, no-reuse) to the OS's.
@@ -636,6 +639,9 @@ class RecordingFs:
     def preopens(self) -> list[Preopen]:
         return self._live.preopens()
 
+    def close_all(self) -> None:
+        self._live.close_all()
+
     def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened:
         opened: Opened = self._call(
             Op.OPEN,
@@ -794,6 +800,9 @@ class ReplayingFs:
 
     def preopens(self) -> list[Preopen]:
         return list(self._preopens)
+
+    def close_all(self) -> None:
+        pass  # nothing was opened
 
     def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened:
         h, kind = self._answer(Op.OPEN, [dir, path, flags.to_int()])
