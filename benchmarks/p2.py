@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import io
 import os
 import tempfile
 import time
@@ -29,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
+from run import best, streams  # the same measuring helpers as benchmarks/run.py
 from wasmtime import component
 
 from wasm_rr import compiled as compiled_mod
 from wasm_rr import engine
 from wasm_rr.abi import p2
-from wasm_rr.world import Streams
 
 ROOT = Path(__file__).resolve().parent.parent
 GUESTS = ROOT / "guests" / "build"
@@ -55,21 +54,6 @@ def _use_component_host() -> None:
         return original(guest, world, *rest)
 
     engine._run = run  # type: ignore[assignment]
-
-
-def best(
-    fn: Callable[[], object], reps: int, clock: Callable[[], float] = time.thread_time
-) -> float:
-    times = []
-    for _ in range(reps):
-        t0 = clock()
-        fn()
-        times.append(clock() - t0)
-    return min(times)
-
-
-def streams() -> Streams:
-    return Streams(None, io.BytesIO(), io.BytesIO())
 
 
 def wasip2_runner(

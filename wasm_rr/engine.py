@@ -176,16 +176,22 @@ def recorded_sites(header: Header) -> SitesTable | None:
 _ENGINE: wasmtime.Engine | None = None
 
 
+def engine_config() -> wasmtime.Config:
+    """What every guest runs with: fuel metering on (events carry instruction counts),
+    memories that never move (a cached view of guest memory stays valid), NaNs canonicalised."""
+    config = wasmtime.Config()
+    config.consume_fuel = True
+    config.memory_may_move = False
+    config.cranelift_nan_canonicalization = True
+    return config
+
+
 def _engine() -> wasmtime.Engine:
-    """The one engine of this process (fuel metering on, memories that never move, NaNs
-    canonicalised), so that a guest compiled once is reused by every later run."""
+    """The one core-module engine of this process, so that a guest compiled once is reused by
+    every later run."""
     global _ENGINE
     if _ENGINE is None:
-        config = wasmtime.Config()
-        config.consume_fuel = True
-        config.memory_may_move = False
-        config.cranelift_nan_canonicalization = True
-        _ENGINE = wasmtime.Engine(config)
+        _ENGINE = wasmtime.Engine(engine_config())
     return _ENGINE
 
 

@@ -15,14 +15,19 @@ from wasm_rr.world import Streams
 from ..conftest import guest, record, replay
 
 
-def stock_run(wasm: Path | bytes, tmp_path: Path, argv: list[str]) -> tuple[bytes, object]:
-    """Run under wasmtime-py's built-in WASI; return stdout and the exit code or error."""
+def stock_run(
+    wasm: Path | bytes, tmp_path: Path, argv: list[str], dirs: dict[str, Path] | None = None
+) -> tuple[bytes, object]:
+    """Run under wasmtime-py's built-in WASI (``dirs``: guest path -> host directory);
+    return stdout and the exit code or error."""
     eng = wasmtime.Engine()
     store = wasmtime.Store(eng)
     cfg = wasmtime.WasiConfig()
     cfg.argv = argv
     out = tmp_path / "stock.out"
     cfg.stdout_file = str(out)
+    for guest_path, host in (dirs or {}).items():
+        cfg.preopen_dir(str(host), guest_path)
     store.set_wasi(cfg)
     linker = wasmtime.Linker(eng)
     linker.define_wasi()

@@ -13,33 +13,19 @@ import shutil
 from pathlib import Path
 
 import pytest
-import wasmtime
 
 from wasm_rr import engine
 from wasm_rr.world import Streams
 
 from ..conftest import guest, replay
 from ..fsfixture import build_fixture
+from .test_p1_conformance import stock_run
 
 
 def stock(wasm: Path, sandbox: Path, tmp_path: Path, argv: list[str]) -> bytes:
-    eng = wasmtime.Engine()
-    store = wasmtime.Store(eng)
-    cfg = wasmtime.WasiConfig()
-    cfg.argv = argv
-    out = tmp_path / "stock.out"
-    cfg.stdout_file = str(out)
-    cfg.preopen_dir(str(sandbox), "/sandbox")
-    store.set_wasi(cfg)
-    linker = wasmtime.Linker(eng)
-    linker.define_wasi()
-    try:
-        linker.instantiate(store, wasmtime.Module(eng, wasm.read_bytes())).exports(store)["_start"](
-            store
-        )
-    except wasmtime.ExitTrap as exc:
-        assert exc.code == 0
-    return out.read_bytes()
+    out, status = stock_run(wasm, tmp_path, argv, {"/sandbox": sandbox})
+    assert status == 0, status
+    return out
 
 
 def portable(text: bytes) -> list[str]:

@@ -108,10 +108,9 @@ def component_engine() -> wasmtime.Engine:
     """
     global _ENGINE
     if _ENGINE is None:
-        config = wasmtime.Config()
-        config.consume_fuel = True
-        config.memory_may_move = False
-        config.cranelift_nan_canonicalization = True
+        from ...engine import engine_config
+
+        config = engine_config()
         _concurrency_support_set(ctypes.cast(config.ptr(), ctypes.c_void_p), False)
         _ENGINE = wasmtime.Engine(config)
     return _ENGINE
