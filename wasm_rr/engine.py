@@ -369,15 +369,17 @@ def record(
     # trace file exists.
     if guest.kind == "module":
         _module(_engine(), guest)
-    _live_fs_world(lambda: live_world(argv, env, streams, dirs)).fs.close_all()
+    live = _live_fs_world(lambda: live_world(argv, env, streams, dirs))
     try:
         writer = TraceWriter(trace_path, _header(guest, argv, env, dirs))
     except OSError as exc:
+        live.fs.close_all()
         raise UsageError(f"cannot write trace {os.fspath(trace_path)}: {exc.strerror}") from None
     register = SiteRegister(guest.sites) if guest.sites is not None else None
     if register is not None:
         writer.enable_sites(register)
-    world = _live_fs_world(lambda: recording_world(argv, env, streams, dirs, writer))
+    # Recording starts after the site register is attached: the hot paths capture writer.put.
+    world = recording_world(live, writer)
     try:
         outcome = _run(guest, world, register)
     except BaseException:

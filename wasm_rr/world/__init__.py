@@ -83,15 +83,8 @@ def live_world(
     )
 
 
-def recording_world(
-    argv: list[str],
-    env: dict[str, str],
-    streams: Streams,
-    preopens: list[PreopenSpec],
-    writer: TraceWriter,
-) -> World:
-    """The real OS, every answer appended to ``writer``."""
-    live = live_world(argv, env, streams, preopens)
+def recording_world(live: World, writer: TraceWriter) -> World:
+    """The ``live`` world (from :func:`live_world`), every answer appended to ``writer``."""
     rec = Recorder(writer)
     assert isinstance(live.clocks, LiveClocks) and isinstance(live.fs, LiveFs)
     return World(
