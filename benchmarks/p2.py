@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
-from run import best, streams  # the same measuring helpers as benchmarks/run.py
+from run import best, config, streams  # the same measuring helpers as benchmarks/run.py
 from wasmtime import component
 
 from wasm_rr import compiled as compiled_mod
@@ -104,7 +104,7 @@ def per_event(path: Path, n: int, reps: int, tmp: Path) -> dict[str, float]:
     t_n, t_0 = tmp / "n.cbor", tmp / "0.cbor"
 
     def rec(args: list[str], trace: Path) -> Callable[[], object]:
-        return lambda: engine.record(path, trace, args, {}, streams())
+        return lambda: engine.record(path, trace, config(path, args), streams())
 
     def rep(trace: Path) -> Callable[[], object]:
         return lambda: engine.replay(path, trace, streams())
@@ -166,9 +166,8 @@ def main() -> int:
                     compiled_mod._MEMORY.clear()
                     os.environ["WASM_RR_NO_CACHE"] = "1"
                 try:
-                    engine.record(
-                        py, trace, args, {"GREETING": "hi"}, streams(), [(str(data), "/data", True)]
-                    )
+                    cfg = config(py, args, {"GREETING": "hi"}, [(str(data), "/data", True)])
+                    engine.record(py, trace, cfg, streams())
                 finally:
                     os.environ.pop("WASM_RR_NO_CACHE", None)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import wasmtime
 
 from wasm_rr import engine
+from wasm_rr.config import DirSpec, RunConfig
 from wasm_rr.trace import reader
 from wasm_rr.world import Streams
 
@@ -75,8 +76,20 @@ def streams() -> Streams:
     return Streams(None, io.BytesIO(), io.BytesIO())
 
 
+def config(
+    guest: Path,
+    args: list[str],
+    env: dict[str, str] | None = None,
+    dirs: list[tuple[str, str, bool]] | None = None,
+) -> RunConfig:
+    """The run configuration the CLI would build."""
+    return RunConfig(
+        [guest.name, *args], dict(env or {}), [DirSpec(h, g, ro) for h, g, ro in dirs or []]
+    )
+
+
 def recorder(guest: Path, args: list[str], trace: Path) -> Callable[[], object]:
-    return lambda: engine.record(guest, trace, args, {}, streams())
+    return lambda: engine.record(guest, trace, config(guest, args), streams())
 
 
 def replayer(guest: Path, trace: Path) -> Callable[[], object]:
@@ -125,8 +138,8 @@ def wordcount(reps: int, tmp: Path, megabytes: int) -> dict[str, float]:
     args = ["/data/book.txt"]
     trace = tmp / "wc.cbor"
     dirs = [(str(data), "/data", False)]
-    rec = lambda: engine.record(guest, trace, args, {}, streams(), dirs)  # noqa: E731
-    live = lambda: engine.run_live(guest, args, {}, streams(), dirs)  # noqa: E731
+    rec = lambda: engine.record(guest, trace, config(guest, args, {}, dirs), streams())  # noqa: E731
+    live = lambda: engine.run_live(guest, config(guest, args, {}, dirs), streams())  # noqa: E731
     figures = {
         "stock": best(stock(guest, args, [(str(data), "/data")]), reps, time.perf_counter),
         "fuel": best(

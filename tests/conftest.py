@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from wasm_rr import engine
+from wasm_rr.config import DirSpec, RunConfig
 from wasm_rr.engine import RunResult
 from wasm_rr.world import Streams
 
@@ -37,6 +38,20 @@ def _streams(stdin: bytes | None = None) -> tuple[Streams, io.BytesIO, io.BytesI
     return Streams(io.BytesIO(stdin) if stdin is not None else None, out, err), out, err
 
 
+def run_config(
+    path: str | Path,
+    args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    dirs: list[tuple[str, str, bool]] | None = None,
+) -> RunConfig:
+    """The configuration the CLI would build for these arguments."""
+    return RunConfig(
+        argv=[os.path.basename(path), *(args or [])],
+        env=dict(env or {}),
+        dirs=[DirSpec(h, g, ro) for h, g, ro in dirs or []],
+    )
+
+
 def record(
     name: str | Path,
     trace: Path,
@@ -46,7 +61,7 @@ def record(
 ) -> Captured:
     streams, out, err = _streams(stdin)
     path = name if isinstance(name, Path) else guest(name)
-    result = engine.record(path, trace, args or [], env or {}, streams)
+    result = engine.record(path, trace, run_config(path, args, env), streams)
     return Captured(result, out.getvalue(), err.getvalue())
 
 

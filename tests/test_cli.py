@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from wasm_rr.trace import reader
+
 from .conftest import cli
 
 GREET = "guests/build/greet.wasm"
@@ -55,7 +57,8 @@ def test_missing_guest_and_trace(tmp_path: Path) -> None:
 
 def test_truncated_trace_says_cut_off(greet_trace: Path) -> None:
     data = greet_trace.read_bytes()
-    greet_trace.write_bytes(data[: len(data) // 2])
+    _, _, events_start = reader._decode_prefix(data, "g.cbor")
+    greet_trace.write_bytes(data[: (events_start + len(data)) // 2])
     run = cli("replay", GREET, greet_trace)
     assert run.status == 125
     assert "the recording was cut off after event" in one_line_error(run.stderr)
@@ -73,10 +76,10 @@ def test_bit_flipped_trace(greet_trace: Path) -> None:
 def test_newer_format(greet_trace: Path) -> None:
     from .tracetools import rewrite
 
-    rewrite(greet_trace, greet_trace, version=2)
+    rewrite(greet_trace, greet_trace, version=3)
     run = cli("replay", GREET, greet_trace)
     assert run.status == 125
-    assert "is trace format 2, this wasm-rr reads up to 1; upgrade wasm-rr" in one_line_error(
+    assert "is trace format 3, this wasm-rr reads up to 2; upgrade wasm-rr" in one_line_error(
         run.stderr
     )
 

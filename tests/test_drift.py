@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from wasm_rr import errors
-from wasm_rr.trace import Event, Kind, Outcome, load
+from wasm_rr.trace import Event, Outcome, load
+from wasm_rr.world.clocks import NOW
 
 from .conftest import guest, record, replay
 from .tracetools import rewrite, with_event
@@ -21,8 +22,8 @@ def dice(tmp_path: Path) -> Path:
     return trace
 
 
-def _index(evs: list[Event], kind: int) -> int:
-    return next(i for i, e in enumerate(evs) if e.kind == kind)
+def _index(evs: list[Event], kind: str) -> int:
+    return next(i for i, e in enumerate(evs) if e.name == kind)
 
 
 def test_end_of_trace(dice: Path, tmp_path: Path) -> None:
@@ -62,7 +63,7 @@ def test_random_length_mismatch(tmp_path: Path) -> None:
     record("entropy", trace)
 
     def shorten(evs: list[Event]) -> list[Event]:
-        i = _index(evs, Kind.RANDOM)
+        i = _index(evs, "random.bytes")
         return with_event(evs, i, fields=(evs[i].fields[0][:8],))
 
     rewrite(trace, bad, events=shorten)
@@ -76,7 +77,7 @@ def test_output_mismatch(dice: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.cbor"
 
     def edit(evs: list[Event]) -> list[Event]:
-        i = _index(evs, Kind.WRITE)
+        i = _index(evs, "io.write")
         fd, data, n = evs[i].fields
         return with_event(evs, i, fields=(fd, data.replace(b"time", b"TIME"), n))
 
@@ -104,7 +105,7 @@ def test_fuel_mismatch(dice: Path, tmp_path: Path) -> None:
 
 def test_unused_events(dice: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.cbor"
-    rewrite(dice, bad, events=lambda evs: [*evs, Event(0, Kind.CLOCK_NOW, 5, (0, 10))])
+    rewrite(dice, bad, events=lambda evs: [*evs, Event(0, 0, 5, (0, 10), decl=NOW)])
     with pytest.raises(errors.UnusedEventsError) as exc:
         replay("dice", bad)
     assert (
@@ -139,7 +140,7 @@ def test_unsupported_version(dice: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.cbor"
     rewrite(dice, bad, version=9)
     with pytest.raises(
-        errors.UnsupportedTraceVersionError, match="trace format 9, this wasm-rr reads up to 1"
+        errors.UnsupportedTraceVersionError, match="trace format 9, this wasm-rr reads up to 2"
     ):
         replay("dice", bad)
 

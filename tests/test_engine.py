@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wasm_rr.trace import Kind, load
+from wasm_rr.trace import load
 
 from .conftest import record, replay
 
@@ -64,8 +64,8 @@ def test_other_clock_and_random_replay_identically(tmp_trace: Path) -> None:
 def test_args_after_double_dash(tmp_trace: Path) -> None:
     rec = record("timebomb", tmp_trace, args=["5"])
     trace = load(tmp_trace)
-    assert trace.header.argv == ["timebomb.wasm", "5"]
-    args = [e.fields[0] for e in trace.events() if e.kind == Kind.ARGS]
+    assert trace.header.config.argv == ["timebomb.wasm", "5"]
+    args = [e.fields[0] for e in trace.events() if e.name == "cli.args"]
     assert args and args[0] == [b"timebomb.wasm", b"5"]
     assert replay("timebomb", tmp_trace).stdout == rec.stdout
 
@@ -133,7 +133,7 @@ def test_sleeping_guest_replays_without_sleeping(
     t0 = time.monotonic()
     record(sleeper, tmp_path / "s.cbor")
     assert time.monotonic() - t0 >= 0.2  # it really slept while recording
-    polls = [e for e in load(tmp_path / "s.cbor").events() if e.kind == Kind.POLL]
+    polls = [e for e in load(tmp_path / "s.cbor").events() if e.name == "poll.wait"]
     assert len(polls) == 1 and polls[0].fields[1] == [[42, 0, "", 0, 0]]
 
     def no_waiting(*_: object) -> None:

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from wasm_rr import engine
-from wasm_rr.trace import Kind, load
-from wasm_rr.trace.schema import FsOp
+from wasm_rr.trace import load
 
-from .conftest import ROOT, cli, guest, record, replay
+from .conftest import ROOT, cli, guest, record, replay, run_config
 from .test_cli import CAT
 
 BOOK = b"It was the best of times,\nit was the worst of times;\n" * 2000
@@ -66,8 +65,9 @@ def test_replay_touches_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     scratch.mkdir()
     (scratch / "keep.txt").write_text("unchanged\n")
     trace = tmp_path / "t.cbor"
+    path = guest("fstour")
     rec = engine.record(
-        guest("fstour"), trace, ["/s"], {}, _streams(), [(str(scratch), "/s", False)]
+        path, trace, run_config(path, ["/s"], {}, [(str(scratch), "/s", False)]), _streams()
     )
     assert rec.outcome.exit_code == 0
     before = _snapshot(scratch)
@@ -141,8 +141,8 @@ def test_same_bytes_read_twice_are_stored_once(data: Path, tmp_path: Path) -> No
     trace = tmp_path / "t.cbor"
     rec = cli("run", script, "-t", trace, "--dir", f"{data}::/data")
     assert (rec.status, rec.stdout) == (0, f"{2 * len(BOOK)}\n")
-    reads = [e for e in load(trace).events() if e.kind == Kind.FS and e.fields[0] == FsOp.READ]
-    assert b"".join(r.fields[2] for r in reads) == BOOK * 2  # both reads, in full
+    reads = [e for e in load(trace).events() if e.name == "fs.read"]
+    assert b"".join(r.fields[1] for r in reads) == BOOK * 2  # both reads, in full
     assert trace.stat().st_size < len(BOOK) * 1.01 + 4096  # but the bytes are stored once
     assert cli("replay", script, trace).stdout == rec.stdout
 
@@ -189,7 +189,7 @@ def test_stdin_from_a_terminal(tmp_path: Path) -> None:
     os.close(master)
     assert out == b"typed line\n"
     events = list(load(tmp_path / "c.cbor").events())
-    assert [e.fields for e in events if e.kind == Kind.READ][-1] == (0, 4, b"")
+    assert [e.fields for e in events if e.name == "io.read"][-1] == (0, 4, b"")
     rep = cli("replay", cat, tmp_path / "c.cbor")
     assert rep.stdout == "typed line\n"
 

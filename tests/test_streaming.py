@@ -17,6 +17,7 @@ MEASURE = """
 import io, sys, threading, time
 from wasm_rr import engine
 from wasm_rr.world import Streams
+from wasm_rr.config import DirSpec, RunConfig
 peak = [0]
 done = threading.Event()
 def anon():
@@ -30,8 +31,8 @@ def sample():
         time.sleep(0.002)
 t = threading.Thread(target=sample, daemon=True)
 t.start()
-engine.record(sys.argv[1], sys.argv[2], ["/data/big.bin"], {}, Streams(None, io.BytesIO(),
-              io.BytesIO()), [(sys.argv[3], "/data", False)])
+config = RunConfig(["w", "/data/big.bin"], {}, [DirSpec(sys.argv[3], "/data")])
+engine.record(sys.argv[1], sys.argv[2], config, Streams(None, io.BytesIO(), io.BytesIO()))
 done.set()
 t.join()
 print(max(peak[0], anon()))

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from wasm_rr.trace import Event, Footer, TraceWriter, load
 from wasm_rr.trace import writer as writer_mod
-from wasm_rr.trace.reader import _is_payload_slot
 
 EventsEdit = Callable[[list[Event]], list[Event]]
 FooterEdit = Callable[[Footer], Footer]
@@ -33,11 +32,12 @@ def rewrite(
     for ev in evs:
         fields = [
             w.payload(f)
-            if _is_payload_slot(ev.kind, j, list(ev.fields)) and isinstance(f, bytes)
+            if ev.decl is not None and j in ev.decl.payload_slots and isinstance(f, bytes)
             else f
             for j, f in enumerate(ev.fields)
         ]
-        w.event_with_fuel(ev.kind, ev.fuel, *fields)
+        code = w.code(ev.decl) if ev.decl is not None else ev.kind
+        w.event_with_fuel(code, ev.fuel, *fields)
     w.close(foot)
     if version is not None:
         set_version(dst, version)
@@ -47,6 +47,7 @@ def set_version(path: Path, version: int) -> None:
     """Change a complete trace's format version number, keeping its digest valid."""
     assert 0 <= version < 24
     data = bytearray(path.read_bytes())
+    assert data[len(writer_mod.MAGIC_BYTES)] < 24
     data[len(writer_mod.MAGIC_BYTES)] = version
     data[-32:] = writer_mod.blake3.blake3(bytes(data[:-34])).digest()
     path.write_bytes(bytes(data))

@@ -6,6 +6,7 @@ Exit status: the guest's own (its exit code; 134 when it trapped), or 125 with o
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any, BinaryIO
@@ -13,12 +14,15 @@ from typing import Any, BinaryIO
 import click
 
 from . import __version__, engine
+from .config import DirSpec, RunConfig
 from .errors import EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
 from .trace import reader
-from .trace.diff import describe_event, first_divergence
-from .trace.schema import Kind, Outcome, describe_call, kind_name
+from .trace.diff import describe_event, divergence_json, first_divergence
+from .trace.events import shown
+from .trace.schema import Outcome
 from .world import Streams
+from .world.base import describe
 
 DEFAULT_TRACE = "wasm-rr-trace.cbor"
 
@@ -43,14 +47,14 @@ def _env(specs: tuple[str, ...]) -> dict[str, str]:
     return env
 
 
-def _dirs(rw: tuple[str, ...], ro: tuple[str, ...]) -> list[tuple[str, str, bool]]:
+def _dirs(rw: tuple[str, ...], ro: tuple[str, ...]) -> list[DirSpec]:
     """``--dir HOST[::GUEST]`` (as wasmtime's CLI) and ``--ro-dir`` (the same, read-only)."""
     dirs = []
     for spec, readonly in [(s, False) for s in rw] + [(s, True) for s in ro]:
         host, sep, guest = spec.partition("::")
         if not host:
             raise click.UsageError(f"--dir {spec!r}: expected HOST or HOST::GUEST")
-        dirs.append((host, guest if sep else host, readonly))
+        dirs.append(DirSpec(host, guest if sep else host, readonly))
     return dirs
 
 
@@ -141,12 +145,16 @@ def _record(
     ro_dirs: tuple[str, ...],
     args: tuple[str, ...],
 ) -> None:
-    env, preopens = _env(env_specs), _dirs(dirs, ro_dirs)
+    config = RunConfig(
+        argv=[os.path.basename(guest), *args],
+        env=_env(env_specs),
+        dirs=_dirs(dirs, ro_dirs),
+    )
     try:
         if trace_path is None:
-            result = engine.run_live(guest, list(args), env, _streams(True), preopens)
+            result = engine.run_live(guest, config, _streams(True))
         else:
-            result = engine.record(guest, trace_path, list(args), env, _streams(True), preopens)
+            result = engine.record(guest, trace_path, config, _streams(True))
     except KeyboardInterrupt:
         raise Interrupted(
             "interrupted; the trace keeps every event recorded so far (replaying it stops at "
@@ -235,30 +243,64 @@ def compile(script: str, output: str) -> None:
 @cli.command()
 @click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
 @click.option("--limit", default=50, show_default=True, help="Events to show (0: all).")
-def inspect(trace_path: str, limit: int) -> None:
-    """Show a trace's header, events and footer."""
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per line: the header, then each event, then the footer.",
+)
+def inspect(trace_path: str, limit: int, as_json: bool) -> None:
+    """Show a trace's header, events and footer (clock reads as the values the guest saw)."""
     trace = reader.load(trace_path)
     h = trace.header
+    sites = engine.recorded_sites(h)
     out = click.echo
+    if as_json:
+        out(
+            json.dumps(
+                {
+                    "type": "header",
+                    "path": trace.path,
+                    "format": trace.version,
+                    "size": trace.size,
+                    **shown(h.to_cbor()),
+                }
+            )
+        )
+        for count, ev in enumerate(trace.events(absolute=True)):
+            if limit and count >= limit:
+                break
+            decl = ev.decl
+            assert decl is not None
+            obj: dict[str, Any] = {"type": "event", "seq": ev.seq, "kind": ev.name, "fuel": ev.fuel}
+            for fd, value in zip(decl.fields, ev.fields, strict=True):
+                obj[fd.name] = shown(value)
+            where = engine.site_text(sites, ev.site)
+            if where:
+                obj["site"] = where.split(" at ", 1)[1]
+            out(json.dumps(obj))
+        footer = None if trace.footer is None else shown(trace.footer.to_cbor())
+        out(json.dumps({"type": "footer", "cut_off": trace.footer is None, "footer": footer}))
+        return
+    config = h.config
     out(f"trace      {trace.path} (format {trace.version}, {trace.size} bytes)")
     out(f"guest      {h.guest_name} ({h.guest_kind}, blake3 {h.guest_blake3[:16]}...)")
     out(f"recorded   by wasm-rr {h.tool_version}, wasmtime {h.wasmtime_version}, on {h.host}")
-    out(f"argv       {h.argv}")
-    out(f"env        {h.env}")
-    sites = engine.recorded_sites(h)
-    for count, ev in enumerate(trace.events()):
+    out(f"argv       {config.argv}")
+    out(f"env        {config.env}")
+    for d in config.dirs:
+        out(f"dir        {d.host} as {d.guest}{' (read-only)' if d.readonly else ''}")
+    for name, opts in sorted(config.families.items()):
+        out(f"{name:<10} {opts}")
+    for count, ev in enumerate(trace.events(absolute=True)):
         if limit and count >= limit:
             out("  ...")
             break
-        if ev.kind == Kind.FS:
-            name, args = describe_call(ev.kind, ev.fields[:2])
-            shown = ", ".join(_short(a) for a in args) + " -> " + _short(ev.fields[2])
-        else:
-            name = kind_name(ev.kind)
-            shown = ", ".join(_short(f) for f in ev.fields)
+        call = describe(ev.decl, ev.question)
+        answer = ", ".join(_short(a) for a in ev.answer)
         where = engine.site_text(sites, ev.site)
         at = f"  @ {where.split(' at ', 1)[1]}" if where else ""
-        out(f"  {ev.seq:>6}  {name:<18} +{ev.fuel:<8} {shown}{at}")
+        out(f"  {ev.seq:>6}  +{ev.fuel:<8} {call} -> {answer}{at}")
     if trace.footer is None:
         out("footer     none: the recording was cut off")
     else:
@@ -272,25 +314,30 @@ def inspect(trace_path: str, limit: int) -> None:
 @cli.command()
 @click.argument("trace_a", metavar="A", type=click.Path(dir_okay=False))
 @click.argument("trace_b", metavar="B", type=click.Path(dir_okay=False))
-def diff(trace_a: str, trace_b: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def diff(trace_a: str, trace_b: str, as_json: bool) -> None:
     """Show the first divergence between two traces, and whether the program took another
     path, asked another question, or the world answered differently.
 
     Exits 0 when the traces hold the same events, 1 when they differ.
     """
     a, b = reader.load(trace_a), reader.load(trace_b)
+    notes = []
     if a.header.guest_blake3 != b.header.guest_blake3:
-        click.echo(
-            f"note: different guests ({a.header.guest_blake3[:16]}... and "
+        notes.append(
+            f"different guests ({a.header.guest_blake3[:16]}... and "
             f"{b.header.guest_blake3[:16]}...)"
         )
-    for label, x, y in (
-        ("argv", a.header.argv, b.header.argv),
-        ("env", a.header.env, b.header.env),
-    ):
+    ca, cb = a.header.config, b.header.config
+    for label, x, y in (("argv", ca.argv, cb.argv), ("env", ca.env, cb.env)):
         if x != y:
-            click.echo(f"note: different {label}: {x!r} and {y!r}")
+            notes.append(f"different {label}: {x!r} and {y!r}")
     found = first_divergence(a, b)
+    if as_json:
+        click.echo(json.dumps({"notes": notes, **divergence_json(found, a, b)}))
+        raise SystemExit(0 if found is None else 1)
+    for note in notes:
+        click.echo(f"note: {note}")
     if found is None:
         click.echo(f"no divergence: the same {sum(1 for _ in a.events())} events")
         raise SystemExit(0)

@@ -13,7 +13,6 @@ import importlib.metadata
 import os
 import platform
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from .abi.memory import GuestFault, GuestMemory
 from .abi.p1_fs import GuestTrapRequest
 from .abi.trampoline import HostFunctions, call_start, fuel_cell
 from .compiled import compiled
+from .config import RunConfig
 from .errors import (
     CodeHashMismatchError,
     DriftError,
@@ -47,10 +47,12 @@ from .lang import (
     strip_sites_section,
 )
 from .trace import reader
+from .trace.events import assign_codes, codes_to_cbor
 from .trace.schema import Footer, Header, Outcome, Trap
 from .trace.writer import TraceWriter
-from .world import PreopenSpec, Streams, World, live_world, recording_world, replaying_world
+from .world import Streams, World, live_world, recording_world, replaying_world
 from .world.fs import FsConfigError
+from .world.registry import EVENTS
 from .world.stdio import STDERR, STDOUT
 
 WASMTIME_VERSION = importlib.metadata.version("wasmtime")
@@ -314,18 +316,15 @@ def _run(guest: Guest, world: World, register: SiteRegister | None = None) -> Ou
     return _run_module(guest, world, register)
 
 
-def _header(
-    guest: Guest, argv: list[str], env: dict[str, str], preopens: list[PreopenSpec]
-) -> Header:
+def _header(guest: Guest, config: RunConfig) -> Header:
     return Header(
         tool_version=__version__,
         wasmtime_version=WASMTIME_VERSION,
         guest_blake3=guest.blake3,
         guest_kind=guest.kind,
         guest_name=guest.name,
-        argv=argv,
-        env=env,
-        preopens=[[host, guest_path, "ro" if ro else "rw"] for host, guest_path, ro in preopens],
+        config=config,
+        kinds=codes_to_cbor(assign_codes(EVENTS.values())),
         start_time_ns=time.time_ns(),
         host=f"{platform.system()} {platform.machine()} python {platform.python_version()}",
         extra=_sites_extra(guest.sites),
@@ -346,9 +345,9 @@ def _sites_extra(table: SitesTable | None) -> dict[str, object]:
     }
 
 
-def _live_fs_world(build: Callable[[], World]) -> World:
+def _live_world(config: RunConfig, streams: Streams) -> World:
     try:
-        return build()
+        return live_world(config, streams)
     except FsConfigError as exc:
         raise UsageError(str(exc)) from None
 
@@ -356,24 +355,21 @@ def _live_fs_world(build: Callable[[], World]) -> World:
 def record(
     guest_path: str | os.PathLike[str],
     trace_path: str | os.PathLike[str],
-    args: list[str],
-    env: dict[str, str],
+    config: RunConfig,
     streams: Streams,
-    preopens: list[PreopenSpec] | None = None,
 ) -> RunResult:
-    """Run the guest against the real world and record every answer into ``trace_path``."""
+    """Run the guest against the real world configured by ``config`` and record every answer
+    into ``trace_path``. ``config.argv[0]`` is the program name the guest sees."""
     guest = load_guest(guest_path)
-    argv = [guest.name, *args]
-    dirs = preopens or []
     # Fail on a guest that does not compile or a directory that cannot be opened before the
     # trace file exists.
     if guest.kind == "module":
         _module(_engine(), guest)
-    live = _live_fs_world(lambda: live_world(argv, env, streams, dirs))
+    live = _live_world(config, streams)
     try:
-        writer = TraceWriter(trace_path, _header(guest, argv, env, dirs))
+        writer = TraceWriter(trace_path, _header(guest, config))
     except OSError as exc:
-        live.fs.close_all()
+        live.close()
         raise UsageError(f"cannot write trace {os.fspath(trace_path)}: {exc.strerror}") from None
     register = SiteRegister(guest.sites) if guest.sites is not None else None
     if register is not None:
@@ -384,9 +380,9 @@ def record(
         outcome = _run(guest, world, register)
     except BaseException:
         writer.close(None)  # keep every event recorded so far; the trace reads as cut off
-        world.fs.close_all()
+        world.close()
         raise
-    world.fs.close_all()
+    world.close()
     log = world.output
     writer.close(
         Footer(
@@ -420,7 +416,10 @@ def replay(
     register = SiteRegister(guest.sites) if guest.sites is not None else None
     if register is not None:
         rep.enable_sites(register)
-    outcome = _run(guest, world, register)
+    try:
+        outcome = _run(guest, world, register)
+    finally:
+        world.close()
     left = rep.remaining()
     if left:
         raise UnusedEventsError(
@@ -438,18 +437,12 @@ def replay(
     return RunResult(outcome, rep.seq, os.fspath(trace_path), guest.sites)
 
 
-def run_live(
-    guest_path: str | os.PathLike[str],
-    args: list[str],
-    env: dict[str, str],
-    streams: Streams,
-    preopens: list[PreopenSpec] | None = None,
-) -> RunResult:
+def run_live(guest_path: str | os.PathLike[str], config: RunConfig, streams: Streams) -> RunResult:
     """Run the guest against the real world, recording nothing."""
     guest = load_guest(guest_path)
-    world = _live_fs_world(lambda: live_world([guest.name, *args], env, streams, preopens or []))
+    world = _live_world(config, streams)
     register = SiteRegister(guest.sites) if guest.sites is not None else None
     try:
         return RunResult(_run(guest, world, register), 0, None, guest.sites)
     finally:
-        world.fs.close_all()
+        world.close()

@@ -12,7 +12,7 @@ import wasmtime
 from wasm_rr import engine
 from wasm_rr.world import Streams
 
-from ..conftest import guest, record, replay
+from ..conftest import guest, record, replay, run_config
 
 
 def stock_run(
@@ -83,7 +83,7 @@ def test_error_paths_match_wasmtime(case: str, tmp_path: Path) -> None:
     path.write_bytes(wasm)
     _, stock = stock_run(wasm, tmp_path, ["x"])
     out = io.BytesIO()
-    result = engine.run_live(path, [], {}, Streams(None, out, io.BytesIO()))
+    result = engine.run_live(path, run_config(path), Streams(None, out, io.BytesIO()))
     ours: object = (
         result.outcome.exit_code if result.outcome.trap is None else result.outcome.trap.message
     )

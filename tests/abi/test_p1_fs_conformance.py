@@ -17,7 +17,7 @@ import pytest
 from wasm_rr import engine
 from wasm_rr.world import Streams
 
-from ..conftest import guest, replay
+from ..conftest import guest, replay, run_config
 from ..fsfixture import build_fixture
 from .test_p1_conformance import stock_run
 
@@ -50,7 +50,10 @@ def test_fsprobe_matches_wasmtime(sandbox: Path, tmp_path: Path) -> None:
     out = io.BytesIO()
     trace = tmp_path / "p.cbor"
     engine.record(
-        wasm, trace, [], {}, Streams(None, out, io.BytesIO()), [(str(sandbox), "/sandbox", False)]
+        wasm,
+        trace,
+        run_config(wasm, [], {}, [(str(sandbox), "/sandbox", False)]),
+        Streams(None, out, io.BytesIO()),
     )
     assert portable(out.getvalue()) == portable(expected)
     shutil.rmtree(sandbox)  # replay needs no files at all
@@ -66,10 +69,8 @@ def test_fstour_matches_wasmtime(sandbox: Path, tmp_path: Path) -> None:
     engine.record(
         wasm,
         trace,
-        ["/sandbox"],
-        {},
+        run_config(wasm, ["/sandbox"], {}, [(str(sandbox), "/sandbox", False)]),
         Streams(None, out, io.BytesIO()),
-        [(str(sandbox), "/sandbox", False)],
     )
     assert out.getvalue() == expected
     shutil.rmtree(sandbox)

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from wasm_rr.trace import Kind, load
+from wasm_rr.trace import load
 
 from ..conftest import ROOT, cli
 from ..tracetools import rewrite
@@ -88,7 +88,7 @@ def test_sigkill_mid_record_then_replay(tmp_path: Path) -> None:
     assert t.cut_off
     events = list(t.events())
     assert len(events) > 10_000
-    assert sum(e.kind == Kind.CLOCK_NOW for e in events) > 10_000
+    assert sum(e.name == "clock.now" for e in events) > 10_000
     rep = cli("replay", component("bench_clock"), trace)
     assert rep.status == 125
     assert rep.stderr.startswith(f"wasm-rr: the recording was cut off after event {len(events)} ")

@@ -7,9 +7,19 @@ from pathlib import Path
 import cbor2
 import pytest
 
+from wasm_rr.config import RunConfig
 from wasm_rr.errors import CorruptTraceError, TraceNotFoundError, UnsupportedTraceVersionError
-from wasm_rr.trace import FORMAT_VERSION, Footer, Header, Kind, Outcome, TraceWriter, load
+from wasm_rr.trace import FORMAT_VERSION, Footer, Header, Outcome, TraceWriter, load
+from wasm_rr.trace.events import assign_codes, codes_to_cbor
+from wasm_rr.trace.reader import _decode_prefix
 from wasm_rr.trace.schema import MAGIC_BYTES, Trap
+from wasm_rr.world import cli as cli_family
+from wasm_rr.world import clocks, stdio
+from wasm_rr.world import random as random_family
+from wasm_rr.world.registry import EVENTS
+
+CLOCK_NOW, RANDOM = clocks.NOW, random_family.SECURE
+WRITE, EXIT = stdio.WRITE, cli_family.EXIT
 
 HEADER = Header(
     tool_version="t",
@@ -17,8 +27,8 @@ HEADER = Header(
     guest_blake3="00" * 32,
     guest_kind="module",
     guest_name="g.wasm",
-    argv=["g.wasm", "x"],
-    env={"A": "1"},
+    config=RunConfig(argv=["g.wasm", "x"], env={"A": "1"}),
+    kinds=codes_to_cbor(assign_codes(EVENTS.values())),
 )
 
 
@@ -28,13 +38,13 @@ def footer(events: int) -> Footer:
 
 def write_sample(path: Path, close: bool = True) -> TraceWriter:
     w = TraceWriter(path, HEADER)
-    w.event_with_fuel(Kind.CLOCK_NOW, 12, 1, 1_700_000_000_000_000_000)
-    w.event_with_fuel(Kind.CLOCK_NOW, 30, 1, 850)
-    w.event_with_fuel(Kind.RANDOM, 5, w.payload(b"\x01" * 8))
+    w.event_with_fuel(w.code(CLOCK_NOW), 12, 1, 1_700_000_000_000_000_000)
+    w.event_with_fuel(w.code(CLOCK_NOW), 30, 1, 850)
+    w.event_with_fuel(w.code(RANDOM), 5, w.payload(b"\x01" * 8))
     big = bytes(range(256)) * 4
-    w.event_with_fuel(Kind.WRITE, 7, 1, w.payload(big), len(big))
-    w.event_with_fuel(Kind.WRITE, 7, 1, w.payload(big), len(big))  # same bytes: stored once
-    w.event_with_fuel(Kind.EXIT, 2, 3)
+    w.event_with_fuel(w.code(WRITE), 7, 1, w.payload(big), len(big))
+    w.event_with_fuel(w.code(WRITE), 7, 1, w.payload(big), len(big))  # same bytes: stored once
+    w.event_with_fuel(w.code(EXIT), 2, 3)
     if close:
         w.close(footer(w.events))
     return w
@@ -48,13 +58,13 @@ def test_round_trip(tmp_path: Path) -> None:
     assert t.header == HEADER
     assert t.footer == footer(6)
     evs = list(t.events())
-    assert [e.kind for e in evs] == [
-        Kind.CLOCK_NOW,
-        Kind.CLOCK_NOW,
-        Kind.RANDOM,
-        Kind.WRITE,
-        Kind.WRITE,
-        Kind.EXIT,
+    assert [e.name for e in evs] == [
+        "clock.now",
+        "clock.now",
+        "random.bytes",
+        "io.write",
+        "io.write",
+        "cli.exit",
     ]
     assert [e.fuel for e in evs] == [12, 30, 5, 7, 7, 2]
     assert evs[1].fields == (1, 850)
@@ -68,7 +78,7 @@ def test_is_a_plain_cbor_sequence(tmp_path: Path) -> None:
     data = p.read_bytes()
     assert data.startswith(MAGIC_BYTES)
     items = cbor2.loads(b"\x9f" + data + b"\xff")  # any CBOR decoder reads it
-    assert items[1] == FORMAT_VERSION and items[2]["argv"] == ["g.wasm", "x"]
+    assert items[1] == FORMAT_VERSION and items[2]["config"]["argv"] == ["g.wasm", "x"]
 
 
 def test_payloads_are_stored_once(tmp_path: Path) -> None:
@@ -82,8 +92,8 @@ def test_events_are_compact(tmp_path: Path) -> None:
     wa = TraceWriter(a, HEADER)
     wa.close(None)
     wb = TraceWriter(b, HEADER)
-    wb.event_with_fuel(Kind.CLOCK_NOW, 20, 1, 900)  # a clock read 900 ns after the previous one
-    wb.event_with_fuel(Kind.RANDOM, 20, wb.payload(b"12345678"))
+    wb.event_with_fuel(wb.code(CLOCK_NOW), 20, 1, 900)  # a clock read 900 ns after the previous one
+    wb.event_with_fuel(wb.code(RANDOM), 20, wb.payload(b"12345678"))
     wb.close(None)
     assert b.stat().st_size - a.stat().st_size == 6 + 11
 
@@ -103,7 +113,8 @@ def test_truncated_trace_loads_as_cut_off(tmp_path: Path, keep: float) -> None:
     p = tmp_path / "t.cbor"
     write_sample(p)
     data = p.read_bytes()
-    p.write_bytes(data[: int(len(data) * keep)])
+    _, _, start = _decode_prefix(data, "t.cbor")
+    p.write_bytes(data[: start + int((len(data) - start) * keep)])
     t = load(p)
     assert t.cut_off
     assert 0 < len(list(t.events())) <= 6

@@ -29,7 +29,7 @@ def live(tmp_path: Path) -> LiveFs:
     (sandbox / "chain2").symlink_to("dlink/../up")
     fs = LiveFs([(str(sandbox), "/sandbox", False)])
     yield fs
-    fs.close_all()
+    fs.close()
 
 
 def errno_of(call: object) -> str:
@@ -115,7 +115,7 @@ def test_read_only_preopen(tmp_path: Path) -> None:
         assert errno_of(lambda: fs.symlink_at("f.txt", ro, "l")) == "EPERM"
         assert sorted(os.listdir(tmp_path)) == ["f.txt"]
     finally:
-        fs.close_all()
+        fs.close()
 
 
 def test_exactly_one_place_opens_an_ambient_host_path() -> None:

@@ -376,7 +376,7 @@ class FsFunctions:
         self._fd(fd)
         d = self._remove_fd(fd)
         if not isinstance(d, StdioDescriptor):
-            self.world.fs.close(d.handle)
+            self.world.fs.close_handle(d.handle)
         return 0
 
     def fd_renumber(self, fd: int, to: int) -> int:
@@ -387,7 +387,7 @@ class FsFunctions:
         self._remove_fd(fd)
         self.fds[to] = d
         if not isinstance(old, StdioDescriptor):
-            self.world.fs.close(old.handle)
+            self.world.fs.close_handle(old.handle)
         return 0
 
     def fd_prestat_get(self, fd: int, out: int) -> int:

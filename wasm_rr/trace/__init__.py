@@ -1,7 +1,7 @@
 """The trace file: schema, streaming writer, verifying reader."""
 
 from .reader import Event, Trace, load
-from .schema import FORMAT_VERSION, Footer, Header, Kind, Outcome, Trap
+from .schema import FORMAT_VERSION, Footer, Header, Outcome, Trap
 from .writer import TraceWriter
 
 __all__ = [
@@ -9,7 +9,6 @@ __all__ = [
     "Event",
     "Footer",
     "Header",
-    "Kind",
     "Outcome",
     "Trace",
     "TraceWriter",

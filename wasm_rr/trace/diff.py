@@ -4,21 +4,26 @@ Two recordings of the same guest differ first either because the program took an
 (another kind of call, or the same call after a different number of instructions), asked
 another question (same call, other arguments), or because the world answered differently (same
 call, same question, other answer). That is the cheapest debugging a pair of traces allows.
+Which fields are the question and which the answer comes from each kind's declaration; clock
+reads are compared as the values the guest saw.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import zip_longest
+from typing import Any
 
+from .events import shown
 from .reader import Event, Trace
-from .schema import QUESTION, describe_call
 
 PATH = "the program took a different path"
 ARGS = "the program asked a different question"
 WORLD = "the world answered differently"
 FUEL = "the program ran different instructions before this call"
 LENGTH = "one run made more calls than the other"
+
+CLASSES = {PATH: "path", ARGS: "question", WORLD: "answer", FUEL: "fuel", LENGTH: "length"}
 
 
 @dataclass(frozen=True)
@@ -29,21 +34,35 @@ class Divergence:
     b: Event | None
 
 
+def same_path(ea: Event, eb: Event) -> bool:
+    return ea.name == eb.name
+
+
+def same_question(ea: Event, eb: Event) -> bool:
+    return ea.question == eb.question
+
+
+def same_answer(ea: Event, eb: Event) -> bool:
+    return ea.answer == eb.answer
+
+
+def same_fuel(ea: Event, eb: Event) -> bool:
+    return ea.fuel == eb.fuel
+
+
+MATCHERS = ((same_path, PATH), (same_question, ARGS), (same_answer, WORLD), (same_fuel, FUEL))
+"""The matchers, in the order a divergence is classified by."""
+
+
 def first_divergence(a: Trace, b: Trace) -> Divergence | None:
     """The first event where ``a`` and ``b`` differ, or None if their events are the same."""
-    for ea, eb in zip_longest(a.events(), b.events()):
+    for ea, eb in zip_longest(a.events(absolute=True), b.events(absolute=True)):
         if ea is None or eb is None:
             seq = (ea or eb).seq  # type: ignore[union-attr]
             return Divergence(seq, LENGTH, ea, eb)
-        if ea.kind != eb.kind:
-            return Divergence(ea.seq, PATH, ea, eb)
-        nq = QUESTION.get(ea.kind, 0)
-        if ea.fields[:nq] != eb.fields[:nq]:
-            return Divergence(ea.seq, ARGS, ea, eb)
-        if ea.fields[nq:] != eb.fields[nq:]:
-            return Divergence(ea.seq, WORLD, ea, eb)
-        if ea.fuel != eb.fuel:
-            return Divergence(ea.seq, FUEL, ea, eb)
+        for matches, why in MATCHERS:
+            if not matches(ea, eb):
+                return Divergence(ea.seq, why, ea, eb)
     return None
 
 
@@ -51,12 +70,33 @@ def describe_event(event: Event | None) -> str:
     """``random.bytes() -> b'\\x07' (after 51 instructions)``."""
     if event is None:
         return "no event (the run ended)"
-    nq = QUESTION.get(event.kind, 0)
-    name, question = describe_call(event.kind, event.fields[:nq])
-    answer = event.fields[nq:]
-    shown_q = ", ".join(_short(q) for q in question)
-    shown_a = ", ".join(_short(x) for x in answer)
-    return f"{name}({shown_q}) -> {shown_a} (after {event.fuel} instructions)"
+    from ..world.base import describe
+
+    answer = ", ".join(_short(x) for x in event.answer)
+    return f"{describe(event.decl, event.question)} -> {answer} (after {event.fuel} instructions)"
+
+
+def event_json(event: Event | None) -> dict[str, Any] | None:
+    if event is None:
+        return None
+    obj: dict[str, Any] = {"seq": event.seq, "kind": event.name, "fuel": event.fuel}
+    if event.decl is not None:
+        for fd, value in zip(event.decl.fields, event.fields, strict=False):
+            obj[fd.name] = shown(value)
+    return obj
+
+
+def divergence_json(found: Divergence | None, a: Trace, b: Trace) -> dict[str, Any]:
+    if found is None:
+        return {"diverged": False, "events": sum(1 for _ in a.events())}
+    return {
+        "diverged": True,
+        "seq": found.seq,
+        "class": CLASSES[found.why],
+        "why": found.why,
+        "a": {"path": a.path, "event": event_json(found.a)},
+        "b": {"path": b.path, "event": event_json(found.b)},
+    }
 
 
 def _short(value: object) -> str:

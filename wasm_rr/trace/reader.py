@@ -24,15 +24,14 @@ from ..errors import (
     TraceNotFoundError,
     UnsupportedTraceVersionError,
 )
+from . import format1
+from .events import BLOB, END, RECORD_ARITY, SITE, EventDecl
 from .schema import (
-    ARITY,
     FORMAT_VERSION,
     MAGIC,
     MAGIC_BYTES,
     Footer,
-    FsOp,
     Header,
-    Kind,
 )
 
 _DIGEST_MARK = b"\x58\x20"
@@ -49,6 +48,21 @@ class Event:
     fuel: int
     fields: tuple[Any, ...]
     site: int | None = None  # the source site (.tape programs)
+    decl: EventDecl | None = None
+
+    @property
+    def name(self) -> str:
+        return self.decl.name if self.decl is not None else f"<kind {self.kind}>"
+
+    @property
+    def question(self) -> tuple[Any, ...]:
+        n = len(self.decl.question) if self.decl is not None else 0
+        return self.fields[:n]
+
+    @property
+    def answer(self) -> tuple[Any, ...]:
+        n = len(self.decl.question) if self.decl is not None else 0
+        return self.fields[n:]
 
 
 @dataclass
@@ -62,6 +76,8 @@ class Trace:
     end: int
     footer: Footer | None
     size: int
+    kinds: dict[int, EventDecl]
+    """Event code -> its declaration (from the header's ``kinds`` map)."""
     verified: bool = False
     """The whole file matched its digest: its blobs need no check of their own."""
     blobs: list[bytes] = field(default_factory=list)
@@ -70,43 +86,51 @@ class Trace:
     def cut_off(self) -> bool:
         return self.footer is None
 
-    def events(self) -> Iterator[Event]:
-        """Every event in order, payload blobs resolved to their bytes."""
+    @property
+    def arity(self) -> dict[int, int]:
+        table = {code: decl.arity for code, decl in self.kinds.items()}
+        table.update(RECORD_ARITY)
+        return table
+
+    def code(self, decl: EventDecl) -> int:
+        """The code of ``decl``'s kind in this trace, or -1 when the trace has none."""
+        for code, d in self.kinds.items():
+            if d.name == decl.name:
+                return code
+        return -1
+
+    def events(self, absolute: bool = False) -> Iterator[Event]:
+        """Every event in order, payload blobs resolved to their bytes. With ``absolute``,
+        answers stored as differences (clock reads) are shown as the values the guest saw."""
         items, i, end, seq = self.items, 0, self.end, 0
+        arity, kinds = self.arity, self.kinds
         blobs: list[bytes] = []
+        sums: dict[tuple[int, Any], int] = {}
         site = None
         while i < end:
             k = items[i]
-            n = ARITY[k]
-            if k == Kind.BLOB:
+            n = arity[k]
+            if k == BLOB:
                 blobs.append(items[i + 2])
-            elif k == Kind.SITE:
+            elif k == SITE:
                 site = items[i + 1]
             else:
                 seq += 1
+                decl = kinds[k]
+                slots = decl.payload_slots
                 raw = items[i + 2 : i + 1 + n]
                 fields = tuple(
-                    blobs[f] if type(f) is int and _is_payload_slot(k, j, raw) else f
-                    for j, f in enumerate(raw)
+                    blobs[f] if type(f) is int and j in slots else f for j, f in enumerate(raw)
                 )
-                yield Event(seq, k, items[i + 1], fields, site)
+                if absolute and decl.summed:
+                    nq = len(decl.question)
+                    key = (k, fields[:nq])
+                    total = sums.get(key, 0) + int(fields[nq])
+                    sums[key] = total
+                    fields = (*fields[:nq], total)
+                yield Event(seq, k, items[i + 1], fields, site, decl)
                 site = None
             i += 1 + n
-
-
-def _is_payload_slot(kind: int, j: int, fields: list[Any]) -> bool:
-    """Whether field ``j`` (after the fuel) of an event holds bytes-or-blob-ordinal."""
-    if kind == Kind.FS:
-        return j == 2 and fields[0] == FsOp.READ
-    return (kind, j) in _PAYLOAD_SLOTS
-
-
-_PAYLOAD_SLOTS = {
-    (Kind.RANDOM, 0),
-    (Kind.RANDOM_INSECURE, 0),
-    (Kind.WRITE, 1),
-    (Kind.READ, 2),
-}
 
 
 def _decode_prefix(data: bytes | memoryview, path: str) -> tuple[int, Header, int]:
@@ -139,7 +163,8 @@ def _decode_prefix(data: bytes | memoryview, path: str) -> tuple[int, Header, in
     if version < 1:
         raise UnsupportedTraceVersionError(f"{path} has unknown trace format {version}")
     try:
-        header = Header.from_cbor(dec.decode())
+        raw = dec.decode()
+        header = format1.header(raw) if version == 1 else Header.from_cbor(raw)
     except Exception:
         raise CorruptTraceError(f"{path}: the trace header is damaged") from None
     return version, header, stream.tell()
@@ -211,20 +236,29 @@ def load(path: str | os.PathLike[str]) -> Trace:
             raise
         finally:
             data.release()
+    try:
+        kinds = _kinds(p, header)
+    except TraceError:
+        if has_tail and not intact:
+            raise _checksum_mismatch(p) from None
+        raise
     if intact:
         try:
             items = _decode_region(buf, size, offset)
         except Exception:
             raise CorruptTraceError(f"{p}: undecodable events; the trace is damaged") from None
-        if len(items) < 3 or items[-3] != Kind.END:
+        if len(items) < 3 or items[-3] != END:
             raise CorruptTraceError(f"{p}: the trace has no footer before its digest")
         try:
             footer = Footer.from_cbor(items[-2])
         except Exception:
             raise CorruptTraceError(f"{p}: the trace footer is damaged") from None
-        return Trace(p, version, header, items, len(items) - 3, footer, size, verified=True)
+        end = len(items) - 3
+        if version == 1:
+            items, end = format1.convert_items(items, end)
+        return Trace(p, version, header, items, end, footer, size, kinds, verified=True)
     try:
-        trace, saw_end = _load_cut(p, version, header, bytes(buf[:size]), offset)
+        trace, saw_end = _load_cut(p, version, header, kinds, bytes(buf[:size]), offset)
     except CorruptTraceError:
         if has_tail:
             raise _checksum_mismatch(p) from None
@@ -242,7 +276,31 @@ def _checksum_mismatch(p: str) -> CorruptTraceError:
     )
 
 
-def _load_cut(p: str, version: int, header: Header, data: bytes, offset: int) -> tuple[Trace, bool]:
+def _kinds(p: str, header: Header) -> dict[int, EventDecl]:
+    """The declarations of the kinds the header names (every one must be known here)."""
+    from ..world.registry import EVENTS
+
+    kinds: dict[int, EventDecl] = {}
+    unknown = []
+    for code, name in header.kinds.items():
+        if code in RECORD_ARITY or code <= 0:
+            raise CorruptTraceError(f"{p}: the header gives reserved code {code} to {name}")
+        decl = EVENTS.get(name)
+        if decl is None:
+            unknown.append(name)
+        else:
+            kinds[code] = decl
+    if unknown:
+        raise UnsupportedTraceVersionError(
+            f"{p} holds events of kinds this wasm-rr does not know ({', '.join(unknown)}); "
+            "upgrade wasm-rr to replay it"
+        )
+    return kinds
+
+
+def _load_cut(
+    p: str, version: int, header: Header, kinds: dict[int, EventDecl], data: bytes, offset: int
+) -> tuple[Trace, bool]:
     """Load a trace without a valid tail: keep every complete event, or call it corrupt.
 
     Also says whether the footer's END marker was reached."""
@@ -256,18 +314,26 @@ def _load_cut(p: str, version: int, header: Header, data: bytes, offset: int) ->
         raise CorruptTraceError(f"{p}: undecodable bytes in the event stream; the trace is damaged")
     i, n = 0, len(items)
     saw_end = False
+    if version == 1:
+        arity = dict(format1.ARITY)
+        arity.update(RECORD_ARITY)
+    else:
+        arity = {code: decl.arity for code, decl in kinds.items()}
+        arity.update(RECORD_ARITY)
     while i < n:
         k = items[i]
         if k == 0 and type(k) is int:
             break  # zero padding after the last event written before the recorder died
-        if type(k) is not int or k not in ARITY:
+        if type(k) is not int or k not in arity:
             raise CorruptTraceError(
                 f"{p}: item {offset}+{i} is not an event kind ({k!r}); the trace is damaged"
             )
-        if k == Kind.END:
+        if k == END:
             saw_end = True
             break  # the footer was being written, or its digest was cut off: events are whole
-        if i + ARITY[k] >= n:
+        if i + arity[k] >= n:
             break  # the last event was cut by end of file
-        i += 1 + ARITY[k]
-    return Trace(p, version, header, items, i, None, len(data)), saw_end
+        i += 1 + arity[k]
+    if version == 1:
+        items, i = format1.convert_items(items, i)
+    return Trace(p, version, header, items, i, None, len(data), kinds), saw_end

@@ -23,13 +23,13 @@ from typing import Any, BinaryIO
 import blake3
 import cbor2
 
+from .events import BLOB, END, SITE, EventDecl
 from .schema import (
     FORMAT_VERSION,
     INLINE_MAX,
     MAGIC_BYTES,
     Footer,
     Header,
-    Kind,
 )
 
 _GROW_MIN = 1 << 20
@@ -140,6 +140,8 @@ class TraceWriter:
         self.path = os.fspath(path)
         self._file: BinaryIO = open(self.path, "w+b")  # noqa: SIM115 - closed in close()
         self._blobs: dict[bytes, int] = {}
+        self.codes = {name: code for code, name in header.kinds.items()}
+        """``family.op`` -> the code its events get in this trace (from the header)."""
         self.closed = False
         self._build()
         self.write_raw(MAGIC_BYTES + enc_int(FORMAT_VERSION) + bytes(cbor2.dumps(header.to_cbor())))
@@ -186,6 +188,9 @@ class TraceWriter:
             fuel = now - fuel_last
             fuel_last = now
             data = (INT[fuel] if fuel < INT_TABLE_SIZE else enc_int(fuel)) + body
+            if kind > 23:  # a two-byte code: 0x18 (stored last) and the code
+                data = bytes((kind,)) + data
+                kind = 0x18
             p = pos
             n = len(data)
             if p + n >= cap:
@@ -217,12 +222,16 @@ class TraceWriter:
         self._state = state
         self._mm = mm
 
+    def code(self, decl: EventDecl) -> int:
+        """The code events of ``decl``'s kind are written with."""
+        return self.codes[decl.name]
+
     def enable_sites(self, site: Callable[[], int]) -> None:
         """Precede every event with a SITE record: the source site ``site()`` reports (the site
         register of a ``.tape`` program). Call it before anything captures :attr:`put`."""
         plain_put = self.put
         write_raw = self.write_raw
-        head = _SMALL[Kind.SITE]
+        head = _SMALL[SITE]
 
         def put(kind: int, body: bytes) -> None:
             write_raw(head + enc_int(site()))
@@ -241,12 +250,12 @@ class TraceWriter:
         return self._state()[0]
 
     def event(self, kind: int, *fields: Any) -> None:
-        """Append one event of ``kind`` (1..21) with these field values."""
+        """Append one event of code ``kind`` (see :meth:`code`) with these field values."""
         self.put(kind, b"".join(map(enc_item, fields)))
 
     def event_with_fuel(self, kind: int, fuel: int, *fields: Any) -> None:
         """Append an event with a given fuel delta (for tools that re-write traces)."""
-        self.write_raw(_SMALL[kind] + enc_int(fuel) + b"".join(map(enc_item, fields)))
+        self.write_raw(enc_int(kind) + enc_int(fuel) + b"".join(map(enc_item, fields)))
         self._count_event()
 
     def payload(self, data: bytes) -> bytes | int:
@@ -258,7 +267,7 @@ class TraceWriter:
         if ordinal is None:
             ordinal = len(self._blobs)
             self._blobs[digest] = ordinal
-            self.write_raw(_SMALL[Kind.BLOB] + enc_bytes(digest) + _bytes_head(len(data)), data)
+            self.write_raw(_SMALL[BLOB] + enc_bytes(digest) + _bytes_head(len(data)), data)
         return ordinal
 
     # -- end ---------------------------------------------------------------------------------
@@ -272,7 +281,7 @@ class TraceWriter:
             return
         self.closed = True
         if footer is not None:
-            self.write_raw(_SMALL[Kind.END] + bytes(cbor2.dumps(footer.to_cbor())))
+            self.write_raw(_SMALL[END] + bytes(cbor2.dumps(footer.to_cbor())))
             end = self.size
             hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if self.size > 1 << 22 else 1)
             fileno = self._file.fileno()

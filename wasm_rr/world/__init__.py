@@ -1,27 +1,30 @@
-"""The world the guest sees: one object per effect family, built live, recording or replaying.
+"""The world the guest sees: one implementation per effect family, live, recording or replaying.
 
-The ABI layers (``wasm_rr.abi``) decode a guest's call, ask ``world.<family>.<method>``, and
-encode the answer. Which world they talk to is chosen here, by the builder functions, and
+The ABI layers (``wasm_rr.abi``) decode a guest's call, ask ``world.get(FAMILY)`` (or one of
+the shorthand properties below), and encode the answer. Which implementations they talk to is
+chosen here, by the builder functions iterating :data:`~wasm_rr.world.registry.FAMILIES`, and
 nowhere else.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, TypeVar, cast
 
+from ..config import RunConfig
 from ..trace.reader import Trace
 from ..trace.writer import TraceWriter
+from . import cli as _cli
+from . import clocks as _clocks
+from . import fs as _fs
+from . import poll as _poll
+from . import random as _random
+from . import stdio as _stdio
 from .base import FuelCell, Recorder, Replayer, WorldError, ZeroFuel
-from .cli import Cli, LiveCli, RecordingCli, ReplayingCli
-from .clocks import Clocks, LiveClocks, RecordingClocks, ReplayingClocks
-from .fs import Fs, LiveFs, Preopen, RecordingFs, ReplayingFs
-from .poll import LivePoll, Poll, RecordingPoll, ReplayingPoll
-from .random import LiveRandom, Random, RecordingRandom, ReplayingRandom
-from .stdio import LiveStdio, OutputLog, RecordingStdio, ReplayingStdio, Stdio
+from .family import Context, Family, Streams
+from .registry import FAMILIES
 
 __all__ = [
-    "PreopenSpec",
+    "Context",
     "Streams",
     "World",
     "WorldError",
@@ -30,31 +33,42 @@ __all__ = [
     "replaying_world",
 ]
 
-
-@dataclass
-class Streams:
-    """The host streams a run is connected to."""
-
-    stdin: BinaryIO | None
-    stdout: BinaryIO
-    stderr: BinaryIO
+T = TypeVar("T")
 
 
-@dataclass
 class World:
-    clocks: Clocks
-    random: Random
-    cli: Cli
-    stdio: Stdio
-    poll: Poll
-    fs: Fs
-    recorder: Recorder | None = None
-    replayer: Replayer | None = None
-    mode: str = "live"
-    extra: dict[str, object] = field(default_factory=dict)
+    """One implementation per registered family, all live, all recording or all replaying."""
+
+    def __init__(
+        self,
+        impls: dict[str, Any],
+        context: Context,
+        mode: str,
+        recorder: Recorder | None = None,
+        replayer: Replayer | None = None,
+    ) -> None:
+        self.impls = impls
+        self.context = context
+        self.mode = mode
+        self.recorder = recorder
+        self.replayer = replayer
+        self.clocks: _clocks.Clocks = impls["clock"]
+        self.random: _random.Random = impls["random"]
+        self.cli: _cli.Cli = impls["cli"]
+        self.stdio: _stdio.Stdio = impls["io"]
+        self.poll: _poll.Poll = impls["poll"]
+        self.fs: _fs.Fs = impls["fs"]
+
+    def get(self, family: Family[T]) -> T:
+        """This world's implementation of ``family``."""
+        return cast(T, self.impls[family.name])
 
     @property
-    def output(self) -> OutputLog:
+    def config(self) -> RunConfig:
+        return self.context.config
+
+    @property
+    def output(self) -> _stdio.OutputLog:
         return self.stdio.log
 
     def attach_fuel(self, cell: FuelCell) -> None:
@@ -64,56 +78,39 @@ class World:
         if self.replayer is not None:
             self.replayer.attach(cell)
 
+    def close(self) -> None:
+        """Close every family (files, child processes), last registered first."""
+        for family in reversed(FAMILIES):
+            self.impls[family.name].close()
 
-PreopenSpec = tuple[str, str, bool]
-"""A directory to give the guest: (host path, guest path, read-only)."""
 
-
-def live_world(
-    argv: list[str], env: dict[str, str], streams: Streams, preopens: list[PreopenSpec]
-) -> World:
+def live_world(config: RunConfig, streams: Streams) -> World:
     """The real OS, nothing recorded."""
-    return World(
-        clocks=LiveClocks(),
-        random=LiveRandom(),
-        cli=LiveCli(argv, env),
-        stdio=LiveStdio(streams.stdin, streams.stdout, streams.stderr),
-        poll=LivePoll({0: streams.stdin, 1: streams.stdout, 2: streams.stderr}),
-        fs=LiveFs(preopens),
-    )
+    ctx = Context(config, streams)
+    impls: dict[str, Any] = {}
+    try:
+        for family in FAMILIES:
+            impls[family.name] = family.live(ctx)
+    except BaseException:
+        for impl in reversed(impls.values()):
+            impl.close()
+        raise
+    return World(impls, ctx, "live")
 
 
 def recording_world(live: World, writer: TraceWriter) -> World:
-    """The ``live`` world (from :func:`live_world`), every answer appended to ``writer``."""
+    """The ``live`` world (from :func:`live_world`, or any world), every answer appended to
+    ``writer``. The recording implementations wrap whatever ``live`` holds."""
     rec = Recorder(writer)
-    assert isinstance(live.clocks, LiveClocks) and isinstance(live.fs, LiveFs)
-    return World(
-        clocks=RecordingClocks(live.clocks, rec),
-        random=RecordingRandom(live.random, rec),
-        cli=RecordingCli(live.cli, rec),
-        stdio=RecordingStdio(live.stdio, rec),
-        poll=RecordingPoll(live.poll, rec),
-        fs=RecordingFs(live.fs, rec),
-        recorder=rec,
-        mode="record",
-    )
+    ctx = live.context
+    impls = {f.name: f.recording(live.impls[f.name], rec, ctx) for f in FAMILIES}
+    return World(impls, ctx, "record", recorder=rec)
 
 
 def replaying_world(trace: Trace, streams: Streams, check_fuel: bool) -> World:
     """Answers from ``trace``; output checked and re-emitted to ``streams``. Reads nothing else:
     not the clock, the random source, the environment, stdin, nor any file."""
     rep = Replayer(trace, ZeroFuel(), check_fuel)
-    preopens = [
-        Preopen(i + 1, guest, host, mode == "ro")
-        for i, (host, guest, mode) in enumerate(trace.header.preopens)
-    ]
-    return World(
-        clocks=ReplayingClocks(rep),
-        random=ReplayingRandom(rep),
-        cli=ReplayingCli(rep),
-        stdio=ReplayingStdio(rep, {1: streams.stdout, 2: streams.stderr}),
-        poll=ReplayingPoll(rep),
-        fs=ReplayingFs(rep, preopens),
-        replayer=rep,
-        mode="replay",
-    )
+    ctx = Context(trace.header.config, Streams(None, streams.stdout, streams.stderr))
+    impls = {f.name: f.replaying(rep, ctx) for f in FAMILIES}
+    return World(impls, ctx, "replay", replayer=rep)

@@ -22,8 +22,8 @@ from ..errors import (
     RecordingCutOffError,
     SiteMismatchError,
 )
+from ..trace.events import BLOB, SITE, EventDecl
 from ..trace.reader import Trace
-from ..trace.schema import ARITY, Kind, describe_call
 from ..trace.writer import TraceWriter
 
 
@@ -68,6 +68,7 @@ class Recorder:
 
     def __init__(self, writer: TraceWriter) -> None:
         self.writer = writer
+        self.code = writer.code
         self.put = writer.put
         self.event = writer.event
         self.payload = writer.payload
@@ -81,9 +82,19 @@ class Recorder:
         return self.writer.events
 
 
-def describe(kind: int, question: tuple[Any, ...]) -> str:
-    """``clock.now(1)``: a call, as drift messages show it."""
-    name, shown = describe_call(kind, question)
+def describe(decl: EventDecl | None, question: tuple[Any, ...]) -> str:
+    """``clock.now(1)``: a call, as drift messages show it. A question field named ``call``
+    (the argument list of a file-system operation) is shown as the arguments themselves."""
+    name = decl.name if decl is not None else "<unknown event>"
+    shown: tuple[Any, ...] = question
+    if (
+        decl is not None
+        and len(decl.question) == 1
+        and decl.question[0].name == "call"
+        and len(question) == 1
+        and isinstance(question[0], list)
+    ):
+        shown = tuple(question[0])
     args = ", ".join(_short(q) for q in shown)
     return f"{name}({args})"
 
@@ -112,6 +123,8 @@ class Replayer:
     take: Callable[..., list[Any]]
     take0: Callable[[int], Any]
     take1: Callable[[int, Any], Any]
+    code: Callable[[EventDecl], int]
+    """The code of a kind in the trace being replayed (-1: the trace holds none)."""
     summing: Callable[[int], Callable[[int], int]]
     attach: Callable[[FuelCell], None]
     enable_sites: Callable[[Callable[[], int]], None]
@@ -122,6 +135,7 @@ class Replayer:
 
     def __init__(self, trace: Trace, fuel: FuelCell, check_fuel: bool) -> None:
         self.trace = trace
+        self.kinds = trace.kinds
         self.items = trace.items
         self.end = trace.end
         self.blobs: list[bytes] = []
@@ -135,9 +149,10 @@ class Replayer:
         pos = 0
         seq = 0
         last_fuel = 0
-        arity = ARITY
-        blob = Kind.BLOB
-        site_kind = Kind.SITE
+        arity = self.trace.arity
+        kinds = self.kinds
+        blob = BLOB
+        site_kind = SITE
         site_reader: Callable[[], int] | None = None
         recorded_site: int | None = None
 
@@ -161,13 +176,13 @@ class Replayer:
             if nq and tuple(items[i + 2 : i + 2 + nq]) != question:
                 raise ArgsMismatchError(
                     seq + 1,
-                    describe(kind, tuple(items[i + 2 : i + 2 + nq])),
-                    "called " + describe(kind, question),
+                    describe(kinds[kind], tuple(items[i + 2 : i + 2 + nq])),
+                    "called " + describe(kinds[kind], question),
                 )
             if delta != items[i + 1] and check_fuel:
                 raise FuelMismatchError(
                     seq + 1,
-                    f"{describe(kind, question)} after {items[i + 1]} instructions",
+                    f"{describe(kinds[kind], question)} after {items[i + 1]} instructions",
                     f"made it after {delta} instructions",
                 )
             if (
@@ -176,7 +191,9 @@ class Replayer:
                 and site_reader() != recorded_site
             ):
                 raise SiteMismatchError(
-                    seq + 1, describe(kind, question), "called " + describe(kind, question)
+                    seq + 1,
+                    describe(kinds[kind], question),
+                    "called " + describe(kinds[kind], question),
                 )
             last_fuel = now
             pos = i + 1 + n
@@ -251,6 +268,7 @@ class Replayer:
         self.take = take
         self.take0 = take0
         self.take1 = take1
+        self.code = self.trace.code
         self.summing = summing
         self.attach = attach
         self._state = state
@@ -283,7 +301,7 @@ class Replayer:
         """Take in the blob records at ``i``; return the index after them."""
         items = self.items
         verified = self.trace.verified
-        while i < self.end and items[i] == Kind.BLOB:
+        while i < self.end and items[i] == BLOB:
             digest, data = items[i + 1], items[i + 2]
             if not verified and blake3.blake3(data).digest() != digest:
                 raise CorruptTraceError(
@@ -295,39 +313,35 @@ class Replayer:
         return i
 
     def _mismatch(self, i: int, seq: int, kind: int, question: tuple[Any, ...]) -> None:
-        got = "called " + describe(kind, question)
+        got = "called " + describe(self.kinds.get(kind), question)
         if i >= self.end:
             if self.trace.cut_off:
                 raise RecordingCutOffError(seq)
             raise EndOfTraceError(seq + 1, "no more events", got)
         k = self.items[i]
-        if type(k) is not int or k not in ARITY:
+        if type(k) is not int or k not in self.kinds:
             raise CorruptTraceError(f"{self.trace.path}: event {seq + 1} has no valid kind")
-        recorded_q = tuple(self.items[i + 2 : i + 2 + _question_len(k)])
-        raise KindMismatchError(seq + 1, describe(k, recorded_q), got)
+        recorded_q = tuple(self.items[i + 2 : i + 2 + len(self.kinds[k].question)])
+        raise KindMismatchError(seq + 1, describe(self.kinds[k], recorded_q), got)
 
     def remaining(self) -> int:
         """How many events are left after the cursor."""
         items, i, n = self.items, self.pos, 0
+        arity = self.trace.arity
         while i < self.end:
             k = items[i]
-            if k != Kind.BLOB and k != Kind.SITE:
+            if k != BLOB and k != SITE:
                 n += 1
-            i += 1 + ARITY[k]
+            i += 1 + arity[k]
         return n
 
     def next_description(self) -> str:
         """The next unread event, described (for 'unused events' errors)."""
         i = self.pos
-        while i < self.end and self.items[i] in (Kind.BLOB, Kind.SITE):
-            i += 1 + ARITY[self.items[i]]
+        arity = self.trace.arity
+        while i < self.end and self.items[i] in (BLOB, SITE):
+            i += 1 + arity[self.items[i]]
         if i >= self.end:
             return "no more events"
-        k = self.items[i]
-        return describe(k, tuple(self.items[i + 2 : i + 2 + _question_len(k)]))
-
-
-def _question_len(kind: int) -> int:
-    from ..trace.schema import QUESTION
-
-    return QUESTION.get(kind, 0)
+        decl = self.kinds[self.items[i]]
+        return describe(decl, tuple(self.items[i + 2 : i + 2 + len(decl.question)]))

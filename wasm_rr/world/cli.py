@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..trace.schema import Kind
+from ..trace.events import EventDecl, f
 from .base import Recorder, Replayer
+from .family import Family
+
+ARGS = EventDecl("cli", "args", (), (f("argv", "list"),))
+ENVIRON = EventDecl("cli", "environ", (), (f("env", "list"),))
+EXIT = EventDecl("cli", "exit", (f("status", "uint"),), ())
 
 
 class Cli(Protocol):
@@ -20,6 +25,8 @@ class Cli(Protocol):
     def exit(self, status: int) -> None:
         """The guest is exiting with ``status`` (the caller then ends the run)."""
         ...
+
+    def close(self) -> None: ...
 
 
 class LiveCli:
@@ -38,38 +45,59 @@ class LiveCli:
     def exit(self, status: int) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
 
 class RecordingCli:
     def __init__(self, live: Cli, recorder: Recorder) -> None:
         self._live = live
         self._rec = recorder
+        self._codes = [recorder.code(d) for d in (ARGS, ENVIRON, EXIT)]
 
     def args(self) -> list[bytes]:
         value = self._live.args()
-        self._rec.event(Kind.ARGS, value)
+        self._rec.event(self._codes[0], value)
         return value
 
     def environ(self) -> list[bytes]:
         value = self._live.environ()
-        self._rec.event(Kind.ENVIRON, value)
+        self._rec.event(self._codes[1], value)
         return value
 
     def exit(self, status: int) -> None:
         self._live.exit(status)
-        self._rec.event(Kind.EXIT, status)
+        self._rec.event(self._codes[2], status)
+
+    def close(self) -> None:
+        self._live.close()
 
 
 class ReplayingCli:
     def __init__(self, replayer: Replayer) -> None:
         self._r = replayer
+        self._codes = [replayer.code(d) for d in (ARGS, ENVIRON, EXIT)]
 
     def args(self) -> list[bytes]:
-        (value,) = self._r.take(Kind.ARGS)
+        (value,) = self._r.take(self._codes[0])
         return list(value)
 
     def environ(self) -> list[bytes]:
-        (value,) = self._r.take(Kind.ENVIRON)
+        (value,) = self._r.take(self._codes[1])
         return list(value)
 
     def exit(self, status: int) -> None:
-        self._r.take(Kind.EXIT, status)
+        self._r.take(self._codes[2], status)
+
+    def close(self) -> None:
+        pass
+
+
+FAMILY: Family[Cli] = Family(
+    "cli",
+    (ARGS, ENVIRON, EXIT),
+    live=lambda ctx: LiveCli(ctx.config.argv, ctx.config.env),
+    recording=lambda live, rec, ctx: RecordingCli(live, rec),
+    replaying=lambda rep, ctx: ReplayingCli(rep),
+    doc="the guest's arguments, environment and exit status",
+)

@@ -8,13 +8,15 @@ monotonic reads costs a few bytes per event.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Protocol
 
-from ..trace.schema import Kind
+from ..trace.events import EventDecl, f
 from ..trace.writer import INT, INT_TABLE_SIZE, enc_int
 from .base import Recorder, Replayer
+from .family import Family
 
 REALTIME = 0
 MONOTONIC = 1
@@ -22,7 +24,15 @@ PROCESS_CPUTIME = 2
 THREAD_CPUTIME = 3
 CLOCK_IDS = (REALTIME, MONOTONIC, PROCESS_CPUTIME, THREAD_CPUTIME)
 
-_CLOCK_NOW = Kind.CLOCK_NOW
+NOW = EventDecl(
+    "clock",
+    "now",
+    (f("clock", "uint"),),
+    (f("ns", "int"),),
+    summed=True,
+    doc="a clock read; the answer is stored as the difference from the previous read of that clock",
+)
+RESOLUTION = EventDecl("clock", "resolution", (f("clock", "uint"),), (f("ns", "uint"),))
 
 
 class Clocks(Protocol):
@@ -33,6 +43,8 @@ class Clocks(Protocol):
     def resolution(self, clock_id: int) -> int:
         """The clock's resolution in nanoseconds."""
         ...
+
+    def close(self) -> None: ...
 
 
 _POSIX = {
@@ -56,15 +68,23 @@ class LiveClocks:
     def resolution(self, clock_id: int) -> int:
         return max(1, round(time.clock_getres(_POSIX[clock_id]) * 1e9))
 
+    def close(self) -> None:
+        pass
+
 
 class RecordingClocks:
     now: Callable[[int], int]
 
-    def __init__(self, live: LiveClocks, recorder: Recorder) -> None:
+    def __init__(self, live: Clocks, recorder: Recorder) -> None:
         self._live = live
         self._rec = recorder
-        readers = live.readers
+        live_now = live.now
+        readers: list[Callable[[], int]] = list(getattr(live, "readers", ())) or [
+            functools.partial(live_now, c) for c in CLOCK_IDS
+        ]
         put = recorder.put
+        code = recorder.code(NOW)
+        self._res_code = recorder.code(RESOLUTION)
         prev = [0, 0, 0, 0]
 
         def now(clock_id: int) -> int:
@@ -74,7 +94,7 @@ class RecordingClocks:
             delta = value - prev[clock_id]
             prev[clock_id] = value
             put(
-                _CLOCK_NOW,
+                code,
                 INT[clock_id] + (INT[delta] if 0 <= delta < INT_TABLE_SIZE else enc_int(delta)),
             )
             return value
@@ -83,8 +103,11 @@ class RecordingClocks:
 
     def resolution(self, clock_id: int) -> int:
         value = self._live.resolution(clock_id)
-        self._rec.event(Kind.CLOCK_RES, clock_id, value)
+        self._rec.event(self._res_code, clock_id, value)
         return value
+
+    def close(self) -> None:
+        self._live.close()
 
 
 class ReplayingClocks:
@@ -93,7 +116,21 @@ class ReplayingClocks:
     def __init__(self, replayer: Replayer) -> None:
         self._r = replayer
         # A clock read is recorded as the difference from the previous read of that clock.
-        self.now = replayer.summing(_CLOCK_NOW)
+        self.now = replayer.summing(replayer.code(NOW))
+        self._res_code = replayer.code(RESOLUTION)
 
     def resolution(self, clock_id: int) -> int:
-        return int(self._r.take1(Kind.CLOCK_RES, clock_id))
+        return int(self._r.take1(self._res_code, clock_id))
+
+    def close(self) -> None:
+        pass
+
+
+FAMILY: Family[Clocks] = Family(
+    "clock",
+    (NOW, RESOLUTION),
+    live=lambda ctx: LiveClocks(),
+    recording=lambda live, rec, ctx: RecordingClocks(live, rec),
+    replaying=lambda rep, ctx: ReplayingClocks(rep),
+    doc="wall-clock, monotonic and CPU-time clocks, and their resolutions",
+)

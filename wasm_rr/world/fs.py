@@ -31,8 +31,9 @@ from typing import Any, Protocol
 import blake3
 
 from ..errors import ArgsMismatchError
-from ..trace.schema import FS_OP_NAMES, FsOp, Kind
+from ..trace.events import EventDecl, f
 from .base import Recorder, Replayer, WorldError, describe, world_error_from_os
+from .family import Context, Family
 
 # File types, as WASI 0.2 names them.
 UNKNOWN = "unknown"
@@ -120,7 +121,7 @@ class Preopen:
 class Fs(Protocol):
     def preopens(self) -> list[Preopen]: ...
     def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened: ...
-    def close(self, h: int) -> None: ...
+    def close_handle(self, h: int) -> None: ...
     def read(self, h: int, n: int, offset: int) -> bytes: ...
     def write(self, h: int, data: bytes, offset: int) -> int: ...
     def append(self, h: int, data: bytes) -> tuple[int, int]:
@@ -149,8 +150,8 @@ class Fs(Protocol):
         ...
 
     def allocate(self, h: int, offset: int, length: int) -> None: ...
-    def close_all(self) -> None:
-        """Release every host resource (the run is over)."""
+    def close(self) -> None:
+        """Release every host resource (the run is over): the family's close."""
         ...
 
 
@@ -235,7 +236,7 @@ class LiveFs:
         except KeyError:
             raise WorldError("EBADF") from None
 
-    def close_all(self) -> None:
+    def close(self) -> None:
         for handle in self._handles.values():
             with contextlib.suppress(OSError):
                 os.close(handle.fd)
@@ -388,7 +389,7 @@ class LiveFs:
         kind = _type_of(st.st_mode)
         return Opened(self._add(_Handle(fd, kind == DIRECTORY, base.readonly)), kind)
 
-    def close(self, h: int) -> None:
+    def close_handle(self, h: int) -> None:
         handle = self._get(h)
         del self._handles[h]
         try:
@@ -605,8 +606,46 @@ class FsConfigError(Exception):
 # ---- recording and replaying ----------------------------------------------------------------
 
 
-Op = FsOp
-OP_NAMES = FS_OP_NAMES
+class Op:
+    """The file-system operations; each is an event kind ``fs.<name>`` whose question is the
+    call's argument list and whose answer is the result (or an errno name)."""
+
+    OPEN = 1  # [dir, path, flags] -> [handle, type]
+    CLOSE = 2  # [handle] -> null
+    READ = 3  # [handle, max_len, offset] -> payload
+    WRITE = 4  # [handle, data-or-blake3, len, offset] -> count
+    APPEND = 5  # [handle, data-or-blake3, len] -> [count, end]
+    STAT = 6  # [handle] -> stat
+    STAT_AT = 7  # [dir, path, follow] -> stat
+    SET_SIZE = 8  # [handle, size] -> null
+    SET_TIMES = 9  # [handle, atim, mtim] -> null
+    SET_TIMES_AT = 10  # [dir, path, follow, atim, mtim] -> null
+    READDIR = 11  # [handle] -> [[name, type, ino]...]
+    MKDIR = 12  # [dir, path] -> null
+    RMDIR = 13  # [dir, path] -> null
+    UNLINK = 14  # [dir, path] -> null
+    RENAME = 15  # [dir, path, new_dir, new_path] -> null
+    LINK = 16  # [dir, path, follow, new_dir, new_path] -> null
+    SYMLINK = 17  # [target, dir, path] -> null
+    READLINK = 18  # [dir, path] -> target (bytes)
+    SYNC = 19  # [handle, data_only] -> null
+    ADVISE = 20  # [handle, offset, len, advice] -> null
+    ALLOCATE = 21  # [handle, offset, len] -> null
+
+
+OP_NAMES: dict[int, str] = {
+    v: k.lower() for k, v in vars(Op).items() if k.isupper() and isinstance(v, int)
+}
+EVENTS: dict[int, EventDecl] = {
+    op: EventDecl(
+        "fs",
+        name,
+        (f("call", "list"),),
+        (f("answer", "payload" if op == Op.READ else "any", nullable=True, errno=True),),
+    )
+    for op, name in OP_NAMES.items()
+}
+"""The event kind of each operation."""
 
 
 def written_digest(data: bytes) -> bytes:
@@ -615,15 +654,13 @@ def written_digest(data: bytes) -> bytes:
     return data if len(data) < 32 else blake3.blake3(data).digest()
 
 
-_FS = Kind.FS
-
-
 class RecordingFs:
     """Asks the live file system; records each question with its answer or errno name."""
 
-    def __init__(self, live: LiveFs, recorder: Recorder) -> None:
+    def __init__(self, live: Fs, recorder: Recorder) -> None:
         self._live = live
         self._rec = recorder
+        self._codes = {op: recorder.code(decl) for op, decl in EVENTS.items()}
 
     def _call(
         self, op: int, args: list[Any], fn: Callable[[], Any], enc: Callable[[Any], Any]
@@ -631,16 +668,16 @@ class RecordingFs:
         try:
             result = fn()
         except WorldError as err:
-            self._rec.event(_FS, op, args, err.name)
+            self._rec.event(self._codes[op], args, err.name)
             raise
-        self._rec.event(_FS, op, args, enc(result))
+        self._rec.event(self._codes[op], args, enc(result))
         return result
 
     def preopens(self) -> list[Preopen]:
         return self._live.preopens()
 
-    def close_all(self) -> None:
-        self._live.close_all()
+    def close(self) -> None:
+        self._live.close()
 
     def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened:
         opened: Opened = self._call(
@@ -651,8 +688,8 @@ class RecordingFs:
         )
         return opened
 
-    def close(self, h: int) -> None:
-        self._call(Op.CLOSE, [h], lambda: self._live.close(h), _none)
+    def close_handle(self, h: int) -> None:
+        self._call(Op.CLOSE, [h], lambda: self._live.close_handle(h), _none)
 
     def read(self, h: int, n: int, offset: int) -> bytes:
         data: bytes = self._call(
@@ -791,9 +828,10 @@ class ReplayingFs:
     def __init__(self, replayer: Replayer, preopens: list[Preopen]) -> None:
         self._r = replayer
         self._preopens = preopens
+        self._codes = {op: replayer.code(decl) for op, decl in EVENTS.items()}
 
     def _answer(self, op: int, args: list[Any]) -> Any:
-        (result,) = self._r.take(_FS, op, args)
+        (result,) = self._r.take(self._codes[op], args)
         if type(result) is str:  # an FS answer that is a text string is always an errno name
             raise WorldError(result)
         return result
@@ -801,14 +839,14 @@ class ReplayingFs:
     def preopens(self) -> list[Preopen]:
         return list(self._preopens)
 
-    def close_all(self) -> None:
+    def close(self) -> None:
         pass  # nothing was opened
 
     def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened:
         h, kind = self._answer(Op.OPEN, [dir, path, flags.to_int()])
         return Opened(h, kind)
 
-    def close(self, h: int) -> None:
+    def close_handle(self, h: int) -> None:
         self._answer(Op.CLOSE, [h])
 
     def read(self, h: int, n: int, offset: int) -> bytes:
@@ -823,7 +861,7 @@ class ReplayingFs:
             raise ArgsMismatchError(
                 seq,
                 exc.expected,
-                f"wrote different bytes: {describe(_FS, (op, args))}",
+                f"wrote different bytes: {describe(EVENTS[op], (args,))}",
                 "the file content the guest wrote changed",
             ) from None
         return n
@@ -885,3 +923,18 @@ class ReplayingFs:
 
     def allocate(self, h: int, offset: int, length: int) -> None:
         self._answer(Op.ALLOCATE, [h, offset, length])
+
+
+def _replaying(rep: Replayer, ctx: Context) -> ReplayingFs:
+    preopens = [Preopen(i + 1, d.guest, d.host, d.readonly) for i, d in enumerate(ctx.config.dirs)]
+    return ReplayingFs(rep, preopens)
+
+
+FAMILY: Family[Fs] = Family(
+    "fs",
+    tuple(EVENTS.values()),
+    live=lambda ctx: LiveFs([(d.host, d.guest, d.readonly) for d in ctx.config.dirs]),
+    recording=lambda live, rec, ctx: RecordingFs(live, rec),
+    replaying=_replaying,
+    doc="files and directories below the preopened directories",
+)

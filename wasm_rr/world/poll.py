@@ -11,11 +11,14 @@ import time
 from dataclasses import astuple, dataclass
 from typing import Any, BinaryIO, Protocol
 
-from ..trace.schema import Kind
+from ..trace.events import EventDecl, f
 from .base import Recorder, Replayer
 from .clocks import MONOTONIC, REALTIME
+from .family import Context, Family
 
 CLOCK, FD_READ, FD_WRITE = 0, 1, 2
+
+WAIT = EventDecl("poll", "wait", (f("subscriptions", "list"),), (f("ready", "list"),))
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,15 @@ class Poll(Protocol):
         """Block until at least one subscription fires; return the ones that did."""
         ...
 
+    def close(self) -> None: ...
+
 
 class LivePoll:
     def __init__(self, streams: dict[int, BinaryIO | None]) -> None:
         self._streams = streams
+
+    def close(self) -> None:
+        pass
 
     def _fileno(self, fd: int) -> int | None:
         stream = self._streams.get(fd)
@@ -109,17 +117,40 @@ class RecordingPoll:
     def __init__(self, live: Poll, recorder: Recorder) -> None:
         self._live = live
         self._rec = recorder
+        self._code = recorder.code(WAIT)
 
     def wait(self, subscriptions: list[Subscription]) -> list[Ready]:
         ready = self._live.wait(subscriptions)
-        self._rec.event(Kind.POLL, _enc_subs(subscriptions), [list(astuple(r)) for r in ready])
+        self._rec.event(self._code, _enc_subs(subscriptions), [list(astuple(r)) for r in ready])
         return ready
+
+    def close(self) -> None:
+        self._live.close()
 
 
 class ReplayingPoll:
     def __init__(self, replayer: Replayer) -> None:
         self._r = replayer
+        self._code = replayer.code(WAIT)
 
     def wait(self, subscriptions: list[Subscription]) -> list[Ready]:
-        (ready,) = self._r.take(Kind.POLL, _enc_subs(subscriptions))
+        (ready,) = self._r.take(self._code, _enc_subs(subscriptions))
         return [Ready(u, t, e, n, bool(h)) for u, t, e, n, h in ready]
+
+    def close(self) -> None:
+        pass
+
+
+def _live(ctx: Context) -> LivePoll:
+    s = ctx.streams
+    return LivePoll({0: s.stdin, 1: s.stdout, 2: s.stderr})
+
+
+FAMILY: Family[Poll] = Family(
+    "poll",
+    (WAIT,),
+    live=_live,
+    recording=lambda live, rec, ctx: RecordingPoll(live, rec),
+    replaying=lambda rep, ctx: ReplayingPoll(rep),
+    doc="waiting on clocks and on stdio readiness",
+)

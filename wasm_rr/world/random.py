@@ -8,10 +8,12 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ..errors import ArgsMismatchError
-from ..trace.schema import Kind
+from ..trace.events import EventDecl, f
 from .base import Recorder, Replayer, describe
+from .family import Family
 
-_RANDOM = Kind.RANDOM
+SECURE = EventDecl("random", "bytes", (), (f("bytes", "payload"),), doc="secure random bytes")
+INSECURE = EventDecl("random", "insecure", (), (f("bytes", "payload"),))
 _BSTR_HEAD = [bytes((0x40 + n,)) for n in range(24)]
 
 
@@ -23,6 +25,8 @@ class Random(Protocol):
     def insecure(self, n: int) -> bytes:
         """``n`` random bytes that need not be secure."""
         ...
+
+    def close(self) -> None: ...
 
 
 _POOL = 4096
@@ -56,6 +60,9 @@ class LiveRandom:
     def insecure(self, n: int) -> bytes:
         return self._insecure.randbytes(n)
 
+    def close(self) -> None:
+        pass
+
 
 class RecordingRandom:
     secure: Callable[[int], bytes]
@@ -66,22 +73,27 @@ class RecordingRandom:
         live_secure = live.secure
         put = recorder.put
         heads = _BSTR_HEAD
+        code = recorder.code(SECURE)
+        self._insecure_code = recorder.code(INSECURE)
 
         def secure(n: int) -> bytes:
             # A hot path (a closure, like the clocks'): short reads are encoded inline.
             data = live_secure(n)
             if n < 24:
-                put(_RANDOM, heads[n] + data)
+                put(code, heads[n] + data)
             else:
-                recorder.event(_RANDOM, recorder.payload(data))
+                recorder.event(code, recorder.payload(data))
             return data
 
         self.secure = secure
 
     def insecure(self, n: int) -> bytes:
         data = self._live.insecure(n)
-        self._rec.event(Kind.RANDOM_INSECURE, self._rec.payload(data))
+        self._rec.event(self._insecure_code, self._rec.payload(data))
         return data
+
+    def close(self) -> None:
+        self._live.close()
 
 
 class ReplayingRandom:
@@ -91,24 +103,39 @@ class ReplayingRandom:
         self._r = replayer
         take0 = replayer.take0
         slow = self._take
+        code = replayer.code(SECURE)
+        self._insecure_code = replayer.code(INSECURE)
 
         def secure(n: int) -> bytes:
-            field = take0(_RANDOM)
+            field = take0(code)
             if type(field) is bytes and len(field) == n:
                 data: bytes = field
                 return data
-            return slow(field, _RANDOM, n)
+            return slow(field, SECURE, n)
 
         self.secure = secure
 
-    def _take(self, field: object, kind: int, n: int) -> bytes:
+    def _take(self, field: object, decl: EventDecl, n: int) -> bytes:
         r = self._r
         data = r.resolve(field)
         if len(data) != n:
             raise ArgsMismatchError(
-                r.seq, f"{describe(kind, ())} of {len(data)} bytes", f"asked for {n} bytes"
+                r.seq, f"{describe(decl, ())} of {len(data)} bytes", f"asked for {n} bytes"
             )
         return data
 
     def insecure(self, n: int) -> bytes:
-        return self._take(self._r.take0(Kind.RANDOM_INSECURE), Kind.RANDOM_INSECURE, n)
+        return self._take(self._r.take0(self._insecure_code), INSECURE, n)
+
+    def close(self) -> None:
+        pass
+
+
+FAMILY: Family[Random] = Family(
+    "random",
+    (SECURE, INSECURE),
+    live=lambda ctx: LiveRandom(),
+    recording=lambda live, rec, ctx: RecordingRandom(live, rec),
+    replaying=lambda rep, ctx: ReplayingRandom(rep),
+    doc="secure and insecure random bytes",
+)

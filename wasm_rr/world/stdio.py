@@ -14,8 +14,17 @@ from typing import BinaryIO, Protocol
 import blake3
 
 from ..errors import OutputMismatchError
-from ..trace.schema import Kind
+from ..trace.events import EventDecl, f
 from .base import Recorder, Replayer, WorldError, describe, world_error_from_os
+from .family import Family
+
+READ = EventDecl(
+    "io", "read", (f("fd", "uint"), f("max", "uint")), (f("data", "payload", errno=True),)
+)
+WRITE = EventDecl(
+    "io", "write", (f("fd", "uint"),), (f("data", "payload"), f("written", "uint", errno=True))
+)
+ISATTY = EventDecl("io", "isatty", (f("fd", "uint"),), (f("tty", "uint"),))
 
 STDIN, STDOUT, STDERR = 0, 1, 2
 
@@ -49,6 +58,8 @@ class Stdio(Protocol):
     def isatty(self, fd: int) -> bool:
         """Whether the stream is a terminal (libc picks line or full buffering by it)."""
         ...
+
+    def close(self) -> None: ...
 
 
 class LiveStdio:
@@ -89,35 +100,42 @@ class LiveStdio:
         except (OSError, ValueError, AttributeError):
             return False
 
+    def close(self) -> None:
+        pass
+
 
 class RecordingStdio:
     def __init__(self, live: Stdio, recorder: Recorder) -> None:
         self._live = live
         self._rec = recorder
         self.log = live.log
+        self._read, self._write, self._isatty = (recorder.code(d) for d in (READ, WRITE, ISATTY))
 
     def read(self, fd: int, n: int) -> bytes:
         try:
             data = self._live.read(fd, n)
         except WorldError as err:
-            self._rec.event(Kind.READ, fd, n, err.name)
+            self._rec.event(self._read, fd, n, err.name)
             raise
-        self._rec.event(Kind.READ, fd, n, self._rec.payload(data))
+        self._rec.event(self._read, fd, n, self._rec.payload(data))
         return data
 
     def write(self, fd: int, data: bytes) -> int:
         try:
             written = self._live.write(fd, data)
         except WorldError as err:
-            self._rec.event(Kind.WRITE, fd, self._rec.payload(data), err.name)
+            self._rec.event(self._write, fd, self._rec.payload(data), err.name)
             raise
-        self._rec.event(Kind.WRITE, fd, self._rec.payload(data), written)
+        self._rec.event(self._write, fd, self._rec.payload(data), written)
         return written
 
     def isatty(self, fd: int) -> bool:
         value = self._live.isatty(fd)
-        self._rec.event(Kind.ISATTY, fd, int(value))
+        self._rec.event(self._isatty, fd, int(value))
         return value
+
+    def close(self) -> None:
+        self._live.close()
 
 
 class ReplayingStdio:
@@ -127,22 +145,23 @@ class ReplayingStdio:
         self._r = replayer
         self._sinks = sinks
         self.log = OutputLog()
+        self._read, self._write, self._isatty = (replayer.code(d) for d in (READ, WRITE, ISATTY))
 
     def read(self, fd: int, n: int) -> bytes:
-        (answer,) = self._r.take(Kind.READ, fd, n)
+        (answer,) = self._r.take(self._read, fd, n)
         if type(answer) is str:
             raise WorldError(answer)
         return self._r.resolve(answer)
 
     def write(self, fd: int, data: bytes) -> int:
         r = self._r
-        field, written = r.take(Kind.WRITE, fd)
+        field, written = r.take(self._write, fd)
         recorded = r.resolve(field)
         if recorded != data:
             raise OutputMismatchError(
                 r.seq,
-                describe(Kind.WRITE, (fd, recorded)),
-                "wrote " + describe(Kind.WRITE, (fd, data)),
+                describe(WRITE, (fd, recorded)),
+                "wrote " + describe(WRITE, (fd, data)),
                 _first_difference(recorded, data),
             )
         if type(written) is str:
@@ -156,8 +175,23 @@ class ReplayingStdio:
         return int(written)
 
     def isatty(self, fd: int) -> bool:
-        (value,) = self._r.take(Kind.ISATTY, fd)
+        (value,) = self._r.take(self._isatty, fd)
         return bool(value)
+
+    def close(self) -> None:
+        pass
+
+
+FAMILY: Family[Stdio] = Family(
+    "io",
+    (READ, WRITE, ISATTY),
+    live=lambda ctx: LiveStdio(ctx.streams.stdin, ctx.streams.stdout, ctx.streams.stderr),
+    recording=lambda live, rec, ctx: RecordingStdio(live, rec),
+    replaying=lambda rep, ctx: ReplayingStdio(
+        rep, {STDOUT: ctx.streams.stdout, STDERR: ctx.streams.stderr}
+    ),
+    doc="standard input (recorded), output and error (recorded, checked on replay)",
+)
 
 
 def _first_difference(a: bytes, b: bytes) -> str:

@@ -83,7 +83,7 @@ class Descriptor:
 
     def _maybe_close(self) -> None:
         if self.dropped and self.children == 0 and not self.preopen:
-            self.fs.close(self.handle)
+            self.fs.close_handle(self.handle)
 
     def flags(self) -> frozenset[str]:
         if self.is_dir:

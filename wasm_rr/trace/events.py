@@ -1,0 +1,112 @@
+"""Event declarations: what an effect family writes into a trace, declared once.
+
+An event kind is two-level: a family (``clocks``) and an operation (``now``). Each family module
+declares its kinds as :class:`EventDecl` values, giving the names and shapes of the question
+fields (what the guest asked: checked on replay) and the answer fields (what the world said:
+handed back on replay), and which fields hold payloads (bytes stored inline, or the ordinal of a
+blob record). The schema, the reader, ``inspect`` and ``diff`` derive everything they know about
+an event from these declarations; nothing else lists kinds.
+
+On disk an event starts with a small integer *code*; the trace header maps each code to its
+``family.op`` name (:func:`assign_codes`), so the one-byte code space is per trace and never
+runs out, and a reader knows every kind a trace uses before reading any event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Shape = Literal["int", "uint", "bool", "str", "bytes", "payload", "list", "map", "any"]
+"""What one field holds. ``payload``: bytes inline or a blob ordinal (an int). Any shape but
+``any`` may also be a text string where the declaration says so (an errno name), or null
+where ``nullable``."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    shape: Shape
+    nullable: bool = False
+    errno: bool = False
+    """The field may instead hold an errno name (a text string): the world answered an error."""
+
+
+def f(name: str, shape: Shape, *, nullable: bool = False, errno: bool = False) -> Field:
+    """A field declaration (short form for family modules)."""
+    return Field(name, shape, nullable, errno)
+
+
+@dataclass(frozen=True)
+class EventDecl:
+    """One kind of event: ``family.op``, its question fields and its answer fields."""
+
+    family: str
+    op: str
+    question: tuple[Field, ...]
+    answer: tuple[Field, ...]
+    summed: bool = False
+    """The (single) answer is stored as the difference from the previous answer to the same
+    question (clock reads): readers show the running sum."""
+    doc: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.family}.{self.op}"
+
+    @property
+    def arity(self) -> int:
+        """Items after the code: the fuel delta, then every field."""
+        return 1 + len(self.question) + len(self.answer)
+
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        return self.question + self.answer
+
+    @property
+    def payload_slots(self) -> frozenset[int]:
+        """Indices (after the fuel delta) of the fields that hold payloads."""
+        return frozenset(i for i, fd in enumerate(self.fields) if fd.shape == "payload")
+
+
+# Codes that are not events (the same in every format version). 0 never starts an item: it is
+# the zero padding after the last event of a trace that was cut off.
+SITE = 21  # site id -- the source site of the event that follows (.tape programs)
+BLOB = 22  # blake3 digest (32 bytes), data -- a payload stored once
+END = 23  # footer map, then the digest item
+RECORD_ARITY = {SITE: 1, BLOB: 2, END: 2}
+RESERVED = frozenset({0, SITE, BLOB, END})
+
+
+def assign_codes(decls: Iterable[EventDecl]) -> dict[int, EventDecl]:
+    """Number the kinds in order: 1..20 (one byte each), then 24 and up (two bytes)."""
+    table: dict[int, EventDecl] = {}
+    code = 1
+    for decl in decls:
+        while code in RESERVED:
+            code += 1
+        table[code] = decl
+        code += 1
+    return table
+
+
+def codes_to_cbor(table: Mapping[int, EventDecl]) -> dict[int, str]:
+    return {code: decl.name for code, decl in table.items()}
+
+
+def shown(value: Any) -> Any:
+    """A field value as JSON can hold it (bytes as text when printable, else hex)."""
+    if isinstance(value, bytes):
+        try:
+            text = value.decode("utf-8")
+            if text.isprintable() or all(c.isprintable() or c in "\n\t\r" for c in text):
+                return text
+        except UnicodeDecodeError:
+            pass
+        return {"hex": value.hex()}
+    if isinstance(value, list | tuple):
+        return [shown(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): shown(v) for k, v in value.items()}
+    return value
