@@ -18,7 +18,13 @@ Steps per C guest:
      keeps the `name` section, so trap backtraces show function names.
   3. The result is validated and checked for a `name` section and the
      absence of DWARF.
-  4. `wasm-tools component new <name>.wasm --adapt
+  4. Guests that include `wasm_rr_process.h` (from guests/include/, passed as
+     `-I ../include`) import wasm-rr's process family: before wrapping, the WIT
+     world `imports` of wit/process.wit is embedded into a temporary copy of the
+     module (`wasm-tools component embed`), so that the component imports
+     `wasm-rr:process/process@0.1.0` (the committed core module is left as
+     compiled, without that custom section).
+  5. `wasm-tools component new <name>.wasm --adapt
      wasi_snapshot_preview1=<adapter>` wraps the module into a component
      importing `wasi:*@0.2.12`, which is validated. The adapter is
      `lib/wasi_snapshot_preview1.command.wasm` of the npm package
@@ -42,6 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -57,6 +64,7 @@ COMPONENTIZE_PY_VERSION = "0.25.1"
 
 GUESTS_DIR = Path(__file__).resolve().parent
 SRC_DIR = GUESTS_DIR / "src"
+INCLUDE_DIR = GUESTS_DIR / "include"
 PY_DIR = SRC_DIR / "py"
 BUILD_DIR = GUESTS_DIR / "build"
 
@@ -66,6 +74,12 @@ ADAPTER_MEMBER = "package/lib/wasi_snapshot_preview1.command.wasm"
 ADAPTER_SHA256 = "2a652d711c1fff34f9d5a0e073e50ef7eeb8fe7d8a6d559eae643a4c049a7b94"
 ADAPTER = GUESTS_DIR / "adapter" / "wasi_snapshot_preview1.command.wasm"
 ADAPTER_WASI_VERSION = "0.2.12"
+
+PROCESS_HEADER = "wasm_rr_process.h"
+PROCESS_WIT = GUESTS_DIR.parent / "wit" / "process.wit"
+PROCESS_WORLD = "imports"
+"""C guests whose source includes PROCESS_HEADER import wasm-rr:process/process@0.1.0; their
+components are made from the module with this WIT world embedded."""
 
 OLD_WASI_VARIANTS = {"dice": "0.2.0"}
 """Components also built importing an older WASI 0.2 version than the adapter's:
@@ -166,16 +180,24 @@ def custom_sections(data: bytes) -> list[str]:
     return names
 
 
+def uses_process(name: str) -> bool:
+    """Whether guests/src/<name>.c includes the process header (`#include "wasm_rr_process.h"`)."""
+    src = (SRC_DIR / f"{name}.c").read_text(encoding="utf-8")
+    return re.search(rf'^\s*#\s*include\s*"{re.escape(PROCESS_HEADER)}"', src, re.M) is not None
+
+
 def build_one(name: str, wasm_tools: str) -> int:
     src = SRC_DIR / f"{name}.c"
     dst = BUILD_DIR / f"{name}.wasm"
+    # Relative to src/, like the source itself, so no absolute path reaches the module.
+    includes = ["-I", os.path.relpath(INCLUDE_DIR, SRC_DIR)] if uses_process(name) else []
     with tempfile.TemporaryDirectory(prefix=f"guest-{name}-") as tmp:
         unstripped = Path(tmp) / f"{name}.wasm"
         stripped = Path(tmp) / f"{name}.stripped.wasm"
         # Compile from inside src/ with a relative path so no absolute
         # path of this checkout can reach the module.
         proc = subprocess.run(
-            [*zig_cmd(), "cc", *CFLAGS, src.name, "-o", str(unstripped)],
+            [*zig_cmd(), "cc", *CFLAGS, *includes, src.name, "-o", str(unstripped)],
             cwd=SRC_DIR,
             capture_output=True,
             text=True,
@@ -258,16 +280,34 @@ def ensure_adapter() -> Path:
 
 
 def build_component(name: str, wasm_tools: str, adapter: Path) -> int:
-    """build/<name>.wasm -> build/<name>.component.wasm through the preview1 adapter."""
+    """build/<name>.wasm -> build/<name>.component.wasm through the preview1 adapter (with the
+    process WIT world embedded first when the guest uses it)."""
     dst = BUILD_DIR / f"{name}.component.wasm"
     with tempfile.TemporaryDirectory(prefix=f"guest-{name}-") as tmp:
         out = Path(tmp) / f"{name}.component.wasm"
+        core = BUILD_DIR / f"{name}.wasm"
+        if uses_process(name):
+            embedded = Path(tmp) / f"{name}.embedded.wasm"
+            run(
+                [
+                    wasm_tools,
+                    "component",
+                    "embed",
+                    str(PROCESS_WIT),
+                    "--world",
+                    PROCESS_WORLD,
+                    str(core),
+                    "-o",
+                    str(embedded),
+                ]
+            )
+            core = embedded
         run(
             [
                 wasm_tools,
                 "component",
                 "new",
-                str(BUILD_DIR / f"{name}.wasm"),
+                str(core),
                 "--adapt",
                 f"wasi_snapshot_preview1={adapter}",
                 "-o",

@@ -13,6 +13,8 @@ from typing import Any
 import wasmtime
 
 from wasm_rr.lang import Compiled, compile_source
+from wasm_rr.lang.builtins import PROC_ERROR_CODES
+from wasm_rr.lang.runtime import PROCESS_MODULE
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -116,6 +118,33 @@ class FakeRun(Run):
     calls: list[tuple[str, int]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Finished:
+    """A finished program, as wasm-rr:process's `output` record."""
+
+    status: int = 0
+    signal: int = 0
+    timed_out: bool = False
+    stdout: bytes = b""
+    stderr: bytes = b""
+    realloc_align: int = 1  # the `align` passed to cabi_realloc (canonical ABI: 1 for list<u8>)
+
+
+ProcAnswer = Finished | str
+
+
+@dataclass(frozen=True)
+class ProcRequest:
+    """What the guest asked wasm-rr:process's `run` for."""
+
+    program: str
+    args: list[str]
+    cwd: str
+    env: list[str]
+    stdin: bytes
+    timeout_ms: int
+
+
 @dataclass
 class FakeWasi:
     args: list[str] = field(default_factory=lambda: ["prog.wasm"])
@@ -123,6 +152,9 @@ class FakeWasi:
     random: bytes = b""
     clock_ns: int = 0
     calls: list[tuple[str, int]] = field(default_factory=list)
+    procs: list[ProcAnswer] = field(default_factory=list)
+    """Answers to proc.run, in order: an error-code name, or a finished program."""
+    proc_requests: list[ProcRequest] = field(default_factory=list)
     streams: dict[int, bytearray] = field(default_factory=lambda: {1: bytearray(), 2: bytearray()})
     _mem: wasmtime.Memory | None = None
 
@@ -131,11 +163,12 @@ class FakeWasi:
         module = wasmtime.Module(ENGINE, wasm)
         linker = wasmtime.Linker(ENGINE)
         for imp in module.imports:
-            assert imp.module == "wasi_snapshot_preview1", imp.module
+            assert imp.module in ("wasi_snapshot_preview1", PROCESS_MODULE), imp.module
             assert imp.name is not None
             ty = imp.type
             assert isinstance(ty, wasmtime.FuncType)
-            linker.define_func(imp.module, imp.name, ty, self._handler(imp.name), True)
+            name = "process_run" if imp.module == PROCESS_MODULE else imp.name
+            linker.define_func(imp.module, imp.name, ty, self._handler(name), True)
         instance = linker.instantiate(store, module)
         mem = instance.exports(store)["memory"]
         assert isinstance(mem, wasmtime.Memory)
@@ -240,3 +273,68 @@ class FakeWasi:
 
     def proc_exit(self, c: wasmtime.Caller, status: int) -> None:
         raise _Exit(status)
+
+    # wasm-rr:process/process@0.1.0 `run`, lowered by the canonical ABI
+    def _pairs(self, c: wasmtime.Caller, ptr: int, n: int) -> list[str]:
+        out = []
+        for i in range(n):
+            sp, sl = struct.unpack("<II", self._read(c, ptr + 8 * i, 8))
+            out.append(self._read(c, sp, sl).decode())
+        return out
+
+    def process_run(
+        self,
+        c: wasmtime.Caller,
+        prog: int,
+        prog_len: int,
+        args: int,
+        nargs: int,
+        cwd: int,
+        cwd_len: int,
+        env: int,
+        nenv: int,
+        stdin: int,
+        stdin_len: int,
+        timeout_ms: int,
+        ret: int,
+    ) -> None:
+        self.proc_requests.append(
+            ProcRequest(
+                self._read(c, prog, prog_len).decode(),
+                self._pairs(c, args, nargs),
+                self._read(c, cwd, cwd_len).decode(),
+                self._pairs(c, env, nenv),
+                self._read(c, stdin, stdin_len),
+                timeout_ms,
+            )
+        )
+        answer = self.procs.pop(0)
+        if isinstance(answer, str):
+            code = PROC_ERROR_CODES.index(answer)
+            self._write(c, ret, struct.pack("<BxxxB", 1, code) + bytes(27))
+            return
+        realloc = c["cabi_realloc"]
+        assert isinstance(realloc, wasmtime.Func)
+
+        def place(data: bytes) -> int:
+            if not data:
+                return 0  # the host may pass ptr 0 for an empty list
+            ptr = realloc(c, 0, 0, answer.realloc_align, len(data))
+            assert isinstance(ptr, int) and ptr % answer.realloc_align == 0
+            self._write(c, ptr, data)
+            return ptr
+
+        out, err = place(answer.stdout), place(answer.stderr)
+        record = struct.pack(
+            "<BxxxiIBxxxIIII",
+            0,
+            answer.status,
+            answer.signal,
+            int(answer.timed_out),
+            out,
+            len(answer.stdout),
+            err,
+            len(answer.stderr),
+        )
+        assert len(record) == 32
+        self._write(c, ret, record)

@@ -23,7 +23,7 @@ from wasm_rr.lang import (
     strip_sites_section,
 )
 from wasm_rr.lang.lexer import tokenize
-from wasm_rr.lang.runtime import check_messages
+from wasm_rr.lang.runtime import PROCESS_MODULE, check_messages
 from wasm_rr.lang.sites import _sections
 
 from .helpers import ENGINE, EXAMPLES
@@ -73,9 +73,14 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
 def test_module_is_a_wasip1_command(path: Path) -> None:
     compiled = compile_file(path)
     module = wasmtime.Module(ENGINE, compiled.wasm)
-    assert {imp.module for imp in module.imports} == {"wasi_snapshot_preview1"}
+    # A program that uses proc.run also imports wasm-rr's process family and exports the
+    # cabi_realloc its host calls back; no other program does.
+    procs = "proc.run(" in path.read_text()
+    process = {PROCESS_MODULE} if procs else set()
+    assert {imp.module for imp in module.imports} == {"wasi_snapshot_preview1", *process}
     exports = {exp.name: type(exp.type).__name__ for exp in module.exports}
-    assert exports == {"memory": "MemoryType", "_start": "FuncType"}
+    realloc = {"cabi_realloc": "FuncType"} if procs else {}
+    assert exports == {"memory": "MemoryType", "_start": "FuncType", **realloc}
     start = next(e for e in module.exports if e.name == "_start").type
     assert isinstance(start, wasmtime.FuncType)
     assert (start.params, start.results) == ([], [])

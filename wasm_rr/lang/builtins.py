@@ -50,6 +50,20 @@ DIVISION_BY_ZERO = RuntimeError_("division_by_zero", "division by zero")
 NO_PREOPEN = RuntimeError_("file_error", "no preopened directory contains the path")
 NO_SUCH_FILE = RuntimeError_("no_such_file", "no such file or directory")
 
+PROC_ERROR_CODES = ("access", "no-entry", "not-directory", "invalid", "io")
+"""wasm-rr:process's error-code enum, in WIT order (the discriminant is the index)."""
+_PROC_ERROR_TEXT = {
+    "access": "the program is not allowed",
+    "no-entry": "the program was not found",
+    "not-directory": "the working directory is not a directory inside a preopen",
+    "invalid": "a malformed request",
+    "io": "the program could not be started",
+}
+PROC_ERRORS = tuple(
+    RuntimeError_("proc_error", f"proc.run: {code}: {_PROC_ERROR_TEXT[code]}")
+    for code in PROC_ERROR_CODES
+)
+
 # Builtin functions, called as `name(args)`.
 FUNCTIONS: dict[str, Op] = {
     "print": Op("$rt.print", 1, effect="print"),
@@ -129,6 +143,14 @@ MODULES: dict[str, dict[str, Op]] = {
                 NO_SUCH_FILE,
                 RuntimeError_("file_error", "cannot write the file"),
             ),
+        ),
+    },
+    "proc": {
+        "run": Op(
+            "$rt.proc_run",
+            2,
+            effect="proc.run",
+            errors=(_type("proc.run() needs a string program and a list of strings"), *PROC_ERRORS),
         ),
     },
 }

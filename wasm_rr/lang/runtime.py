@@ -11,6 +11,7 @@ Memory layout (addresses are fixed; ``SITE_ADDR`` is the contract with wasm-rr):
     16..39    iovecs          40..47  i32 out-parameters    48..55  u64 out-parameter
     64..95    integer formatting
     96..143   poll_oneoff subscription   144..175 its event    176..183 prestat
+    192..223  proc.run's result (result<output, error-code>, written by the host)
     256..511  the runtime error message buffer
     512..     static data (string literals and runtime strings), then the heap
 
@@ -29,6 +30,7 @@ from .builtins import FUNCTIONS, MODULES, OPERATORS, Op
 SITE_ADDR = 8
 DATA_START = 512
 _REPORT_BUF = 256
+PROC_RESULT = 192
 _REPORT_MAX = 256
 
 TAG_NIL, TAG_BOOL, TAG_INT, TAG_STR, TAG_BYTES, TAG_LIST = range(6)
@@ -84,6 +86,13 @@ IMPORTS = [
     + "))"
     for name, params, result in _IMPORTS
 ]
+
+# wasm-rr's process family (wit/process.wit): the canonical-ABI lowering of `run`. Params:
+# program, args ({ptr, len} pairs), cwd, env ({ptr, len} pairs), stdin (each ptr, len), the
+# timeout in ms, and the address where the host writes the 32-byte result<output, error-code>.
+PROCESS_MODULE = "wasm-rr:process/process@0.1.0"
+_RUN_PARAMS = " ".join(["i32"] * 10 + ["i64", "i32"])
+IMPORTS.append(f'(import "{PROCESS_MODULE}" "run" (func $process.run (param {_RUN_PARAMS})))')
 
 _V2 = "(param $at i32) (param $a i64) (param $bt i32) (param $b i64)"
 _INTS = (
@@ -714,6 +723,75 @@ FUNCS: list[str] = [
   {_SITE}
   (drop (call $wasi.fd_close (local.get $fd)))
   (i32.const 0) (i64.const 0))""",
+    # ---- processes -------------------------------------------------------------------------
+    # The host places stdout and stderr in guest memory with cabi_realloc (exported only by
+    # programs that use proc.run). It allocates a str object and returns the address of its
+    # bytes, so the output is already a str: $rt.proc_str finds the header 4 bytes before.
+    """(func $rt.cabi_realloc (export "cabi_realloc") (param $old i32) (param $old_size i32)
+  (param $align i32) (param $size i32) (result i32)
+  (local $p i32)
+  (local.set $p (if (result i32) (i32.gt_u (local.get $align) (i32.const 4))
+    (then (call $rt.alloc (local.get $size)))
+    (else (i32.add (call $rt.str_new (local.get $size)) (i32.const 4)))))
+  (if (local.get $old)
+    (then (memory.copy (local.get $p) (local.get $old) (select (local.get $old_size)
+      (local.get $size) (i32.lt_u (local.get $old_size) (local.get $size))))))
+  (local.get $p))""",
+    """(func $rt.proc_str (param $ptr i32) (param $len i32) (result i32)
+  (local $p i32)
+  (if (i32.eqz (local.get $len)) (then (return (i32.const {S:EMPTY}))))
+  (if (i32.ge_u (local.get $ptr) (i32.const 4))
+    (then
+      (if (i32.eq (i32.load (i32.sub (local.get $ptr) (i32.const 4))) (local.get $len))
+        (then (return (i32.sub (local.get $ptr) (i32.const 4)))))))
+  (local.set $p (call $rt.str_new (local.get $len)))
+  (memory.copy (i32.add (local.get $p) (i32.const 4)) (local.get $ptr) (local.get $len))
+  (local.get $p))""",
+    f"""(func $rt.proc_run (param $pt i32) (param $p i64) (param $at i32) (param $a i64)
+  (param $site i32) (result i32 i64)
+  (local $l i32) (local $n i32) (local $i i32) (local $e i32) (local $s i32) (local $pairs i32)
+  (local $q i32) (local $prog i32) (local $code i32) (local $sig i32) (local $out i32)
+  (if (i32.or (i32.ne (local.get $pt) (i32.const 3)) (i32.ne (local.get $at) (i32.const 5)))
+    (then {{E:0}}))
+  (local.set $l (i32.wrap_i64 (local.get $a)))
+  (local.set $n (i32.load (local.get $l)))
+  (local.set $pairs (call $rt.alloc (i32.shl (local.get $n) (i32.const 3))))
+  (block $done
+    (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $e (i32.add (i32.load offset=8 (local.get $l))
+        (i32.shl (local.get $i) (i32.const 4))))
+      (if (i32.ne (i32.load (local.get $e)) (i32.const 3)) (then {{E:0}}))
+      (local.set $s (i32.wrap_i64 (i64.load offset=8 (local.get $e))))
+      (local.set $q (i32.add (local.get $pairs) (i32.shl (local.get $i) (i32.const 3))))
+      (i32.store (local.get $q) (i32.add (local.get $s) (i32.const 4)))
+      (i32.store offset=4 (local.get $q) (i32.load (local.get $s)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+  (local.set $prog (i32.wrap_i64 (local.get $p)))
+  (memory.fill (i32.const {PROC_RESULT}) (i32.const 0) (i32.const 32))
+  {_SITE}
+  (call $process.run (i32.add (local.get $prog) (i32.const 4)) (i32.load (local.get $prog))
+    (local.get $pairs) (local.get $n) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+    (i32.const 0) (i32.const 0) (i64.const 0) (i32.const {PROC_RESULT}))
+  (if (i32.load8_u (i32.const {PROC_RESULT}))
+    (then
+      (local.set $code (i32.load8_u offset=4 (i32.const {PROC_RESULT})))
+      (if (i32.eqz (local.get $code)) (then {{E:1}}))
+      (if (i32.eq (local.get $code) (i32.const 1)) (then {{E:2}}))
+      (if (i32.eq (local.get $code) (i32.const 2)) (then {{E:3}}))
+      (if (i32.eq (local.get $code) (i32.const 3)) (then {{E:4}}))
+      {{E:5}}))
+  (local.set $sig (i32.load offset=8 (i32.const {PROC_RESULT})))
+  (local.set $out (call $rt.list_new (i32.const 3)))
+  (call $rt.list_append (local.get $out) (i32.const 2)
+    (select (i64.sub (i64.const 0) (i64.extend_i32_u (local.get $sig)))
+      (i64.extend_i32_s (i32.load offset=4 (i32.const {PROC_RESULT}))) (local.get $sig)))
+  (call $rt.list_append (local.get $out) (i32.const 3) (i64.extend_i32_u (call $rt.proc_str
+    (i32.load offset=16 (i32.const {PROC_RESULT})) (i32.load offset=20 (i32.const {PROC_RESULT})))))
+  (call $rt.list_append (local.get $out) (i32.const 3) (i64.extend_i32_u (call $rt.proc_str
+    (i32.load offset=24 (i32.const {PROC_RESULT})) (i32.load offset=28 (i32.const {PROC_RESULT})))))
+  (i32.const 5) (i64.extend_i32_u (local.get $out)))""",
     f"""(func $rt.exit (param $t i32) (param $p i64) (param $site i32) (result i32 i64)
   (if (i32.ne (local.get $t) (i32.const 2)) (then {{E:0}}))
   (if (i64.gt_u (local.get $p) (i64.const 125)) (then {{E:1}}))
@@ -733,7 +811,10 @@ FUNCS += [
 ]
 
 _NAME = re.compile(r"\(func (\$[\w.]+)")
-_REF = re.compile(r"\$(?:rt|wasi|tape_error)[\w.]*")
+_REF = re.compile(r"\$(?:rt|wasi|process|tape_error)[\w.]*")
+
+DEPS: dict[str, tuple[str, ...]] = {"$rt.proc_run": ("$rt.cabi_realloc",)}
+"""Pieces a piece needs without calling them: proc.run's host calls back cabi_realloc."""
 _PLACEHOLDER = re.compile(r"\{([EMS]):([^}]*)\}")
 
 
@@ -784,13 +865,15 @@ def assemble(roots: Iterable[str], intern: Callable[[bytes], int]) -> tuple[list
         text = PIECES[name]
         # Error calls name their kind function only once expanded: expand with a dry intern.
         refs = set(_REF.findall(_expand_errors(name, text, lambda _b: 0)))
+        refs.update(DEPS.get(name, ()))
         stack.extend(r for r in refs if r in PIECES and r not in wanted)
     imports: list[str] = []
     funcs: list[str] = []
     for name, text in PIECES.items():  # definition order: deterministic
         if name in wanted:
             expanded[name] = _expand_errors(name, text, intern)
-            (imports if name.startswith("$wasi.") else funcs).append(expanded[name])
+            is_import = name.startswith(("$wasi.", "$process."))
+            (imports if is_import else funcs).append(expanded[name])
     return imports, funcs
 
 
