@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import click
@@ -21,7 +22,7 @@ from .trace import reader
 from .trace.diff import describe_event, divergence_json, first_divergence
 from .trace.events import shown
 from .trace.schema import Outcome
-from .world import Streams
+from .world import Streams, process
 from .world.base import describe
 
 DEFAULT_TRACE = "wasm-rr-trace.cbor"
@@ -130,11 +131,36 @@ def _recording_options(f: Any) -> Any:
             help="Give the guest an environment variable (NAME alone: the host's value).",
         ),
         *_DIR_OPTIONS,
+        *_FAMILY_OPTIONS,
         click.argument("args", nargs=-1, type=click.UNPROCESSED),
     ]
     for decorator in reversed(decorators):
         f = decorator(f)
     return f
+
+
+_FAMILY_OPTIONS = [
+    click.option(
+        "--allow-run",
+        "allow_run",
+        multiple=True,
+        metavar="NAME|PATH",
+        help="Let the guest run this host program (found on PATH now; denied by default).",
+    ),
+    click.option(
+        "--run-wasm",
+        "run_wasm",
+        multiple=True,
+        metavar="NAME=PATH.wasm",
+        help="A guest's call to run NAME runs this wasm module in process, under the same "
+        "recording.",
+    ),
+]
+"""Options of the effect families, each turned into its family's configuration below."""
+
+_FAMILY_CONFIG: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "process": lambda o: process.options(list(o["allow_run"]), list(o["run_wasm"])),
+}
 
 
 def _record(
@@ -144,11 +170,14 @@ def _record(
     dirs: tuple[str, ...],
     ro_dirs: tuple[str, ...],
     args: tuple[str, ...],
+    **family_options: Any,
 ) -> None:
+    families = {name: make(family_options) for name, make in _FAMILY_CONFIG.items()}
     config = RunConfig(
         argv=[os.path.basename(guest), *args],
         env=_env(env_specs),
         dirs=_dirs(dirs, ro_dirs),
+        families={name: opts for name, opts in families.items() if opts},
     )
     try:
         if trace_path is None:
@@ -174,12 +203,13 @@ def record(
     dirs: tuple[str, ...],
     ro_dirs: tuple[str, ...],
     args: tuple[str, ...],
+    **family_options: Any,
 ) -> None:
     """Run GUEST and record every answer the outside world gives it.
 
     GUEST is a wasm module or a .tape script; arguments after `--` are passed to it.
     """
-    _record(guest, trace_path, env_specs, dirs, ro_dirs, args)
+    _record(guest, trace_path, env_specs, dirs, ro_dirs, args, **family_options)
 
 
 @cli.command()
@@ -210,12 +240,15 @@ def run(
     dirs: tuple[str, ...],
     ro_dirs: tuple[str, ...],
     args: tuple[str, ...],
+    **family_options: Any,
 ) -> None:
     """Compile GUEST if it is a .tape script, run it and record it (`record`, for scripts).
 
     Arguments after `--` are passed to it.
     """
-    _record(guest, None if no_trace else trace_path, env_specs, dirs, ro_dirs, args)
+    _record(
+        guest, None if no_trace else trace_path, env_specs, dirs, ro_dirs, args, **family_options
+    )
 
 
 @cli.command()

@@ -9,7 +9,9 @@ wrong with the inputs or a divergence is a :class:`~wasm_rr.errors.WasmRRError`,
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib.metadata
+import io
 import os
 import platform
 import time
@@ -21,7 +23,7 @@ import wasmtime
 from wasmtime import _ffi as ffi
 
 from . import __version__
-from .abi import p1
+from .abi import p1, p1_process
 from .abi.memory import GuestFault, GuestMemory
 from .abi.p1_fs import GuestTrapRequest
 from .abi.trampoline import HostFunctions, call_start, fuel_cell
@@ -50,8 +52,11 @@ from .trace import reader
 from .trace.events import assign_codes, codes_to_cbor
 from .trace.schema import Footer, Header, Outcome, Trap
 from .trace.writer import TraceWriter
-from .world import Streams, World, live_world, recording_world, replaying_world
+from .world import Context, Streams, World, live_world, recording_world, replaying_world
+from .world import cli as cli_family
+from .world import stdio as stdio_family
 from .world.fs import FsConfigError
+from .world.process import BytesOutput, Completed, Request
 from .world.registry import EVENTS
 from .world.stdio import STDERR, STDOUT
 
@@ -257,6 +262,8 @@ def _run_module(guest: Guest, world: World, register: SiteRegister | None = None
     host = HostFunctions(linker, p1.error_result)
     abi = p1.Preview1(world)
     abi.define(host)
+    process = p1_process.ProcessAbi(world, lambda: abi.mem)
+    p1_process.define(host, process)
     linker.define_unknown_imports_as_traps(module)
     try:
         instance = linker.instantiate(store, module)
@@ -267,6 +274,9 @@ def _run_module(guest: Guest, world: World, register: SiteRegister | None = None
             f"{guest.path} cannot be instantiated: {str(exc).splitlines()[0]}"
         ) from None
     exports = instance.exports(store)
+    realloc = exports.get("cabi_realloc")
+    if isinstance(realloc, wasmtime.Func):
+        process.realloc = lambda *a: int(realloc(store, *a))
     memory = exports.get("memory")
     if isinstance(memory, wasmtime.Memory):
         abi.bind_memory(GuestMemory(store, memory))
@@ -314,6 +324,56 @@ def _run(guest: Guest, world: World, register: SiteRegister | None = None) -> Ou
 
         return run_component(guest, world)
     return _run_module(guest, world, register)
+
+
+def _run_child(parent: World, wasm_path: str, request: Request) -> Completed:
+    """Run a wasm child (``--run-wasm``) to completion under ``parent``'s world: its clocks,
+    random, files, processes and poll are the parent's (recorded, or replayed), its arguments,
+    environment and stdio are the request's."""
+    guest = load_guest(wasm_path)
+    if guest.kind != "module":
+        raise UsageError(
+            f"--run-wasm {request.program}: {wasm_path} is a component; "
+            "wasm children must be core modules"
+        )
+    out, err = io.BytesIO(), io.BytesIO()
+    streams = Streams(io.BytesIO(request.stdin), out, err)
+    config = replace(
+        parent.config,
+        argv=[request.program, *request.args],
+        env=dict(e.split("=", 1) for e in request.env),
+    )
+    ctx = Context(config, streams, parent.context.services)
+    impls = dict(parent.impls)
+    impls["cli"] = cli_family.FAMILY.live(ctx)
+    impls["io"] = stdio_family.FAMILY.live(ctx)
+    child = World(impls, ctx, parent.mode, parent.recorder, parent.replayer)
+    start = time.monotonic_ns()
+    try:
+        outcome = _run_module(guest, child)
+    finally:
+        if parent.fuel is not None:
+            parent.attach_fuel(parent.fuel)  # the parent's instructions count again
+    if outcome.trap is not None:
+        err.write(f"wasm-rr: child {request.program} trapped: {outcome.trap.message}\n".encode())
+        status = 134
+    else:
+        status = (outcome.exit_code or 0) & 0xFF
+    return Completed(
+        wasm_path,
+        status,
+        0,
+        False,
+        BytesOutput(out.getvalue()),
+        BytesOutput(err.getvalue()),
+        time.monotonic_ns() - start,
+    )
+
+
+def _provide(world: World) -> World:
+    """Give the world's families the services only the engine has (running wasm children)."""
+    world.context.services["run_wasm"] = functools.partial(_run_child, world)
+    return world
 
 
 def _header(guest: Guest, config: RunConfig) -> Header:
@@ -375,7 +435,7 @@ def record(
     if register is not None:
         writer.enable_sites(register)
     # Recording starts after the site register is attached: the hot paths capture writer.put.
-    world = recording_world(live, writer)
+    world = _provide(recording_world(live, writer))
     try:
         outcome = _run(guest, world, register)
     except BaseException:
@@ -410,7 +470,9 @@ def replay(
     if guest.blake3 != trace.header.guest_blake3 and not allow_code_change:
         raise CodeHashMismatchError(trace.header.guest_blake3, guest.blake3)
     check_fuel = trace.header.wasmtime_version == WASMTIME_VERSION and not allow_code_change
-    world = replaying_world(trace, Streams(None, streams.stdout, streams.stderr), check_fuel)
+    world = _provide(
+        replaying_world(trace, Streams(None, streams.stdout, streams.stderr), check_fuel)
+    )
     rep = world.replayer
     assert rep is not None
     register = SiteRegister(guest.sites) if guest.sites is not None else None
@@ -440,7 +502,7 @@ def replay(
 def run_live(guest_path: str | os.PathLike[str], config: RunConfig, streams: Streams) -> RunResult:
     """Run the guest against the real world, recording nothing."""
     guest = load_guest(guest_path)
-    world = _live_world(config, streams)
+    world = _provide(_live_world(config, streams))
     register = SiteRegister(guest.sites) if guest.sites is not None else None
     try:
         return RunResult(_run(guest, world, register), 0, None, guest.sites)

@@ -215,6 +215,14 @@ class TraceWriter:
         def state() -> tuple[int, int]:
             return pos, events
 
+        def reserve(n: int) -> None:
+            # Move the end of the written region over ``n`` bytes the caller writes itself.
+            nonlocal pos
+            if pos + n > cap:
+                grow(n)
+            pos += n
+
+        self._reserve = reserve
         self.put = put
         self.write_raw = write_raw
         self.attach_fuel = attach_fuel
@@ -269,6 +277,42 @@ class TraceWriter:
             self._blobs[digest] = ordinal
             self.write_raw(_SMALL[BLOB] + enc_bytes(digest) + _bytes_head(len(data)), data)
         return ordinal
+
+    def payload_stream(self, source: Any) -> bytes | int:
+        """:meth:`payload` for bytes read in pieces (``source.size``, ``source.chunks()``):
+        hashed in one pass and copied in a second, so they never need to fit in memory."""
+        size: int = source.size
+        if size <= INLINE_MAX:
+            return b"".join(source.chunks())
+        hasher = blake3.blake3()
+        for chunk in source.chunks():
+            hasher.update(chunk)
+        digest = hasher.digest()
+        ordinal = self._blobs.get(digest)
+        if ordinal is not None:
+            return ordinal
+        ordinal = len(self._blobs)
+        self._blobs[digest] = ordinal
+        head = _SMALL[BLOB] + enc_bytes(digest) + _bytes_head(size)
+        self._write_stream(head, source.chunks(), size)
+        return ordinal
+
+    def _write_stream(self, head: bytes, chunks: Any, size: int) -> None:
+        """Write ``head`` then ``size`` bytes from ``chunks``, the first byte of ``head``
+        last (so a cut leaves no partial record)."""
+        start = self.size
+        self.write_raw(b"\0" + head[1:], b"")  # reserve the head, its first byte still zero
+        fileno = self._file.fileno()
+        pos = start + len(head)
+        written = 0
+        for chunk in chunks:
+            self._reserve(len(chunk))
+            os.pwrite(fileno, chunk, pos)
+            pos += len(chunk)
+            written += len(chunk)
+        if written != size:
+            raise OSError(f"payload changed size while it was copied ({written} != {size})")
+        self._mm[start] = head[0]
 
     # -- end ---------------------------------------------------------------------------------
 

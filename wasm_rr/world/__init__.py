@@ -52,6 +52,7 @@ class World:
         self.mode = mode
         self.recorder = recorder
         self.replayer = replayer
+        self.fuel: FuelCell | None = None
         self.clocks: _clocks.Clocks = impls["clock"]
         self.random: _random.Random = impls["random"]
         self.cli: _cli.Cli = impls["cli"]
@@ -73,6 +74,7 @@ class World:
 
     def attach_fuel(self, cell: FuelCell) -> None:
         """Count instructions on ``cell`` from now on (called once the store exists)."""
+        self.fuel = cell
         if self.recorder is not None:
             self.recorder.attach(cell)
         if self.replayer is not None:

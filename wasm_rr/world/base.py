@@ -72,6 +72,7 @@ class Recorder:
         self.put = writer.put
         self.event = writer.event
         self.payload = writer.payload
+        self.payload_stream = writer.payload_stream
 
     def attach(self, fuel: FuelCell) -> None:
         """Start counting on a store's fuel cell (the engine calls this before the guest runs)."""

@@ -1,0 +1,113 @@
+"""``wasm-rr:process/process@0.1.0`` for core modules: the canonical-ABI lowering of
+``wit/process.wit``'s ``run``, so the same C source builds as a module and as a component.
+
+Core signature: ``run(program_ptr, program_len, args_ptr, args_len, cwd_ptr, cwd_len, env_ptr,
+env_len, stdin_ptr, stdin_len, timeout_ms: i64, retptr)``. Lists of strings are arrays of
+``(ptr, len)`` pairs. At ``retptr`` (32 bytes, align 4) goes ``result<output, error-code>``: a
+discriminant byte, then the output record at +4 (status, signal, timed-out, stdout and stderr
+as (ptr, len) in buffers the guest's ``cabi_realloc`` allocates) or the error code at +4.
+This module only decodes guest memory, asks ``world.process``, and encodes the answer.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+from ..world import World, WorldError
+from ..world.process import FAMILY, Completed, Output, Request
+from .memory import GuestFault, GuestMemory
+from .trampoline import HostFunctions
+
+MODULE = "wasm-rr:process/process@0.1.0"
+ERROR_CODES = {"EACCES": 0, "ENOENT": 1, "ENOTDIR": 2, "EINVAL": 3}
+"""WorldError names -> the WIT ``error-code`` enum (anything else is ``io``, 4)."""
+IO = 4
+_OK = struct.Struct("<BxxxiIBxxxIIII")
+_PAIR = struct.Struct("<II")
+
+Realloc = Callable[[int, int, int, int], int]
+
+
+class ProcessAbi:
+    """State the import needs: the guest's memory and its ``cabi_realloc``."""
+
+    def __init__(self, world: World, memory: Callable[[], GuestMemory]) -> None:
+        self.world = world
+        self.process = world.get(FAMILY)
+        self.memory = memory
+        self.realloc: Realloc | None = None
+
+    def _string(self, mem: GuestMemory, ptr: int, n: int) -> str:
+        try:
+            return mem.read(ptr, n).decode("utf-8")
+        except UnicodeDecodeError:
+            raise GuestFault("invalid utf-8 string passed to wasm-rr:process run") from None
+
+    def _strings(self, mem: GuestMemory, ptr: int, n: int) -> list[str]:
+        mem.check(ptr, 8 * n, 4)
+        return [self._string(mem, *_PAIR.unpack_from(mem.view, ptr + 8 * i)) for i in range(n)]
+
+    def _copy_out(self, out: Output) -> tuple[int, int]:
+        """Allocate ``out.size`` bytes in the guest and copy the output there in pieces."""
+        if out.size == 0:
+            return 0, 0
+        if self.realloc is None:
+            raise GuestFault("the guest exports no `cabi_realloc` to receive a program's output")
+        ptr = self.realloc(0, 0, 1, out.size)
+        mem = self.memory()  # the call may have grown memory
+        mem.check(ptr, out.size)
+        at = ptr
+        for chunk in out.chunks():
+            mem.view[at : at + len(chunk)] = chunk
+            at += len(chunk)
+        return ptr, out.size
+
+    def run(
+        self,
+        program_ptr: int,
+        program_len: int,
+        args_ptr: int,
+        args_len: int,
+        cwd_ptr: int,
+        cwd_len: int,
+        env_ptr: int,
+        env_len: int,
+        stdin_ptr: int,
+        stdin_len: int,
+        timeout_ms: int,
+        retptr: int,
+    ) -> None:
+        mem = self.memory()
+        mem.check(retptr, 32, 4)
+        request = Request(
+            self._string(mem, program_ptr, program_len),
+            self._strings(mem, args_ptr, args_len),
+            self._string(mem, cwd_ptr, cwd_len),
+            self._strings(mem, env_ptr, env_len),
+            mem.read(stdin_ptr, stdin_len),
+            timeout_ms & 0xFFFFFFFFFFFFFFFF,
+        )
+        try:
+            done: Completed = self.process.run(request)
+        except WorldError as err:
+            mem.view[retptr : retptr + 8] = bytes(
+                (1, 0, 0, 0, ERROR_CODES.get(err.name, IO), 0, 0, 0)
+            )
+            return
+        try:
+            out = self._copy_out(done.stdout)
+            err_out = self._copy_out(done.stderr)
+        finally:
+            done.close()
+        mem = self.memory()
+        _OK.pack_into(
+            mem.view, retptr, 0, done.status, done.signal, int(done.timed_out), *out, *err_out
+        )
+
+
+SIGNATURE = ("i" * 10 + "Ii", "")
+
+
+def define(host: HostFunctions, abi: ProcessAbi) -> None:
+    host.define(MODULE, "run", *SIGNATURE, abi.run)
