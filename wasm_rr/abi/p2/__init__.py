@@ -30,7 +30,7 @@ from ...errors import GuestLoadError
 from ...trace.schema import Outcome, Trap
 from ...world import World
 from ..trampoline import fuel_cell
-from . import canon, cli, clocks, filesystem, io, random
+from . import canon, cli, clocks, filesystem, io, process, random
 from .cli import GuestExit
 from .host import ComponentHost, GuestTrap
 
@@ -69,6 +69,7 @@ def build_host(world: World, stock_hot: bool = False) -> ComponentHost:
     random.define(host, world)
     cli.define(host, world)
     filesystem.define(host, world)
+    process.define(host, world)
     if stock_hot:
         clocks.define_stock(host, world)
         random.define_stock(host, world)
