@@ -25,7 +25,7 @@ import time
 import tomllib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "golden"
 CASES_FILE = GOLDEN / "cases.toml"
 FIXTURES = GOLDEN / "fixtures"
+FORMAT_DIRS = {1: GOLDEN, 2: GOLDEN / "v2"}
+"""Where the golden files of each trace format version live. Every version but the newest is
+frozen: its traces were written by an earlier wasm-rr and must replay forever, unchanged;
+``--update`` only (re-)records the newest."""
+CURRENT = max(FORMAT_DIRS)
 
 MAX_ATTEMPTS = 500
 """How many times ``--update`` records a case with ``until`` or ``args_from`` before giving up."""
@@ -60,6 +65,23 @@ class Case:
     trace_file: str | None = None
     expect_error: str | None = None
     allow_code_change: bool = False
+    allow_run: tuple[str, ...] = ()
+    run_wasm: tuple[str, ...] = ()
+    format: int = CURRENT
+    """The trace format version of this case's golden files (see FORMAT_DIRS)."""
+
+    @property
+    def id(self) -> str:
+        """The case's name, prefixed with its format directory when it is not golden/."""
+        return self.name if self.format == 1 else f"v{self.format}/{self.name}"
+
+    @property
+    def dir(self) -> Path:
+        return FORMAT_DIRS[self.format]
+
+    @property
+    def frozen(self) -> bool:
+        return self.format != CURRENT
 
     @property
     def guest_path(self) -> Path:
@@ -67,15 +89,15 @@ class Case:
 
     @property
     def trace_path(self) -> Path:
-        return ROOT / self.trace_file if self.trace_file else GOLDEN / f"{self.name}.cbor"
+        return ROOT / self.trace_file if self.trace_file else self.dir / f"{self.name}.cbor"
 
     @property
     def stdout_path(self) -> Path:
-        return GOLDEN / f"{self.name}.stdout"
+        return self.dir / f"{self.name}.stdout"
 
     @property
     def stderr_path(self) -> Path:
-        return GOLDEN / f"{self.name}.stderr"
+        return self.dir / f"{self.name}.stderr"
 
     def files(self) -> list[Path]:
         """The golden files this case owns."""
@@ -122,6 +144,8 @@ _KEYS = {
     "trace",
     "expect_error",
     "allow_code_change",
+    "allow_run",
+    "run_wasm",
 }
 
 
@@ -195,6 +219,8 @@ def _parse_case(table: dict[str, Any], index: int, path: Path) -> Case:
         trace_file=_get(table, "trace", str, where),
         expect_error=_get(table, "expect_error", str, where),
         allow_code_change=bool(_get(table, "allow_code_change", bool, where)),
+        allow_run=_str_list(table, "allow_run", where),
+        run_wasm=_str_list(table, "run_wasm", where),
     )
     if case.stale and not case.expect_error:
         raise CaseFileError(f"{where}: a stale case needs `expect_error`")
@@ -219,20 +245,31 @@ def load_cases(path: Path = CASES_FILE) -> list[Case]:
         if case.name in seen:
             raise CaseFileError(f"{_rel(path)}: case {case.name!r} appears twice")
         seen.add(case.name)
-    return cases
+    # One case per format directory that pins it: the frozen versions where their files exist
+    # (stale cases are hand-made traces of the first version), the newest always.
+    versions = []
+    for case in cases:
+        for fmt in sorted(FORMAT_DIRS):
+            if fmt == CURRENT and not case.stale:
+                versions.append(replace(case, format=fmt))
+            elif fmt != CURRENT:
+                older = replace(case, format=fmt)
+                if case.stale or older.trace_path.exists():
+                    versions.append(older)
+    return versions
 
 
 def select(cases: list[Case], names: Sequence[str]) -> list[Case]:
     if not names:
         return cases
-    known = {c.name for c in cases}
+    known = {c.name for c in cases} | {c.id for c in cases}
     unknown = [n for n in names if n not in known]
     if unknown:
         raise CaseFileError(
-            f"unknown case(s): {', '.join(unknown)}; known: {', '.join(c.name for c in cases)}"
+            f"unknown case(s): {', '.join(unknown)}; known: {', '.join(c.id for c in cases)}"
         )
     wanted = set(names)
-    return [c for c in cases if c.name in wanted]
+    return [c for c in cases if c.name in wanted or c.id in wanted]
 
 
 # ---- running the CLI --------------------------------------------------------------------------
@@ -285,6 +322,10 @@ def record(case: Case, trace: Path, args: Sequence[str]) -> Run:
     cmd = ["record", case.guest, "-t", _rel(trace)]
     for name, value in case.env:
         cmd += ["--env", f"{name}={value}"]
+    for program in case.allow_run:
+        cmd += ["--allow-run", program]
+    for spec in case.run_wasm:
+        cmd += ["--run-wasm", spec]
     with tempfile.TemporaryDirectory(prefix="wasm-rr-golden-") as scratch:
         for i, spec in enumerate(case.dirs):
             fixture, _, guest_dir = spec.partition("::")
@@ -358,8 +399,8 @@ def compare(case: Case, run: Run) -> Result:
             if not detail:
                 detail = _diff(label, expected, got)
     if not problems:
-        return Result(case.name, True)
-    return Result(case.name, False, "; ".join(problems), detail)
+        return Result(case.id, True)
+    return Result(case.id, False, "; ".join(problems), detail)
 
 
 def _compare_stale(case: Case, run: Run) -> Result:
@@ -374,20 +415,20 @@ def _compare_stale(case: Case, run: Run) -> Result:
     if case.expect_error not in err:
         problems.append(f"stderr lacks {case.expect_error!r}")
     if not problems:
-        return Result(case.name, True)
+        return Result(case.id, True)
     shown = err_lines[:DIFF_LINES] or ["(stderr is empty)"]
-    return Result(case.name, False, "; ".join(problems), [f"stderr: {line}" for line in shown])
+    return Result(case.id, False, "; ".join(problems), [f"stderr: {line}" for line in shown])
 
 
 def check_case(case: Case) -> Result:
     """Replay one case through the CLI and compare it with its golden files."""
     missing = _missing(case)
     if missing:
-        return Result(case.name, False, missing)
+        return Result(case.id, False, missing)
     try:
         run = replay(case)
     except subprocess.TimeoutExpired:
-        return Result(case.name, False, f"replay took more than {TIMEOUT_S}s")
+        return Result(case.id, False, f"replay took more than {TIMEOUT_S}s")
     return compare(case, run)
 
 
@@ -409,22 +450,23 @@ def _record_until_wanted(case: Case, trace: Path) -> tuple[Run, list[str], int] 
             return rec, args, attempt
     if attempts == 1:
         why = f"recording exited {rec.status}, expected {case.expect_status}"
-        return Result(case.name, False, why, _tail(rec))
+        return Result(case.id, False, why, _tail(rec))
     goal = f"stdout containing {case.until!r} and " if case.until else ""
     goal += f"exit status {case.expect_status}"
-    return Result(case.name, False, f"no recording with {goal} in {attempts} attempts", _tail(rec))
+    return Result(case.id, False, f"no recording with {goal} in {attempts} attempts", _tail(rec))
 
 
 def update_case(case: Case) -> Result:
     """Re-record a non-stale case into golden/, then pin stdout/stderr from a replay of it."""
-    if case.stale:  # hand-made: never re-recorded, only checked
+    if case.stale or case.frozen:  # never re-recorded, only checked
         result = check_case(case)
         if result.ok:
-            result.note = "stale: checked, not re-recorded"
+            result.note = "stale: checked, not re-recorded" if case.stale else "frozen format"
         return result
     if not case.guest_path.is_file():
-        return Result(case.name, False, f"guest {case.guest} is missing: run `make guests`")
-    tmp = GOLDEN / f".{case.name}.cbor.tmp"
+        return Result(case.id, False, f"guest {case.guest} is missing: run `make guests`")
+    case.dir.mkdir(exist_ok=True)
+    tmp = case.dir / f".{case.name}.cbor.tmp"
     try:
         got = _record_until_wanted(case, tmp)
         if isinstance(got, Result):
@@ -438,7 +480,7 @@ def update_case(case: Case) -> Result:
                 detail += _diff("stdout", rec.stdout, rep.stdout)
             else:
                 detail += _diff("stderr", rec.stderr, rep.stderr)
-            return Result(case.name, False, why, detail)
+            return Result(case.id, False, why, detail)
         os.replace(tmp, case.trace_path)
         case.stdout_path.write_bytes(rep.stdout)
         case.stderr_path.write_bytes(rep.stderr)
@@ -447,7 +489,7 @@ def update_case(case: Case) -> Result:
     note = f"recorded with args {args}" if args else "recorded"
     if attempt > 1:
         note += f" on attempt {attempt}"
-    return Result(case.name, True, note=note)
+    return Result(case.id, True, note=note)
 
 
 def _tail(run: Run) -> list[str]:
@@ -463,7 +505,8 @@ def stray_files(cases: list[Case]) -> list[str]:
     return sorted(
         _rel(p)
         for pattern in ("*.cbor", "*.stdout", "*.stderr")
-        for p in GOLDEN.glob(pattern)
+        for d in FORMAT_DIRS.values()
+        for p in d.glob(pattern)
         if p not in owned
     )
 

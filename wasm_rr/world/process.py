@@ -199,7 +199,8 @@ class Options:
     allow_run: dict[str, str]
     """Allowed program -> its resolved host path ("" when it was not found)."""
     run_wasm: dict[str, list[str]]
-    """Wasm child name -> [host path of its wasm, its blake3]."""
+    """Wasm child name -> [path of its wasm as given (relative to the working directory), the
+    blake3 of its bytes]."""
 
     @classmethod
     def of(cls, config: RunConfig) -> Options:
@@ -231,7 +232,7 @@ def options(allow_run: list[str], run_wasm: list[str]) -> dict[str, Any]:
             raise UsageError(f"--run-wasm {name}: cannot read {path}: {exc.strerror}") from None
         if data[:4] != b"\0asm":
             raise UsageError(f"--run-wasm {name}: {path} is not a WebAssembly file")
-        wasm[name] = [os.path.abspath(path), blake3.blake3(data).hexdigest()]
+        wasm[name] = [path, blake3.blake3(data).hexdigest()]
     if not allowed and not wasm:
         return {}
     return {"allow_run": allowed, "run_wasm": wasm}
@@ -425,9 +426,20 @@ class ReplayingProcess:
             error, guest_blake3 = r.take(self._start, *q)
             if error is not None:
                 raise WorldError(str(error))
-            path, expected = self._wasm[request.program]
-            if guest_blake3 != expected:
-                raise UsageError(f"--run-wasm {request.program}: the trace names a different child")
+            path = self._wasm[request.program][0]
+            try:
+                with open(path, "rb") as fh:
+                    actual = blake3.blake3(fh.read()).hexdigest()
+            except OSError as exc:
+                raise UsageError(
+                    f"wasm child {request.program}: cannot read {path} ({exc.strerror}); replay "
+                    "needs the child the recording ran"
+                ) from None
+            if actual != guest_blake3:
+                raise UsageError(
+                    f"wasm child {request.program}: {path} is not the module the recording ran "
+                    f"(blake3 {str(guest_blake3)[:16]}..., this file {actual[:16]}...)"
+                )
             runner: ChildRunner = self._ctx.services["run_wasm"]
             done = runner(path, request)
             seq = r.seq + 1
