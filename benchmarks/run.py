@@ -163,6 +163,54 @@ def tape_compile(reps: int) -> tuple[float, int]:
     return best(lambda: compile_source(source, str(path)), reps), source.count("\n")
 
 
+def process_calls(reps: int, tmp: Path) -> dict[str, float]:
+    """Per-call cost of running `true` 200 times from a guest (benchmarks/proc_true.tape):
+    recorded, replayed, and unrecorded (the same guest with nothing recorded), next to
+    `subprocess.run(["true"])` alone; each figure is the run with 200 calls minus the run with
+    none, divided by 200."""
+    import shutil
+    import subprocess
+
+    script = Path(__file__).parent / "proc_true.tape"
+    empty = tmp / "proc_none.tape"
+    empty.write_text(script.read_text().replace("0..200", "0..0"))
+    true = shutil.which("true") or "true"
+    n = 200
+    cfg = RunConfig(["proc_true.tape"], {}, [], {"process": {"allow_run": {"true": true}}})
+    trace, trace0 = tmp / "pt.cbor", tmp / "pt0.cbor"
+
+    def rec(path: Path, t: Path) -> Callable[[], object]:
+        return lambda: engine.record(path, t, cfg, streams())
+
+    def live(path: Path) -> Callable[[], object]:
+        return lambda: engine.run_live(path, cfg, streams())
+
+    figures = {
+        "subprocess": best(
+            lambda: [subprocess.run([true], check=False) for _ in range(20)],
+            reps,
+            time.perf_counter,
+        )
+        / 20,
+        "live": (
+            best(live(script), reps, time.perf_counter) - best(live(empty), reps, time.perf_counter)
+        )
+        / n,
+        "record": (
+            best(rec(script, trace), reps, time.perf_counter)
+            - best(rec(empty, trace0), reps, time.perf_counter)
+        )
+        / n,
+        "replay": (
+            best(replayer(script, trace), reps, time.perf_counter)
+            - best(replayer(empty, trace0), reps, time.perf_counter)
+        )
+        / n,
+        "bytes": (trace.stat().st_size - trace0.stat().st_size) / n,
+    }
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=200_000)
@@ -195,6 +243,15 @@ def main() -> int:
                 f"{'<= ' + str(size_targets[guest]) + ' B':>16}"
                 f"   {'met' if rec_ok and rep_ok and size_ok else 'MISSED'}"
             )
+        f = process_calls(min(opts.reps, 3), tmp)
+        print(
+            f"\nprocess: `true` run from a guest, per call   subprocess.run alone "
+            f"{f['subprocess'] * 1e3:.2f} ms\n"
+            f"  unrecorded {f['live'] * 1e3:.2f} ms ({f['live'] / f['subprocess']:.2f}x)   "
+            f"record {f['record'] * 1e3:.2f} ms ({f['record'] / f['subprocess']:.2f}x)   "
+            f"replay {f['replay'] * 1e6:.1f} us ({f['replay'] / f['subprocess']:.4f}x)   "
+            f"trace {f['bytes']:.1f} B/call"
+        )
         f = wordcount(opts.reps, tmp, opts.megabytes)
         rec_ok, rep_ok, size_ok = (
             f["record"] / f["stock"] <= 1.10,
