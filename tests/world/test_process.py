@@ -120,12 +120,6 @@ def test_options_hash_wasm_children(tmp_path: Path) -> None:
         wp.options([""], [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: options() records `--allow-run ./tool` as the relative path './tool' "
-    "(shutil.which result), which Popen then resolves against the child's cwd (a preopen "
-    "or a scratch dir), so a relative --allow-run path never runs (ENOENT)",
-)
 def test_allow_run_relative_path_is_made_absolute(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -180,7 +174,9 @@ def test_args_stdin_status_and_stderr(live: LiveProcess) -> None:
 
 def test_signal_and_timeout(live: LiveProcess) -> None:
     assert run(live, req("sh", "-c", "kill -TERM $$")) == (-1, 15, False, b"", b"")
-    status, sig, timed_out, out, _ = run(live, req("sh", "-c", "echo before; sleep 5", timeout_ms=200))
+    status, sig, timed_out, out, _ = run(
+        live, req("sh", "-c", "echo before; sleep 5", timeout_ms=200)
+    )
     assert (status, sig, timed_out, out) == (-1, 9, True, b"before\n")
     # A program that ends before its timeout did not time out.
     assert run(live, req("true", timeout_ms=60_000)) == (0, 0, False, b"", b"")
@@ -264,12 +260,6 @@ def test_cwd_relative_preopen(sandbox: Path) -> None:
         p.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: LiveProcess._cwd takes the first preopen whose guest path is a prefix, not the "
-    "longest (as wasi-libc resolves the guest's own paths), so with --dir A::/d --dir B::/d/sub "
-    "cwd /d/sub runs in A/sub, not B",
-)
 def test_cwd_nested_preopens_use_the_longest_prefix(tmp_path: Path) -> None:
     a, b = tmp_path / "A", tmp_path / "B"
     (a / "sub").mkdir(parents=True)
@@ -360,7 +350,7 @@ REQUESTS = [
 
 def test_record_then_replay_spawns_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     trace = tmp_path / "t.cbor"
-    cfg = config(PROGRAMS + ["no-such-program-wasm-rr"])
+    cfg = config([*PROGRAMS, "no-such-program-wasm-rr"])
     recorded = record_requests(trace, cfg, REQUESTS)
     assert recorded[0] == (0, 0, False, b"hello\n", b"")
     assert recorded[1][3] == b"A=1\nB=2\n"
@@ -381,7 +371,7 @@ def test_record_then_replay_spawns_nothing(tmp_path: Path, monkeypatch: pytest.M
     def no_spawn(*a: object, **k: object) -> None:
         raise AssertionError("replay spawned a process")
 
-    monkeypatch.setattr(wp.subprocess, "Popen", no_spawn)
+    monkeypatch.setattr("subprocess.Popen", no_spawn)
     monkeypatch.setenv("PATH", "")
     assert replay_requests(trace, REQUESTS) == recorded
 
@@ -482,12 +472,6 @@ def test_wasm_child_bad_request_is_recorded(tmp_path: Path, wasm: dict[str, list
     assert child.calls == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: RecordingProcess records process.wasm_start with error None before "
-    "LiveProcess.run checks the cwd; a bad cwd then raises ENOTDIR with no wasm_end, and replay "
-    "(which never checks the cwd) runs the child and fails looking for wasm_end",
-)
 def test_wasm_child_bad_cwd_replays(tmp_path: Path, wasm: dict[str, list[str]]) -> None:
     trace = tmp_path / "t.cbor"
     r = req("kid", cwd="/nowhere")

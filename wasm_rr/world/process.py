@@ -185,6 +185,10 @@ class Process(Protocol):
         found, ENOTDIR: bad cwd, EINVAL: bad request, EIO: could not start)."""
         ...
 
+    def check(self, request: Request) -> None:
+        """Raise the WorldError :meth:`run` would raise before running anything."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -219,7 +223,8 @@ def options(allow_run: list[str], run_wasm: list[str]) -> dict[str, Any]:
     for name in allow_run:
         if not name:
             raise UsageError("--allow-run needs a program name or path")
-        allowed[name] = shutil.which(name) or ""
+        found = shutil.which(name)
+        allowed[name] = os.path.abspath(found) if found else ""
     wasm: dict[str, list[str]] = {}
     for spec in run_wasm:
         name, sep, path = spec.partition("=")
@@ -236,6 +241,17 @@ def options(allow_run: list[str], run_wasm: list[str]) -> dict[str, Any]:
     if not allowed and not wasm:
         return {}
     return {"allow_run": allowed, "run_wasm": wasm}
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: be killed when wasm-rr dies (a SIGKILLed recorder leaves no
+    program running; Linux only, elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal_mod.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _check_request(req: Request) -> None:
@@ -268,7 +284,9 @@ class LiveProcess:
         parts = [p for p in guest.split("/") if p not in ("", ".")]
         if ".." in parts:
             raise WorldError("ENOTDIR")
-        for d in self._dirs:
+        # The longest preopen that holds the path, as wasi-libc picks it.
+        by_length = sorted(self._dirs, key=lambda d: -len(d.guest.rstrip("/")))
+        for d in by_length:
             prefix = [p for p in d.guest.split("/") if p not in ("", ".")]
             absolute = guest.startswith("/") == d.guest.startswith("/")
             if absolute and parts[: len(prefix)] == prefix:
@@ -278,6 +296,12 @@ class LiveProcess:
                     return real
                 raise WorldError("ENOTDIR")
         raise WorldError("ENOTDIR")
+
+    def check(self, request: Request) -> None:
+        """Refuse a request before anything runs (a bad request, or a cwd outside the
+        preopens), as :meth:`run` would."""
+        _check_request(request)
+        self._cwd(request.cwd)
 
     def run(self, request: Request) -> Completed:
         _check_request(request)
@@ -310,6 +334,7 @@ class LiveProcess:
                     stderr=spool[2],
                     start_new_session=True,
                     close_fds=True,
+                    preexec_fn=_die_with_parent,
                 )
             except FileNotFoundError:
                 raise WorldError("ENOENT") from None
@@ -371,7 +396,7 @@ class RecordingProcess:
         q = request.question()
         if request.program in self._wasm:
             try:
-                _check_request(request)
+                self._live.check(request)
             except WorldError as err:
                 rec.event(self._start, *q, err.name, None)
                 raise
@@ -405,6 +430,9 @@ class RecordingProcess:
             done.duration_ns,
         )
         return done
+
+    def check(self, request: Request) -> None:
+        self._live.check(request)
 
     def close(self) -> None:
         self._live.close()
@@ -472,6 +500,9 @@ class ReplayingProcess:
             BytesOutput(r.resolve(err_out)),
             int(duration),
         )
+
+    def check(self, request: Request) -> None:
+        _check_request(request)
 
     def close(self) -> None:
         pass
