@@ -8,7 +8,6 @@ wrong with the inputs or a divergence is a :class:`~wasm_rr.errors.WasmRRError`,
 
 from __future__ import annotations
 
-import ctypes
 import importlib.metadata
 import os
 import platform
@@ -19,13 +18,13 @@ from pathlib import Path
 
 import blake3
 import wasmtime
-from wasmtime import _ffi as ffi
 
 from . import __version__
 from .abi import p1
+from .abi._wasmtime import call_start, error_frames, fuel_cell
 from .abi.memory import GuestFault, GuestMemory
 from .abi.p1_fs import GuestTrapRequest
-from .abi.trampoline import HostFunctions, call_start, fuel_cell
+from .abi.trampoline import HostFunctions
 from .compiled import compiled
 from .errors import (
     CodeHashMismatchError,
@@ -213,15 +212,7 @@ WasmFailure = (wasmtime.WasmtimeError, wasmtime.Trap)
 
 
 def _frames_of(err: wasmtime.WasmtimeError | wasmtime.Trap) -> list[list[object]]:
-    if isinstance(err, wasmtime.Trap):
-        frames = err.frames
-    else:
-        holder = wasmtime._trap.FrameList(err)
-        ffi.wasmtime_error_wasm_trace(err.ptr(), ctypes.byref(holder.vec))
-        frames = [
-            wasmtime._trap.Frame._from_ptr(holder.vec.data[i], holder)
-            for i in range(holder.vec.size)
-        ]
+    frames = err.frames if isinstance(err, wasmtime.Trap) else error_frames(err)
     return [[f.func_index, f.func_name, f.module_offset, f.func_offset] for f in frames]
 
 

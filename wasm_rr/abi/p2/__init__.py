@@ -22,14 +22,13 @@ import re
 from typing import TYPE_CHECKING
 
 import wasmtime
-from wasmtime import _ffi as ffi
 from wasmtime import component
 
 from ...compiled import compiled
 from ...errors import GuestLoadError
 from ...trace.schema import Outcome, Trap
 from ...world import World
-from ..trampoline import fuel_cell
+from .._wasmtime import call_component, disable_concurrency_support, fuel_cell
 from . import canon, cli, clocks, filesystem, io, random
 from .cli import GuestExit
 from .host import ComponentHost, GuestTrap
@@ -75,23 +74,6 @@ def build_host(world: World, stock_hot: bool = False) -> ComponentHost:
     return host
 
 
-_call = canon._held.wasmtime_component_func_call
-_call.restype = ctypes.c_void_p
-_call.argtypes = [
-    ctypes.POINTER(ffi.wasmtime_component_func_t),
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.c_size_t,
-    ctypes.c_void_p,
-    ctypes.c_size_t,
-]
-
-
-_concurrency_support_set = canon._c(
-    "wasmtime_config_concurrency_support_set", None, ctypes.c_void_p, ctypes.c_bool
-)
-
-
 _ENGINE: wasmtime.Engine | None = None
 
 
@@ -111,7 +93,7 @@ def component_engine() -> wasmtime.Engine:
         from ...engine import engine_config
 
         config = engine_config()
-        _concurrency_support_set(ctypes.cast(config.ptr(), ctypes.c_void_p), False)
+        disable_concurrency_support(config)
         _ENGINE = wasmtime.Engine(config)
     return _ENGINE
 
@@ -169,11 +151,9 @@ def run_component(guest: Guest, world: World, *, stock_hot: bool = False) -> Out
     if func is None:
         raise GuestLoadError(f"{guest.path}: `{runs[0]}` exports no function `run`")
     result = ctypes.create_string_buffer(canon.VAL_SIZE)
-    err = _call(ctypes.byref(func._func), store._context(), None, 0, ctypes.addressof(result), 1)
-    if err:
-        failure = wasmtime.WasmtimeError._from_ptr(
-            ctypes.cast(err, ctypes.POINTER(ffi.wasmtime_error_t))
-        )
+    try:
+        call_component(store, func, ctypes.addressof(result), 1)
+    except wasmtime.WasmtimeError as failure:
         return _settle(host, failure)
     raw = result.raw
     failed = raw[0] == canon.RESULT and raw[8] == 0

@@ -12,6 +12,7 @@ import struct
 from typing import Any
 
 from ...world import World
+from .. import _wasmtime
 from . import canon
 from .canon import BYTES_T, U64_T
 from .host import ComponentHost
@@ -61,7 +62,7 @@ def _bytes_body(secure: Any, check: Any) -> Any:
     u8 = ctypes.c_uint8.from_address
     lists = canon._U8_LISTS
     u8_list = canon.u8_list
-    vallist_new = canon.vallist_new
+    vallist_new = _wasmtime.vallist_new
     stride = canon.VAL_SIZE
     kind = canon.LIST
 
