@@ -13,19 +13,17 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import blake3
-import wasmtime
 
 from . import __version__
-from .abi import p1
-from .abi._wasmtime import call_start, error_frames, fuel_cell
+from .abi.engines import compile_module
 from .abi.memory import GuestFault, GuestMemory
-from .abi.p1_fs import GuestTrapRequest
-from .abi.trampoline import HostFunctions
-from .compiled import compiled
+from .abi.outcome import HostErrorHook
+from .abi.p1 import run_module
+from .abi.p2 import run_component
 from .errors import (
     CodeHashMismatchError,
     DriftError,
@@ -46,7 +44,7 @@ from .lang import (
     strip_sites_section,
 )
 from .trace import reader
-from .trace.schema import Footer, Header, Outcome, Trap
+from .trace.schema import Footer, Header, Outcome
 from .trace.writer import TraceWriter
 from .world import PreopenSpec, Streams, World, live_world, recording_world, replaying_world
 from .world.fs import FsConfigError
@@ -172,137 +170,26 @@ def recorded_sites(header: Header) -> SitesTable | None:
         return None
 
 
-_ENGINE: wasmtime.Engine | None = None
+def _sited_drift(world: World, register: SiteRegister | None) -> HostErrorHook | None:
+    """For a .tape program being replayed: a drift error names the source sites of both the
+    recorded call and this run's call."""
+    replayer = world.replayer
+    if register is None or replayer is None:
+        return None
 
+    def at_sites(exc: BaseException, site: int | None) -> BaseException | None:
+        if not isinstance(exc, DriftError):
+            return None
+        recorded = site_text(recorded_sites(replayer.trace.header), replayer.last_site())
+        return exc.at_sites(recorded, register.describe(site))
 
-def engine_config() -> wasmtime.Config:
-    """What every guest runs with: fuel metering on (events carry instruction counts),
-    memories that never move (a cached view of guest memory stays valid), NaNs canonicalised."""
-    config = wasmtime.Config()
-    config.consume_fuel = True
-    config.memory_may_move = False
-    config.cranelift_nan_canonicalization = True
-    return config
-
-
-def _engine() -> wasmtime.Engine:
-    """The one core-module engine of this process, so that a guest compiled once is reused by
-    every later run."""
-    global _ENGINE
-    if _ENGINE is None:
-        _ENGINE = wasmtime.Engine(engine_config())
-    return _ENGINE
-
-
-def _module(engine: wasmtime.Engine, guest: Guest) -> wasmtime.Module:
-    """The guest compiled (see :mod:`wasm_rr.compiled`: once per process, cached on disk)."""
-
-    def compile() -> wasmtime.Module:
-        try:
-            return wasmtime.Module(engine, guest.wasm)
-        except wasmtime.WasmtimeError as exc:
-            raise GuestLoadError(
-                f"{guest.path} does not compile: {str(exc).splitlines()[0]}"
-            ) from None
-
-    return compiled(engine, guest.wasm, wasmtime.Module, "fuel-fixedmem-nan", compile)
-
-
-WasmFailure = (wasmtime.WasmtimeError, wasmtime.Trap)
-
-
-def _frames_of(err: wasmtime.WasmtimeError | wasmtime.Trap) -> list[list[object]]:
-    frames = err.frames if isinstance(err, wasmtime.Trap) else error_frames(err)
-    return [[f.func_index, f.func_name, f.module_offset, f.func_offset] for f in frames]
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-def _trap_of(
-    err: wasmtime.WasmtimeError | wasmtime.Trap, host_reason: BaseException | None
-) -> Trap:
-    code = None
-    if isinstance(err, wasmtime.Trap):
-        tc = err.trap_code
-        code = tc.name if tc is not None else None
-        message = _last_line(err.message)
-    else:
-        message = _last_line(str(err))
-    if host_reason is not None:
-        message = str(host_reason)
-        code = "HOST"
-    return Trap(code=code, message=message, frames=_frames_of(err))
-
-
-def _run_module(guest: Guest, world: World, register: SiteRegister | None = None) -> Outcome:
-    engine = _engine()
-    module = _module(engine, guest)
-    store = wasmtime.Store(engine)
-    world.attach_fuel(fuel_cell(store))
-    linker = wasmtime.Linker(engine)
-    host = HostFunctions(linker, p1.error_result)
-    abi = p1.Preview1(world)
-    abi.define(host)
-    linker.define_unknown_imports_as_traps(module)
-    try:
-        instance = linker.instantiate(store, module)
-    except WasmFailure as exc:
-        if host.pending is not None:
-            return _settle(host, exc, world, register)
-        raise GuestLoadError(
-            f"{guest.path} cannot be instantiated: {str(exc).splitlines()[0]}"
-        ) from None
-    exports = instance.exports(store)
-    memory = exports.get("memory")
-    if isinstance(memory, wasmtime.Memory):
-        abi.bind_memory(GuestMemory(store, memory))
-        if register is not None:
-            register.bind(abi.mem)
-    start = exports.get("_start")
-    if not isinstance(start, wasmtime.Func):
-        raise GuestLoadError(f"{guest.path} is not a command: it exports no `_start` function")
-    if start.type(store).params or start.type(store).results:
-        raise GuestLoadError(f"{guest.path}: `_start` must take and return nothing")
-    try:
-        call_start(store, start)
-    except WasmFailure as exc:
-        return _settle(host, exc, world, register)
-    return Outcome(exit_code=0)
-
-
-def _settle(
-    host: HostFunctions,
-    exc: wasmtime.WasmtimeError | wasmtime.Trap,
-    world: World,
-    register: SiteRegister | None,
-) -> Outcome:
-    """Turn what ended the call into wasm into an outcome, or re-raise a host error (while the
-    store is still alive: a .tape program's site register is read here)."""
-    reason = host.pending
-    site = register() if register is not None else None
-    if reason is None:
-        return Outcome(trap=replace(_trap_of(exc, None), site=site))
-    if isinstance(reason, p1.GuestExit):
-        return Outcome(exit_code=reason.status)
-    if isinstance(reason, GuestFault | GuestTrapRequest):
-        return Outcome(trap=replace(_trap_of(exc, reason), site=site))
-    if isinstance(reason, DriftError) and register is not None and world.replayer is not None:
-        recorded = site_text(
-            recorded_sites(world.replayer.trace.header), world.replayer.last_site()
-        )
-        raise reason.at_sites(recorded, register.describe(site)) from None
-    raise reason
+    return at_sites
 
 
 def _run(guest: Guest, world: World, register: SiteRegister | None = None) -> Outcome:
     if guest.kind == "component":
-        from .abi.p2 import run_component
-
         return run_component(guest, world)
-    return _run_module(guest, world, register)
+    return run_module(guest, world, register, _sited_drift(world, register))
 
 
 def _header(
@@ -359,7 +246,7 @@ def record(
     # Fail on a guest that does not compile or a directory that cannot be opened before the
     # trace file exists.
     if guest.kind == "module":
-        _module(_engine(), guest)
+        compile_module(guest)
     live = _live_fs_world(lambda: live_world(argv, env, streams, dirs))
     try:
         writer = TraceWriter(trace_path, _header(guest, argv, env, dirs))

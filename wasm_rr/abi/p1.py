@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+import wasmtime
+
+from ..errors import GuestLoadError
+from ..trace.schema import Outcome
 from ..world import World, WorldError
 from ..world.clocks import CLOCK_IDS
 from ..world.poll import CLOCK, Subscription
+from ._wasmtime import call_start, fuel_cell
+from .engines import GuestCode, compile_module, module_engine
 from .memory import GuestFault, GuestMemory
-from .p1_fs import (
-    FsFunctions,
-    GuestTrapRequest,
-    StdioDescriptor,
-)
+from .outcome import GuestExit, GuestTrap, HostErrorHook, WasmFailure, settle
+from .p1_fs import FsFunctions, StdioDescriptor
 from .p1_types import (
     EVENTRWFLAGS_HANGUP,
     SUBCLOCKFLAGS_ABSTIME,
@@ -38,14 +41,6 @@ _SUBSCRIPTION = struct.Struct(
 _EVENT = struct.Struct("<QHB5xQH6x")  # userdata, error, type, nbytes, flags
 _IOVEC = struct.Struct("<II")
 _U64 = struct.Struct("<Q")
-
-
-class GuestExit(Exception):
-    """The guest called ``proc_exit``: the run ends with ``status``."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"guest exited with status {status}")
-        self.status = status
 
 
 # Clocks preview1 names but wasmtime does not provide (it answers EBADF): the CPU-time clocks.
@@ -158,7 +153,7 @@ class Preview1(FsFunctions):
 
     def _clock(self, clock_id: int) -> None:
         if clock_id not in CLOCK_IDS:
-            raise GuestTrapRequest("Invalid enum value Clockid")
+            raise GuestTrap("Invalid enum value Clockid")
         raise AbiError(Errno.BADF)
 
     def clock_res_get(self, clock_id: int, out: int) -> int:
@@ -242,7 +237,7 @@ class Preview1(FsFunctions):
         raise GuestExit(status)
 
     def proc_raise(self, signal: int) -> int:
-        raise GuestTrapRequest("proc_raise unsupported")
+        raise GuestTrap("proc_raise unsupported")
 
     # ---- sockets: no socket descriptors exist -------------------------------------------------
 
@@ -314,3 +309,61 @@ SIGNATURES: dict[str, tuple[str, str]] = {
     "sock_shutdown": ("ii", "i"),
 }
 """Every preview1 function: parameter and result types (``i`` i32, ``I`` i64)."""
+
+
+class SiteRegister(Protocol):
+    """A .tape program's site register (``wasm_rr.engine.SiteRegister``): bound to the guest's
+    memory once it exists, read when the run ends."""
+
+    def bind(self, mem: GuestMemory) -> None: ...
+
+    def __call__(self) -> int: ...
+
+
+def run_module(
+    guest: GuestCode,
+    world: World,
+    register: SiteRegister | None = None,
+    host_error: HostErrorHook | None = None,
+) -> Outcome:
+    """Run a preview1 command module against ``world``: its ``_start``, to an outcome (an exit
+    or a trap); a host error (a drift, an interrupt) is re-raised, through ``host_error``."""
+    engine = module_engine()
+    module = compile_module(guest)
+    store = wasmtime.Store(engine)
+    world.attach_fuel(fuel_cell(store))
+    linker = wasmtime.Linker(engine)
+    host = HostFunctions(linker, error_result)
+    abi = Preview1(world)
+    abi.define(host)
+    linker.define_unknown_imports_as_traps(module)
+
+    def end(exc: wasmtime.WasmtimeError | wasmtime.Trap) -> Outcome:
+        # While the store is alive: the site register and the frames are read from it.
+        site = register() if register is not None else None
+        return settle(host.pending, exc, site=site, host_error=host_error)
+
+    try:
+        instance = linker.instantiate(store, module)
+    except WasmFailure as exc:
+        if host.pending is not None:
+            return end(exc)
+        raise GuestLoadError(
+            f"{guest.path} cannot be instantiated: {str(exc).splitlines()[0]}"
+        ) from None
+    exports = instance.exports(store)
+    memory = exports.get("memory")
+    if isinstance(memory, wasmtime.Memory):
+        abi.bind_memory(GuestMemory(store, memory))
+        if register is not None:
+            register.bind(abi.mem)
+    start = exports.get("_start")
+    if not isinstance(start, wasmtime.Func):
+        raise GuestLoadError(f"{guest.path} is not a command: it exports no `_start` function")
+    if start.type(store).params or start.type(store).results:
+        raise GuestLoadError(f"{guest.path}: `_start` must take and return nothing")
+    try:
+        call_start(store, start)
+    except WasmFailure as exc:
+        return end(exc)
+    return Outcome(exit_code=0)

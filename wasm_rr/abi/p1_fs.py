@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..world import fs as wfs
+from .outcome import GuestTrap
 from .p1_types import Errno, Fdflags, Filetype, Fstflags, Lookupflags, Oflags, Rights, Whence
 from .trampoline import AbiError
 
@@ -561,13 +562,9 @@ def _times(atim: int, mtim: int, flags: int) -> tuple[int | None, int | None]:
     return a, m
 
 
-class GuestTrapRequest(Exception):
-    """The guest asked for something wasmtime answers with a trap (e.g. ``proc_raise``)."""
+def _invalid_enum(name: str) -> GuestTrap:
+    return GuestTrap(f"Invalid enum value {name}")
 
 
-def _invalid_enum(name: str) -> GuestTrapRequest:
-    return GuestTrapRequest(f"Invalid enum value {name}")
-
-
-def _invalid_flags(name: str) -> GuestTrapRequest:
-    return GuestTrapRequest(f"Invalid flags value {name}")
+def _invalid_flags(name: str) -> GuestTrap:
+    return GuestTrap(f"Invalid flags value {name}")

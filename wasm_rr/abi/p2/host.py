@@ -50,10 +50,6 @@ class Fail(Exception):
         self.value = value
 
 
-class GuestTrap(Exception):
-    """The guest did something wasmtime answers with a trap (e.g. ``poll`` of no pollables)."""
-
-
 ErrorMapper = Callable[[WorldError], Any]
 
 

@@ -18,9 +18,10 @@ from ...world import World, WorldError
 from ...world.clocks import MONOTONIC
 from ...world.poll import CLOCK, FD_READ, Subscription
 from .. import _wasmtime
+from ..outcome import GuestTrap
 from . import canon
 from .canon import BOOL_T, BYTES_T, STRING_T, U32_T, U64_T, VAL_SIZE
-from .host import ComponentHost, Fail, GuestTrap
+from .host import ComponentHost, Fail
 from .wit import (
     CLOSED,
     ERROR,

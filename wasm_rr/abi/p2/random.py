@@ -13,6 +13,7 @@ from typing import Any
 
 from ...world import World
 from .. import _wasmtime
+from ..outcome import GuestTrap
 from . import canon
 from .canon import BYTES_T, U64_T
 from .host import ComponentHost
@@ -32,8 +33,6 @@ def define(host: ComponentHost, world: World) -> None:
 
     def _len(n: int) -> int:
         if n > MAX_LEN:
-            from .host import GuestTrap
-
             raise GuestTrap(f"random: {n} bytes requested at once (more than {MAX_LEN})")
         return n
 
