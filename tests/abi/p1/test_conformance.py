@@ -12,7 +12,7 @@ import wasmtime
 from wasm_rr import engine
 from wasm_rr.world import Streams
 
-from ..conftest import guest, record, replay
+from ...conftest import guest, record, replay
 
 
 def stock_run(

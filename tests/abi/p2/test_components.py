@@ -18,8 +18,8 @@ from wasm_rr.abi import engines, p2
 from wasm_rr.trace import Kind, load
 from wasm_rr.world import Streams, live_world
 
-from ..conftest import GUESTS, Captured, record, replay
-from ..tracetools import rewrite
+from ...conftest import GUESTS, Captured, record, replay
+from ...tracetools import rewrite
 
 
 def component(name: str) -> Path:

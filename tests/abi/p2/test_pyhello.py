@@ -13,7 +13,7 @@ from wasm_rr import engine
 from wasm_rr.trace import Kind, load
 from wasm_rr.world import Streams
 
-from .test_p2 import component
+from .test_components import component
 
 HELLO = b"hello world\nsecond line\n"
 
