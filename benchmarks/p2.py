@@ -33,7 +33,7 @@ from wasmtime import component
 
 from wasm_rr import compiled as compiled_mod
 from wasm_rr import engine
-from wasm_rr.abi import p2
+from wasm_rr.abi import engines, p2
 
 ROOT = Path(__file__).resolve().parent.parent
 GUESTS = ROOT / "guests" / "build"
@@ -68,14 +68,14 @@ def wasip2_runner(
     record run compiles it) or once beforehand (``precompiled``, as wasm-rr's compile cache
     does); with ``our_config``, on wasm-rr's engine settings (fuel, NaN canonicalisation),
     which make compiling slower."""
-    shared_eng = p2.component_engine() if our_config else wasmtime.Engine()
+    shared_eng = engines.component_engine() if our_config else wasmtime.Engine()
     shared = component.Component(shared_eng, path.read_bytes()) if precompiled else None
 
     def run() -> None:
         eng = (
             shared_eng
             if precompiled
-            else (p2.component_engine() if our_config else wasmtime.Engine())
+            else (engines.component_engine() if our_config else wasmtime.Engine())
         )
         comp = shared if shared is not None else component.Component(eng, path.read_bytes())
         linker = component.Linker(eng)

@@ -8,7 +8,6 @@ wrong with the inputs or a divergence is a :class:`~wasm_rr.errors.WasmRRError`,
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import importlib.metadata
 import io
@@ -19,15 +18,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import blake3
-import wasmtime
-from wasmtime import _ffi as ffi
 
 from . import __version__
-from .abi import p1, p1_process
+from .abi.engines import compile_module
 from .abi.memory import GuestFault, GuestMemory
-from .abi.p1_fs import GuestTrapRequest
-from .abi.trampoline import HostFunctions, call_start, fuel_cell
-from .compiled import compiled
+from .abi.outcome import HostErrorHook
+from .abi.p1 import run_module
+from .abi.p2 import run_component
 from .config import RunConfig
 from .errors import (
     CodeHashMismatchError,
@@ -50,7 +47,7 @@ from .lang import (
 )
 from .trace import reader
 from .trace.events import assign_codes, codes_to_cbor
-from .trace.schema import Footer, Header, Outcome, Trap
+from .trace.schema import Footer, Header, Outcome
 from .trace.writer import TraceWriter
 from .world import Context, Streams, World, live_world, recording_world, replaying_world
 from .world import cli as cli_family
@@ -180,150 +177,26 @@ def recorded_sites(header: Header) -> SitesTable | None:
         return None
 
 
-_ENGINE: wasmtime.Engine | None = None
+def _sited_drift(world: World, register: SiteRegister | None) -> HostErrorHook | None:
+    """For a .tape program being replayed: a drift error names the source sites of both the
+    recorded call and this run's call."""
+    replayer = world.replayer
+    if register is None or replayer is None:
+        return None
 
+    def at_sites(exc: BaseException, site: int | None) -> BaseException | None:
+        if not isinstance(exc, DriftError):
+            return None
+        recorded = site_text(recorded_sites(replayer.trace.header), replayer.last_site())
+        return exc.at_sites(recorded, register.describe(site))
 
-def engine_config() -> wasmtime.Config:
-    """What every guest runs with: fuel metering on (events carry instruction counts),
-    memories that never move (a cached view of guest memory stays valid), NaNs canonicalised."""
-    config = wasmtime.Config()
-    config.consume_fuel = True
-    config.memory_may_move = False
-    config.cranelift_nan_canonicalization = True
-    return config
-
-
-def _engine() -> wasmtime.Engine:
-    """The one core-module engine of this process, so that a guest compiled once is reused by
-    every later run."""
-    global _ENGINE
-    if _ENGINE is None:
-        _ENGINE = wasmtime.Engine(engine_config())
-    return _ENGINE
-
-
-def _module(engine: wasmtime.Engine, guest: Guest) -> wasmtime.Module:
-    """The guest compiled (see :mod:`wasm_rr.compiled`: once per process, cached on disk)."""
-
-    def compile() -> wasmtime.Module:
-        try:
-            return wasmtime.Module(engine, guest.wasm)
-        except wasmtime.WasmtimeError as exc:
-            raise GuestLoadError(
-                f"{guest.path} does not compile: {str(exc).splitlines()[0]}"
-            ) from None
-
-    return compiled(engine, guest.wasm, wasmtime.Module, "fuel-fixedmem-nan", compile)
-
-
-WasmFailure = (wasmtime.WasmtimeError, wasmtime.Trap)
-
-
-def _frames_of(err: wasmtime.WasmtimeError | wasmtime.Trap) -> list[list[object]]:
-    if isinstance(err, wasmtime.Trap):
-        frames = err.frames
-    else:
-        holder = wasmtime._trap.FrameList(err)
-        ffi.wasmtime_error_wasm_trace(err.ptr(), ctypes.byref(holder.vec))
-        frames = [
-            wasmtime._trap.Frame._from_ptr(holder.vec.data[i], holder)
-            for i in range(holder.vec.size)
-        ]
-    return [[f.func_index, f.func_name, f.module_offset, f.func_offset] for f in frames]
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-def _trap_of(
-    err: wasmtime.WasmtimeError | wasmtime.Trap, host_reason: BaseException | None
-) -> Trap:
-    code = None
-    if isinstance(err, wasmtime.Trap):
-        tc = err.trap_code
-        code = tc.name if tc is not None else None
-        message = _last_line(err.message)
-    else:
-        message = _last_line(str(err))
-    if host_reason is not None:
-        message = str(host_reason)
-        code = "HOST"
-    return Trap(code=code, message=message, frames=_frames_of(err))
-
-
-def _run_module(guest: Guest, world: World, register: SiteRegister | None = None) -> Outcome:
-    engine = _engine()
-    module = _module(engine, guest)
-    store = wasmtime.Store(engine)
-    world.attach_fuel(fuel_cell(store))
-    linker = wasmtime.Linker(engine)
-    host = HostFunctions(linker, p1.error_result)
-    abi = p1.Preview1(world)
-    abi.define(host)
-    process = p1_process.ProcessAbi(world, lambda: abi.mem)
-    p1_process.define(host, process)
-    linker.define_unknown_imports_as_traps(module)
-    try:
-        instance = linker.instantiate(store, module)
-    except WasmFailure as exc:
-        if host.pending is not None:
-            return _settle(host, exc, world, register)
-        raise GuestLoadError(
-            f"{guest.path} cannot be instantiated: {str(exc).splitlines()[0]}"
-        ) from None
-    exports = instance.exports(store)
-    realloc = exports.get("cabi_realloc")
-    if isinstance(realloc, wasmtime.Func):
-        process.realloc = lambda *a: int(realloc(store, *a))
-    memory = exports.get("memory")
-    if isinstance(memory, wasmtime.Memory):
-        abi.bind_memory(GuestMemory(store, memory))
-        if register is not None:
-            register.bind(abi.mem)
-    start = exports.get("_start")
-    if not isinstance(start, wasmtime.Func):
-        raise GuestLoadError(f"{guest.path} is not a command: it exports no `_start` function")
-    if start.type(store).params or start.type(store).results:
-        raise GuestLoadError(f"{guest.path}: `_start` must take and return nothing")
-    try:
-        call_start(store, start)
-    except WasmFailure as exc:
-        return _settle(host, exc, world, register)
-    return Outcome(exit_code=0)
-
-
-def _settle(
-    host: HostFunctions,
-    exc: wasmtime.WasmtimeError | wasmtime.Trap,
-    world: World,
-    register: SiteRegister | None,
-) -> Outcome:
-    """Turn what ended the call into wasm into an outcome, or re-raise a host error (while the
-    store is still alive: a .tape program's site register is read here)."""
-    reason = host.pending
-    site = register() if register is not None else None
-    if reason is None:
-        return Outcome(trap=replace(_trap_of(exc, None), site=site))
-    if isinstance(reason, p1.GuestExit):
-        return Outcome(exit_code=reason.status)
-    if isinstance(reason, GuestFault | GuestTrapRequest):
-        return Outcome(trap=replace(_trap_of(exc, reason), site=site))
-    if isinstance(reason, DriftError) and register is not None and world.replayer is not None:
-        recorded = site_text(
-            recorded_sites(world.replayer.trace.header), world.replayer.last_site()
-        )
-        raise reason.at_sites(recorded, register.describe(site)) from None
-    raise reason
+    return at_sites
 
 
 def _run(guest: Guest, world: World, register: SiteRegister | None = None) -> Outcome:
     if guest.kind == "component":
-        from .abi.p2 import run_component
-
         return run_component(guest, world)
-    return _run_module(guest, world, register)
+    return run_module(guest, world, register, _sited_drift(world, register))
 
 
 def _run_child(parent: World, wasm_path: str, request: Request) -> Completed:
@@ -350,7 +223,7 @@ def _run_child(parent: World, wasm_path: str, request: Request) -> Completed:
     child = World(impls, ctx, parent.mode, parent.recorder, parent.replayer)
     start = time.monotonic_ns()
     try:
-        outcome = _run_module(guest, child)
+        outcome = run_module(guest, child)
     finally:
         if parent.fuel is not None:
             parent.attach_fuel(parent.fuel)  # the parent's instructions count again
@@ -424,7 +297,7 @@ def record(
     # Fail on a guest that does not compile or a directory that cannot be opened before the
     # trace file exists.
     if guest.kind == "module":
-        _module(_engine(), guest)
+        compile_module(guest)
     live = _live_world(config, streams)
     try:
         writer = TraceWriter(trace_path, _header(guest, config))

@@ -50,6 +50,11 @@ class GuestLoadError(UsageError):
     """The guest is wasm but cannot be compiled or linked by this host."""
 
 
+class HostSetupError(WasmRRError):
+    """The installed wasmtime-py lacks something wasm-rr's host relies on (a private attribute,
+    a C function, or the version it was written for)."""
+
+
 class Interrupted(WasmRRError):
     """The user interrupted wasm-rr (Ctrl-C)."""
 

@@ -13,13 +13,15 @@ import struct
 
 import wasmtime
 
+from .outcome import GuestTrap
+
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _U32X2 = struct.Struct("<II")
 
 
-class GuestFault(Exception):
+class GuestFault(GuestTrap):
     """The guest passed a pointer that is out of bounds or misaligned: the call traps."""
 
 

@@ -19,44 +19,23 @@ from __future__ import annotations
 
 import ctypes
 import re
-from typing import TYPE_CHECKING
 
 import wasmtime
-from wasmtime import _ffi as ffi
 from wasmtime import component
 
-from ...compiled import compiled
 from ...errors import GuestLoadError
-from ...trace.schema import Outcome, Trap
+from ...trace.schema import Outcome
 from ...world import World
-from ..trampoline import fuel_cell
+from .._wasmtime import call_component, fuel_cell
+from ..engines import GuestCode, compile_component, component_engine, first_line
+from ..outcome import settle
 from . import canon, cli, clocks, filesystem, io, process, random
-from .cli import GuestExit
-from .host import ComponentHost, GuestTrap
+from .host import ComponentHost
 
-if TYPE_CHECKING:
-    from ...engine import Guest
-
-__all__ = ["GuestExit", "GuestTrap", "build_host", "run_component"]
+__all__ = ["build_host", "run_component"]
 
 _RUN = re.compile(r"wasi:cli/run@0\.2\.\d+")
 _WASI_02 = re.compile(r"(wasi:[a-z0-9-]+/[a-z0-9-]+)@(0\.2\.\d+)")
-
-# wasmtime's messages for its trap codes (the last line of a component trap's error).
-_TRAP_MESSAGES = {
-    "call stack exhausted": "STACK_OVERFLOW",
-    "out of bounds memory access": "MEMORY_OUT_OF_BOUNDS",
-    "unaligned atomic": "HEAP_MISALIGNED",
-    "undefined element: out of bounds table access": "TABLE_OUT_OF_BOUNDS",
-    "uninitialized element": "INDIRECT_CALL_TO_NULL",
-    "indirect call type mismatch": "BAD_SIGNATURE",
-    "integer overflow": "INTEGER_OVERFLOW",
-    "integer divide by zero": "INTEGER_DIVISION_BY_ZERO",
-    "invalid conversion to integer": "BAD_CONVERSION_TO_INTEGER",
-    "wasm `unreachable` instruction executed": "UNREACHABLE",
-    "interrupt": "INTERRUPT",
-    "all fuel consumed by WebAssembly": "OUT_OF_FUEL",
-}
 
 
 def build_host(world: World, stock_hot: bool = False) -> ComponentHost:
@@ -76,47 +55,6 @@ def build_host(world: World, stock_hot: bool = False) -> ComponentHost:
     return host
 
 
-_call = canon._held.wasmtime_component_func_call
-_call.restype = ctypes.c_void_p
-_call.argtypes = [
-    ctypes.POINTER(ffi.wasmtime_component_func_t),
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.c_size_t,
-    ctypes.c_void_p,
-    ctypes.c_size_t,
-]
-
-
-_concurrency_support_set = canon._c(
-    "wasmtime_config_concurrency_support_set", None, ctypes.c_void_p, ctypes.c_bool
-)
-
-
-_ENGINE: wasmtime.Engine | None = None
-
-
-def component_engine() -> wasmtime.Engine:
-    """The engine for components: the core-module engine's settings (fuel, fixed memory base,
-    NaN canonicalisation), with the component model's concurrency support off.
-
-    With concurrency support on (wasmtime 50's default), a dynamically defined host function
-    (``func_new``, which both wasmtime-py's ``add_func`` and our raw callbacks use) cannot
-    receive two borrowed handles in one call: lifting the second one fails inside wasmtime
-    with "BUG: deferred host scope has no call context". WASI 0.2 has several such functions
-    (``rename-at``, ``link-at``, ``is-same-object``, ``splice``, ``poll`` of two or more
-    pollables). Nothing in WASI 0.2 needs the concurrency support.
-    """
-    global _ENGINE
-    if _ENGINE is None:
-        from ...engine import engine_config
-
-        config = engine_config()
-        _concurrency_support_set(ctypes.cast(config.ptr(), ctypes.c_void_p), False)
-        _ENGINE = wasmtime.Engine(config)
-    return _ENGINE
-
-
 def wasi_versions(comp: component.Component, engine: wasmtime.Engine) -> dict[str, list[str]]:
     """The ``wasi:*@0.2.x`` interfaces ``comp`` imports: name -> the versions it imports."""
     found: dict[str, list[str]] = {}
@@ -127,23 +65,11 @@ def wasi_versions(comp: component.Component, engine: wasmtime.Engine) -> dict[st
     return found
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
-def run_component(guest: Guest, world: World, *, stock_hot: bool = False) -> Outcome:
+def run_component(guest: GuestCode, world: World, *, stock_hot: bool = False) -> Outcome:
     """Run a WASI 0.2 command component against ``world`` (``stock_hot``: see
     :func:`build_host`)."""
     engine = component_engine()
-
-    def compile() -> component.Component:
-        try:
-            return component.Component(engine, guest.wasm)
-        except wasmtime.WasmtimeError as exc:
-            raise GuestLoadError(f"{guest.path} does not compile: {_first_line(exc)}") from None
-
-    comp = compiled(engine, guest.wasm, component.Component, "fuel-fixedmem-nan-noasync", compile)
+    comp = compile_component(guest)
     runs = [n for n in comp.type.exports(engine) if _RUN.fullmatch(n)]
     if not runs:
         raise GuestLoadError(
@@ -162,42 +88,18 @@ def run_component(guest: Guest, world: World, *, stock_hot: bool = False) -> Out
         instance = linker.instantiate(store, comp)
     except wasmtime.WasmtimeError as exc:
         if host.pending is not None:
-            return _settle(host, exc)
-        raise GuestLoadError(f"{guest.path} cannot be instantiated: {_first_line(exc)}") from None
+            return settle(host.pending, exc, codes_from_message=True)
+        raise GuestLoadError(f"{guest.path} cannot be instantiated: {first_line(exc)}") from None
     run_iface = comp.get_export_index(runs[0])
     run_index = comp.get_export_index("run", run_iface) if run_iface is not None else None
     func = instance.get_func(store, run_index) if run_index is not None else None
     if func is None:
         raise GuestLoadError(f"{guest.path}: `{runs[0]}` exports no function `run`")
     result = ctypes.create_string_buffer(canon.VAL_SIZE)
-    err = _call(ctypes.byref(func._func), store._context(), None, 0, ctypes.addressof(result), 1)
-    if err:
-        failure = wasmtime.WasmtimeError._from_ptr(
-            ctypes.cast(err, ctypes.POINTER(ffi.wasmtime_error_t))
-        )
-        return _settle(host, failure)
+    try:
+        call_component(store, func, ctypes.addressof(result), 1)
+    except wasmtime.WasmtimeError as failure:
+        return settle(host.pending, failure, codes_from_message=True)
     raw = result.raw
     failed = raw[0] == canon.RESULT and raw[8] == 0
     return Outcome(exit_code=1 if failed else 0)
-
-
-def _settle(host: ComponentHost, exc: wasmtime.WasmtimeError) -> Outcome:
-    """What ended the call into wasm: an exit, a trap, or a host error (re-raised)."""
-    reason = host.pending
-    if reason is None:
-        return Outcome(trap=_trap_of(exc, None))
-    if isinstance(reason, GuestExit):
-        return Outcome(exit_code=reason.status)
-    if isinstance(reason, GuestTrap):
-        return Outcome(trap=_trap_of(exc, reason))
-    raise reason
-
-
-def _trap_of(exc: wasmtime.WasmtimeError, host_reason: BaseException | None) -> Trap:
-    from ...engine import _frames_of, _last_line
-
-    message = _last_line(str(exc))
-    if host_reason is not None:
-        return Trap(code="HOST", message=str(host_reason), frames=_frames_of(exc))
-    code = _TRAP_MESSAGES.get(message.removeprefix("wasm trap: "))
-    return Trap(code=code, message=message, frames=_frames_of(exc))

@@ -14,8 +14,9 @@ each function's types are known when it is defined, so values are read and writt
   ``str``, flags as ``frozenset[str]``, options as ``None`` or the value, variants and results
   as ``(case, payload)`` pairs, resources as the host object (see :class:`Resources`).
 
-Every C function used here is bound through ``PyDLL``: calls keep the GIL, which the callback
-already holds, so none of them pays for releasing and re-acquiring it.
+Every C function used here is bound through ``PyDLL`` (in :mod:`wasm_rr.abi._wasmtime`): calls
+keep the GIL, which the callback already holds, so none of them pays for releasing and
+re-acquiring it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,23 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from wasmtime import _ffi as ffi
+from .._wasmtime import (
+    any_delete,
+    any_to_host,
+    byte_vec_new,
+    check_error,
+    host_delete,
+    host_new,
+    host_rep,
+    host_to_any,
+    val_new,
+    valflags_new_uninit,
+    vallist_new,
+    vallist_new_uninit,
+    valrecord_copy,
+    valrecord_new_uninit,
+    valtuple_new_uninit,
+)
 
 VAL_SIZE = 32
 """sizeof(wasmtime_component_val_t): a kind byte, padding, a 24-byte union at offset 8."""
@@ -38,67 +55,6 @@ NAME_SIZE = 16
 BOOL, S8, U8, S16, U16, S32, U32, S64, U64, F32, F64, CHAR = range(12)
 STRING, LIST, RECORD, TUPLE, VARIANT, ENUM, OPTION, RESULT, FLAGS, RESOURCE = range(12, 22)
 
-_held = ctypes.PyDLL(str(ffi.filename))
-_P = ctypes.c_void_p
-
-
-def _c(name: str, restype: Any, *argtypes: Any) -> Any:
-    fn = getattr(_held, name)
-    fn.restype = restype
-    fn.argtypes = list(argtypes)
-    return fn
-
-
-byte_vec_new = _c("wasm_byte_vec_new", None, _P, ctypes.c_size_t, ctypes.c_char_p)
-vallist_new_uninit = _c("wasmtime_component_vallist_new_uninit", None, _P, ctypes.c_size_t)
-vallist_new = _c("wasmtime_component_vallist_new", None, _P, ctypes.c_size_t, _P)
-valrecord_new_uninit = _c("wasmtime_component_valrecord_new_uninit", None, _P, ctypes.c_size_t)
-valrecord_copy = _c("wasmtime_component_valrecord_copy", None, _P, _P)
-valtuple_new_uninit = _c("wasmtime_component_valtuple_new_uninit", None, _P, ctypes.c_size_t)
-valflags_new_uninit = _c("wasmtime_component_valflags_new_uninit", None, _P, ctypes.c_size_t)
-val_new = _c("wasmtime_component_val_new", _P, _P)
-any_to_host = _c("wasmtime_component_resource_any_to_host", _P, _P, _P, _P)
-any_delete = _c("wasmtime_component_resource_any_delete", None, _P)
-host_new = _c(
-    "wasmtime_component_resource_host_new", _P, ctypes.c_bool, ctypes.c_uint32, ctypes.c_uint32
-)
-host_rep = _c("wasmtime_component_resource_host_rep", ctypes.c_uint32, _P)
-host_delete = _c("wasmtime_component_resource_host_delete", None, _P)
-host_to_any = _c("wasmtime_component_resource_host_to_any", _P, _P, _P, _P)
-error_new = _c("wasmtime_error_new", _P, ctypes.c_char_p)
-resource_type_new_host = _c("wasmtime_component_resource_type_new_host", _P, ctypes.c_uint32)
-resource_type_delete = _c("wasmtime_component_resource_type_delete", None, _P)
-
-FUNC_CALLBACK = ctypes.CFUNCTYPE(
-    ctypes.c_size_t, _P, _P, _P, _P, ctypes.c_size_t, _P, ctypes.c_size_t
-)
-"""wasmtime_component_func_callback_t: (env, context, type, args, nargs, results, nresults)."""
-DTOR_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_size_t, _P, _P, ctypes.c_uint32)
-"""wasmtime_component_resource_destructor_t: (env, context, rep)."""
-FINALIZER = ctypes.CFUNCTYPE(None, _P)
-
-add_func = _c(
-    "wasmtime_component_linker_instance_add_func",
-    _P,
-    _P,
-    ctypes.c_char_p,
-    ctypes.c_size_t,
-    FUNC_CALLBACK,
-    _P,
-    _P,
-)
-add_resource = _c(
-    "wasmtime_component_linker_instance_add_resource",
-    _P,
-    _P,
-    ctypes.c_char_p,
-    ctypes.c_size_t,
-    _P,
-    DTOR_CALLBACK,
-    _P,
-    _P,
-)
-
 _memmove = ctypes.memmove
 _memset = ctypes.memset
 _string_at = ctypes.string_at
@@ -106,16 +62,6 @@ _Q = struct.Struct("<Q")
 _QQ = struct.Struct("<QQ")
 _KIND = [bytes((k,)) for k in range(22)]
 _NULL8 = bytes(8)
-
-
-def check_error(err: int | None) -> None:
-    """Raise the wasmtime error a C call returned, if any."""
-    if err:
-        import wasmtime
-
-        raise wasmtime.WasmtimeError._from_ptr(
-            ctypes.cast(err, ctypes.POINTER(ffi.wasmtime_error_t))
-        )
 
 
 _U8C = ctypes.c_uint8

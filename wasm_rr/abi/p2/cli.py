@@ -6,19 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from ...world import World
+from ..outcome import GuestExit
 from . import canon
 from .canon import STRING_T, U8_T
 from .host import ComponentHost
 from .io import StdinStream, StdioOutput
 from .wit import INPUT_STREAM, OUTPUT_STREAM, TERMINAL_INPUT, TERMINAL_OUTPUT, iface
-
-
-class GuestExit(Exception):
-    """The guest called ``exit``: the run ends with ``status``."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"guest exited with status {status}")
-        self.status = status
 
 
 class Terminal:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ...world import World
 from ...world.clocks import MONOTONIC, REALTIME
+from .. import _wasmtime
 from . import canon
 from .canon import U64_T, VAL_SIZE
 from .host import ComponentHost
@@ -95,7 +96,7 @@ def _wall_now(now: Any) -> Any:
     ).cast("B")
     pack64 = _U64_VAL.pack_into
     pack32 = _U32_VAL.pack_into
-    copy = canon.valrecord_copy
+    copy = _wasmtime.valrecord_copy
     seconds_at = canon.NAME_SIZE
     nanos_at = canon.ENTRY_SIZE + canon.NAME_SIZE
 

@@ -20,7 +20,6 @@ stream-error), as wasmtime's own host would answer.
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,17 @@ from typing import Any
 from wasmtime import component
 
 from ...world import WorldError
+from .._wasmtime import (
+    DTOR_CALLBACK,
+    FUNC_CALLBACK,
+    add_func,
+    add_resource,
+    check_error,
+    error_new,
+    instance_address,
+    resource_type_delete,
+    resource_type_new_host,
+)
 from . import canon
 from .canon import Resources, Result, Ty
 
@@ -38,10 +48,6 @@ class Fail(Exception):
     def __init__(self, value: Any) -> None:
         super().__init__(value)
         self.value = value
-
-
-class GuestTrap(Exception):
-    """The guest did something wasmtime answers with a trap (e.g. ``poll`` of no pollables)."""
 
 
 ErrorMapper = Callable[[WorldError], Any]
@@ -180,7 +186,7 @@ class ComponentHost(Resources):
         if self.pending is None:
             self.pending = exc
         msg = str(exc) or type(exc).__name__
-        err: int = canon.error_new(msg.encode("utf-8", "replace"))
+        err: int = error_new(msg.encode("utf-8", "replace"))
         return err
 
     # ---- linking -----------------------------------------------------------------------------
@@ -198,7 +204,7 @@ class ComponentHost(Resources):
                 return host.fail(exc)
             return 0
 
-        return canon.FUNC_CALLBACK(callback)
+        return FUNC_CALLBACK(callback)
 
     def _dtor(self, type_id: int) -> Any:
         host = self
@@ -214,7 +220,7 @@ class ComponentHost(Resources):
                 return host.fail(exc)
             return 0
 
-        return canon.DTOR_CALLBACK(dtor)
+        return DTOR_CALLBACK(dtor)
 
     def link(self, linker: component.Linker, versions: dict[str, list[str]] | None = None) -> None:
         """Register every definition on ``linker``.
@@ -233,16 +239,16 @@ class ComponentHost(Resources):
                         self._define(inst, iface)
 
     def _define(self, inst: component.LinkerInstance, iface: _Interface) -> None:
-        inst_ptr = ctypes.cast(inst.ptr(), ctypes.c_void_p).value
+        inst_ptr = instance_address(inst)
         for name, type_id in iface.resources.items():
-            rtype = canon.resource_type_new_host(type_id)
+            rtype = resource_type_new_host(type_id)
             cb = self._dtor(type_id)
             self._keep.append(cb)
             n = name.encode()
             try:
-                canon.check_error(canon.add_resource(inst_ptr, n, len(n), rtype, cb, None, None))
+                check_error(add_resource(inst_ptr, n, len(n), rtype, cb, None, None))
             finally:
-                canon.resource_type_delete(rtype)
+                resource_type_delete(rtype)
         for name, fn in iface.stock.items():
             inst.add_func(name, fn)
         for name, body in iface.funcs.items():
@@ -251,4 +257,4 @@ class ComponentHost(Resources):
             cb = self._callback(body)
             self._keep.append(cb)
             n = name.encode()
-            canon.check_error(canon.add_func(inst_ptr, n, len(n), cb, None, None))
+            check_error(add_func(inst_ptr, n, len(n), cb, None, None))

@@ -17,9 +17,11 @@ from typing import Any
 from ...world import World, WorldError
 from ...world.clocks import MONOTONIC
 from ...world.poll import CLOCK, FD_READ, Subscription
+from .. import _wasmtime
+from ..outcome import GuestTrap
 from . import canon
 from .canon import BOOL_T, BYTES_T, STRING_T, U32_T, U64_T, VAL_SIZE
-from .host import ComponentHost, Fail, GuestTrap
+from .host import ComponentHost, Fail
 from .wit import (
     CLOSED,
     ERROR,
@@ -274,7 +276,7 @@ def _read_body(host: ComponentHost, result: canon.Result) -> Any:
     u8 = ctypes.c_uint8.from_address
     box = ctypes.create_string_buffer(VAL_SIZE)  # the closure keeps it alive (see below)
     box_addr = ctypes.addressof(box)
-    val_new = canon.val_new
+    val_new = _wasmtime.val_new
 
     def body(args: int, results: int, box: Any = box) -> None:
         cell = u64(args + 8)

@@ -12,6 +12,8 @@ import struct
 from typing import Any
 
 from ...world import World
+from .. import _wasmtime
+from ..outcome import GuestTrap
 from . import canon
 from .canon import BYTES_T, U64_T
 from .host import ComponentHost
@@ -31,8 +33,6 @@ def define(host: ComponentHost, world: World) -> None:
 
     def _len(n: int) -> int:
         if n > MAX_LEN:
-            from .host import GuestTrap
-
             raise GuestTrap(f"random: {n} bytes requested at once (more than {MAX_LEN})")
         return n
 
@@ -61,7 +61,7 @@ def _bytes_body(secure: Any, check: Any) -> Any:
     u8 = ctypes.c_uint8.from_address
     lists = canon._U8_LISTS
     u8_list = canon.u8_list
-    vallist_new = canon.vallist_new
+    vallist_new = _wasmtime.vallist_new
     stride = canon.VAL_SIZE
     kind = canon.LIST
 

@@ -1,30 +1,73 @@
-"""Preview1 descriptors: stdio, files and directories, and every ``fd_*`` / ``path_*`` function.
+"""Preview1 files and directories: every ``fd_*`` and ``path_*`` function.
 
-The descriptor table, file positions and readdir cookies are the guest's own state and live
-here; every question about the file system goes to ``world.fs`` (live, recording or replaying)
-and ``world.stdio``. Values and error numbers follow wasmtime's preview1 implementation.
+The guest's descriptors, positions and readdir cookies are in the shared descriptor table
+(:class:`~.state.FdTable`); every question about the file system goes to ``world.fs`` (live,
+recording or replaying) and ``world.stdio``. Values and error numbers follow wasmtime's
+preview1 implementation.
 """
 
 from __future__ import annotations
 
-import struct
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from ...world import World
+from ...world import fs as wfs
+from ..outcome import GuestTrap
+from ..trampoline import AbiError
+from .state import (
+    Area,
+    Descriptor,
+    DirDescriptor,
+    FileDescriptor,
+    Preview1Host,
+    StdioDescriptor,
+)
+from .types import (
+    DIRENT,
+    FDSTAT,
+    FILESTAT,
+    PRESTAT,
+    Errno,
+    Fdflags,
+    Filetype,
+    Fstflags,
+    Lookupflags,
+    Oflags,
+    Rights,
+    Whence,
+)
 
-from ..world import fs as wfs
-from .p1_types import Errno, Fdflags, Filetype, Fstflags, Lookupflags, Oflags, Rights, Whence
-from .trampoline import AbiError
-
-if TYPE_CHECKING:
-    from ..world import World
-    from .memory import GuestMemory
-
-_FDSTAT = struct.Struct("<BxHxxxxQQ")  # filetype, flags, rights base, rights inheriting
-_FILESTAT = struct.Struct("<QQB7xQQQQQ")  # dev, ino, filetype, nlink, size, atim, mtim, ctim
-_PRESTAT = struct.Struct("<B3xI")  # tag (0: dir), name length
-_DIRENT = struct.Struct("<QQIB3x")  # d_next, d_ino, d_namlen, d_type
-_U32 = struct.Struct("<I")
-_U64 = struct.Struct("<Q")
+SIGNATURES = {
+    "fd_advise": ("iIIi", "i"),
+    "fd_allocate": ("iII", "i"),
+    "fd_close": ("i", "i"),
+    "fd_datasync": ("i", "i"),
+    "fd_fdstat_get": ("ii", "i"),
+    "fd_fdstat_set_flags": ("ii", "i"),
+    "fd_fdstat_set_rights": ("iII", "i"),
+    "fd_filestat_get": ("ii", "i"),
+    "fd_filestat_set_size": ("iI", "i"),
+    "fd_filestat_set_times": ("iIIi", "i"),
+    "fd_pread": ("iiiIi", "i"),
+    "fd_prestat_get": ("ii", "i"),
+    "fd_prestat_dir_name": ("iii", "i"),
+    "fd_pwrite": ("iiiIi", "i"),
+    "fd_read": ("iiii", "i"),
+    "fd_readdir": ("iiiIi", "i"),
+    "fd_renumber": ("ii", "i"),
+    "fd_seek": ("iIii", "i"),
+    "fd_sync": ("i", "i"),
+    "fd_tell": ("ii", "i"),
+    "fd_write": ("iiii", "i"),
+    "path_create_directory": ("iii", "i"),
+    "path_filestat_get": ("iiiii", "i"),
+    "path_filestat_set_times": ("iiiiIIi", "i"),
+    "path_link": ("iiiiiii", "i"),
+    "path_open": ("iiiiiIIii", "i"),
+    "path_readlink": ("iiiiii", "i"),
+    "path_remove_directory": ("iii", "i"),
+    "path_rename": ("iiiiii", "i"),
+    "path_symlink": ("iiiii", "i"),
+    "path_unlink_file": ("iii", "i"),
+}
 
 _FILETYPES = {
     wfs.UNKNOWN: Filetype.UNKNOWN,
@@ -51,100 +94,8 @@ _WRITE_RIGHTS = (
 _UNSUPPORTED_FDFLAGS = Fdflags.DSYNC | Fdflags.RSYNC | Fdflags.SYNC
 
 
-@dataclass
-class StdioDescriptor:
-    """fd 0, 1 or 2: a stream of the host, reached through ``world.stdio``."""
-
-    stream: int
-
-    @property
-    def readable(self) -> bool:
-        return self.stream == 0
-
-
-@dataclass
-class FileDescriptor:
-    """An open file (or anything but a directory): a world handle plus the guest's position."""
-
-    handle: int
-    filetype: int
-    readable: bool
-    writable: bool
-    fdflags: int  # APPEND and NONBLOCK (the only ones wasmtime accepts)
-    position: int = 0
-
-    @property
-    def append(self) -> bool:
-        return bool(self.fdflags & Fdflags.APPEND)
-
-
-@dataclass
-class DirDescriptor:
-    """An open directory; ``preopen`` is its guest path when the host preopened it."""
-
-    handle: int
-    preopen: str | None = None
-    entries: list[tuple[str, str, int]] | None = field(default=None, repr=False)
-
-
-Descriptor = StdioDescriptor | FileDescriptor | DirDescriptor
-
-
-class FsFunctions:
-    """The descriptor table and the preview1 functions that use it (a part of ``Preview1``)."""
-
-    world: World
-    mem: GuestMemory
-    fds: dict[int, Descriptor]
-    _free: set[int]
-
-    def _init_fds(self) -> None:
-        self.fds = {0: StdioDescriptor(0), 1: StdioDescriptor(1), 2: StdioDescriptor(2)}
-        self._free = set()
-        for p in self.world.fs.preopens():
-            self._add_fd(DirDescriptor(p.handle, p.guest_path))
-
-    def _add_fd(self, d: Descriptor) -> int:
-        """Allocate as wasmtime does: the highest closed fd first, else one past the highest."""
-        if self._free:
-            fd = max(self._free)
-            self._free.discard(fd)
-        else:
-            fd = max(self.fds, default=-1) + 1
-        self.fds[fd] = d
-        return fd
-
-    def _remove_fd(self, fd: int) -> Descriptor:
-        d = self.fds.pop(fd)
-        self._free.add(fd)
-        return d
-
-    # ---- lookups ---------------------------------------------------------------------------
-
-    def _fd(self, fd: int) -> Descriptor:
-        d = self.fds.get(fd)
-        if d is None:
-            raise AbiError(Errno.BADF)
-        return d
-
-    def _file(self, fd: int) -> FileDescriptor:
-        d = self._fd(fd)
-        if isinstance(d, FileDescriptor):
-            return d
-        raise AbiError(Errno.BADF)
-
-    def _dir(self, fd: int) -> DirDescriptor:
-        d = self._fd(fd)
-        if isinstance(d, DirDescriptor):
-            return d
-        raise AbiError(Errno.NOTDIR if isinstance(d, FileDescriptor) else Errno.BADF)
-
-    def _handle(self, fd: int) -> int:
-        """The world handle of a file or directory descriptor."""
-        d = self._fd(fd)
-        if isinstance(d, StdioDescriptor):
-            raise AbiError(Errno.BADF)
-        return d.handle
+class FsFunctions(Area):
+    # ---- helpers -----------------------------------------------------------------------------
 
     def _path(self, ptr: int, n: int) -> str:
         raw = self.mem.read(ptr, n)
@@ -167,7 +118,7 @@ class FsFunctions:
 
     def fd_read(self, fd: int, iovs: int, iovs_len: int, nread: int) -> int:
         buf, n = self._iovecs(iovs, iovs_len)
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         self.mem.check(nread, 4, 4)
         if isinstance(d, StdioDescriptor):
             if not d.readable:
@@ -186,7 +137,7 @@ class FsFunctions:
 
     def fd_pread(self, fd: int, iovs: int, iovs_len: int, offset: int, nread: int) -> int:
         buf, n = self._iovecs(iovs, iovs_len)
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if isinstance(d, StdioDescriptor):
             return Errno.SPIPE
         if not isinstance(d, FileDescriptor) or not d.readable:
@@ -199,7 +150,7 @@ class FsFunctions:
 
     def fd_write(self, fd: int, iovs: int, iovs_len: int, nwritten: int) -> int:
         buf, n = self._iovecs(iovs, iovs_len)
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         self.mem.check(nwritten, 4, 4)
         if isinstance(d, StdioDescriptor):
             if d.readable:
@@ -223,7 +174,7 @@ class FsFunctions:
 
     def fd_pwrite(self, fd: int, iovs: int, iovs_len: int, offset: int, nwritten: int) -> int:
         buf, n = self._iovecs(iovs, iovs_len)
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if isinstance(d, StdioDescriptor):
             return Errno.SPIPE
         if not isinstance(d, FileDescriptor) or not d.writable:
@@ -242,7 +193,7 @@ class FsFunctions:
     def fd_seek(self, fd: int, offset: int, whence: int, out: int) -> int:
         if whence > 2:
             raise _invalid_enum("Whence")
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if isinstance(d, StdioDescriptor):
             return Errno.SPIPE
         if not isinstance(d, FileDescriptor):
@@ -263,7 +214,7 @@ class FsFunctions:
         return 0
 
     def fd_tell(self, fd: int, out: int) -> int:
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if isinstance(d, StdioDescriptor):
             return Errno.SPIPE
         if not isinstance(d, FileDescriptor):
@@ -275,17 +226,17 @@ class FsFunctions:
     # ---- descriptor state ------------------------------------------------------------------
 
     def fd_fdstat_get(self, fd: int, out: int) -> int:
-        d = self._fd(fd)
-        self.mem.check(out, _FDSTAT.size, 8)
+        d = self.fds.lookup(fd)
+        self.mem.check(out, FDSTAT.size, 8)
         if isinstance(d, StdioDescriptor):
             rights: int = _STDIN_RIGHTS if d.readable else _STDOUT_RIGHTS
-            self.mem.pack_into(_FDSTAT, out, 8, self._stdio_filetype(d), 0, rights, rights)
+            self.mem.pack_into(FDSTAT, out, 8, self._stdio_filetype(d), 0, rights, rights)
         elif isinstance(d, FileDescriptor):
             rights = _ALL_RIGHTS if d.writable else _FILE_RO_RIGHTS
-            self.mem.pack_into(_FDSTAT, out, 8, d.filetype, d.fdflags, rights, rights)
+            self.mem.pack_into(FDSTAT, out, 8, d.filetype, d.fdflags, rights, rights)
         else:
             base, inheriting = _PREOPEN_RIGHTS if d.preopen is not None else (_DIR_RIGHTS,) * 2
-            self.mem.pack_into(_FDSTAT, out, 8, Filetype.DIRECTORY, 0, base, inheriting)
+            self.mem.pack_into(FDSTAT, out, 8, Filetype.DIRECTORY, 0, base, inheriting)
         return 0
 
     def _stdio_filetype(self, d: StdioDescriptor) -> int:
@@ -295,7 +246,7 @@ class FsFunctions:
     def fd_fdstat_set_flags(self, fd: int, flags: int) -> int:
         if flags & ~0x1F:
             raise _invalid_flags("Fdflags")
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if not isinstance(d, FileDescriptor):
             return Errno.BADF
         if flags & _UNSUPPORTED_FDFLAGS:
@@ -304,21 +255,21 @@ class FsFunctions:
         return 0
 
     def fd_fdstat_set_rights(self, fd: int, base: int, inheriting: int) -> int:
-        self._fd(fd)
+        self.fds.lookup(fd)
         return Errno.NOTSUP
 
     def fd_filestat_get(self, fd: int, out: int) -> int:
-        d = self._fd(fd)
-        self.mem.check(out, _FILESTAT.size, 8)
+        d = self.fds.lookup(fd)
+        self.mem.check(out, FILESTAT.size, 8)
         if isinstance(d, StdioDescriptor):
-            self.mem.pack_into(_FILESTAT, out, 8, 0, 0, self._stdio_filetype(d), 0, 0, 0, 0, 0)
+            self.mem.pack_into(FILESTAT, out, 8, 0, 0, self._stdio_filetype(d), 0, 0, 0, 0, 0)
             return 0
         self._write_filestat(out, self.world.fs.stat(d.handle))
         return 0
 
     def _write_filestat(self, out: int, st: wfs.Stat) -> None:
         self.mem.pack_into(
-            _FILESTAT,
+            FILESTAT,
             out,
             8,
             st.dev,
@@ -332,7 +283,7 @@ class FsFunctions:
         )
 
     def fd_filestat_set_size(self, fd: int, size: int) -> int:
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if not isinstance(d, FileDescriptor):
             return Errno.BADF
         self.world.fs.set_size(d.handle, size)
@@ -340,65 +291,65 @@ class FsFunctions:
 
     def fd_filestat_set_times(self, fd: int, atim: int, mtim: int, flags: int) -> int:
         a, m = _times(atim, mtim, flags)
-        self.world.fs.set_times(self._handle(fd), a, m)
+        self.world.fs.set_times(self.fds.handle(fd), a, m)
         return 0
 
     def fd_advise(self, fd: int, offset: int, length: int, advice: int) -> int:
         if advice > 5:
             raise _invalid_enum("Advice")
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if not isinstance(d, FileDescriptor):
             return Errno.BADF
         self.world.fs.advise(d.handle, offset, length, advice)
         return 0
 
     def fd_allocate(self, fd: int, offset: int, length: int) -> int:
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if not isinstance(d, FileDescriptor):
             return Errno.BADF
         return Errno.NOTSUP
 
     def fd_datasync(self, fd: int) -> int:
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if not isinstance(d, FileDescriptor):
             return Errno.BADF
         self.world.fs.sync(d.handle, True)
         return 0
 
     def fd_sync(self, fd: int) -> int:
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if not isinstance(d, FileDescriptor):
             return Errno.BADF
         self.world.fs.sync(d.handle, False)
         return 0
 
     def fd_close(self, fd: int) -> int:
-        self._fd(fd)
-        d = self._remove_fd(fd)
+        self.fds.lookup(fd)
+        d = self.fds.remove(fd)
         if not isinstance(d, StdioDescriptor):
             self.world.fs.close_handle(d.handle)
         return 0
 
     def fd_renumber(self, fd: int, to: int) -> int:
-        d = self._fd(fd)
-        old = self._fd(to)
+        d = self.fds.lookup(fd)
+        old = self.fds.lookup(to)
         if fd == to:
             return 0
-        self._remove_fd(fd)
-        self.fds[to] = d
+        self.fds.remove(fd)
+        self.fds.put(to, d)
         if not isinstance(old, StdioDescriptor):
             self.world.fs.close_handle(old.handle)
         return 0
 
     def fd_prestat_get(self, fd: int, out: int) -> int:
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if not isinstance(d, DirDescriptor) or d.preopen is None:
             return Errno.BADF
-        self.mem.pack_into(_PRESTAT, out, 4, 0, len(d.preopen.encode()))
+        self.mem.pack_into(PRESTAT, out, 4, 0, len(d.preopen.encode()))
         return 0
 
     def fd_prestat_dir_name(self, fd: int, path: int, path_len: int) -> int:
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if not isinstance(d, DirDescriptor) or d.preopen is None:
             return Errno.BADF
         name = d.preopen.encode()
@@ -410,7 +361,7 @@ class FsFunctions:
     # ---- directories -----------------------------------------------------------------------
 
     def fd_readdir(self, fd: int, buf: int, buf_len: int, cookie: int, used: int) -> int:
-        d = self._fd(fd)
+        d = self.fds.lookup(fd)
         if not isinstance(d, DirDescriptor):
             return Errno.BADF
         self.mem.check(buf, buf_len)
@@ -422,7 +373,7 @@ class FsFunctions:
         for index in range(cookie, len(listing)):
             name, kind, ino = listing[index]
             raw = name.encode("utf-8", "surrogateescape")
-            out += _DIRENT.pack(index + 1, ino, len(raw), _FILETYPES.get(kind, 0)) + raw
+            out += DIRENT.pack(index + 1, ino, len(raw), _FILETYPES.get(kind, 0)) + raw
             if len(out) >= buf_len:
                 break
         chunk = bytes(out[:buf_len])
@@ -448,7 +399,7 @@ class FsFunctions:
             raise _invalid_flags("Oflags")
         if fdflags & ~0x1F:
             raise _invalid_flags("Fdflags")
-        d = self._dir(fd)
+        d = self.fds.dir(fd)
         name = self._path(path, path_len)
         self.mem.check(out, 4, 4)
         if fdflags & _UNSUPPORTED_FDFLAGS:
@@ -475,25 +426,25 @@ class FsFunctions:
                 writable=flags.write,
                 fdflags=fdflags & (Fdflags.APPEND | Fdflags.NONBLOCK),
             )
-        self.mem.set_u32(out, self._add_fd(new))
+        self.mem.set_u32(out, self.fds.add(new))
         return 0
 
     def path_create_directory(self, fd: int, path: int, path_len: int) -> int:
-        self.world.fs.mkdir_at(self._dir(fd).handle, self._path(path, path_len))
+        self.world.fs.mkdir_at(self.fds.dir(fd).handle, self._path(path, path_len))
         return 0
 
     def path_remove_directory(self, fd: int, path: int, path_len: int) -> int:
-        self.world.fs.rmdir_at(self._dir(fd).handle, self._path(path, path_len))
+        self.world.fs.rmdir_at(self.fds.dir(fd).handle, self._path(path, path_len))
         return 0
 
     def path_unlink_file(self, fd: int, path: int, path_len: int) -> int:
-        self.world.fs.unlink_at(self._dir(fd).handle, self._path(path, path_len))
+        self.world.fs.unlink_at(self.fds.dir(fd).handle, self._path(path, path_len))
         return 0
 
     def path_filestat_get(self, fd: int, flags: int, path: int, path_len: int, out: int) -> int:
-        d = self._dir(fd)
+        d = self.fds.dir(fd)
         name = self._path(path, path_len)
-        self.mem.check(out, _FILESTAT.size, 8)
+        self.mem.check(out, FILESTAT.size, 8)
         follow = bool(flags & Lookupflags.SYMLINK_FOLLOW)
         self._write_filestat(out, self.world.fs.stat_at(d.handle, name, follow))
         return 0
@@ -501,7 +452,7 @@ class FsFunctions:
     def path_filestat_set_times(
         self, fd: int, flags: int, path: int, path_len: int, atim: int, mtim: int, fst: int
     ) -> int:
-        d = self._dir(fd)
+        d = self.fds.dir(fd)
         name = self._path(path, path_len)
         a, m = _times(atim, mtim, fst)
         follow = bool(flags & Lookupflags.SYMLINK_FOLLOW)
@@ -511,8 +462,8 @@ class FsFunctions:
     def path_link(
         self, fd: int, flags: int, old: int, old_len: int, new_fd: int, new: int, new_len: int
     ) -> int:
-        src = self._dir(fd)
-        dst = self._dir(new_fd)
+        src = self.fds.dir(fd)
+        dst = self.fds.dir(new_fd)
         follow = bool(flags & Lookupflags.SYMLINK_FOLLOW)
         self.world.fs.link_at(
             src.handle, self._path(old, old_len), follow, dst.handle, self._path(new, new_len)
@@ -522,8 +473,8 @@ class FsFunctions:
     def path_rename(
         self, fd: int, old: int, old_len: int, new_fd: int, new: int, new_len: int
     ) -> int:
-        src = self._dir(fd)
-        dst = self._dir(new_fd)
+        src = self.fds.dir(fd)
+        dst = self.fds.dir(new_fd)
         self.world.fs.rename_at(
             src.handle, self._path(old, old_len), dst.handle, self._path(new, new_len)
         )
@@ -531,14 +482,14 @@ class FsFunctions:
 
     def path_symlink(self, old: int, old_len: int, fd: int, new: int, new_len: int) -> int:
         target = self._path(old, old_len)
-        d = self._dir(fd)
+        d = self.fds.dir(fd)
         self.world.fs.symlink_at(target, d.handle, self._path(new, new_len))
         return 0
 
     def path_readlink(
         self, fd: int, path: int, path_len: int, buf: int, buf_len: int, used: int
     ) -> int:
-        d = self._dir(fd)
+        d = self.fds.dir(fd)
         name = self._path(path, path_len)
         self.mem.check(buf, buf_len)
         self.mem.check(used, 4, 4)
@@ -547,6 +498,10 @@ class FsFunctions:
         self.mem.write(buf, chunk)
         self.mem.set_u32(used, len(chunk))
         return 0
+
+
+def define(host: Preview1Host, world: World) -> None:
+    host.define(SIGNATURES, FsFunctions(host, world))
 
 
 def _times(atim: int, mtim: int, flags: int) -> tuple[int | None, int | None]:
@@ -561,13 +516,9 @@ def _times(atim: int, mtim: int, flags: int) -> tuple[int | None, int | None]:
     return a, m
 
 
-class GuestTrapRequest(Exception):
-    """The guest asked for something wasmtime answers with a trap (e.g. ``proc_raise``)."""
+def _invalid_enum(name: str) -> GuestTrap:
+    return GuestTrap(f"Invalid enum value {name}")
 
 
-def _invalid_enum(name: str) -> GuestTrapRequest:
-    return GuestTrapRequest(f"Invalid enum value {name}")
-
-
-def _invalid_flags(name: str) -> GuestTrapRequest:
-    return GuestTrapRequest(f"Invalid flags value {name}")
+def _invalid_flags(name: str) -> GuestTrap:
+    return GuestTrap(f"Invalid flags value {name}")

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from wasm_rr.abi import _wasmtime
 from wasm_rr.abi.p2 import canon, wit
 from wasm_rr.abi.p2.canon import BOOL_T, BYTES_T, STRING_T, U8_T, U32_T, U64_T, Ty
 
-_delete = canon._c("wasmtime_component_val_delete", None, canon._P)
+_delete = _wasmtime.val_delete
 
 
 class NoResources:

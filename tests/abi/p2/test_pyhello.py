@@ -13,8 +13,8 @@ from wasm_rr import engine
 from wasm_rr.trace import load
 from wasm_rr.world import Streams
 
-from ..conftest import run_config
-from .test_p2 import component
+from ...conftest import run_config
+from .test_components import component
 
 HELLO = b"hello world\nsecond line\n"
 

@@ -1,8 +1,10 @@
-"""wasi_snapshot_preview1 constants: errno values, file types, rights, flags (from the witx)."""
+"""Preview1 types (from the witx): errno values, file types, rights, flags, and the layouts of
+the structs the functions read and write in guest memory."""
 
 from __future__ import annotations
 
 import enum
+import struct
 
 
 class Errno(enum.IntEnum):
@@ -181,3 +183,15 @@ class Eventtype(enum.IntEnum):
 
 SUBCLOCKFLAGS_ABSTIME = 1
 EVENTRWFLAGS_HANGUP = 1
+
+
+# ---- struct layouts ------------------------------------------------------------------------------
+
+FDSTAT = struct.Struct("<BxHxxxxQQ")  # filetype, flags, rights base, rights inheriting
+FILESTAT = struct.Struct("<QQB7xQQQQQ")  # dev, ino, filetype, nlink, size, atim, mtim, ctim
+PRESTAT = struct.Struct("<B3xI")  # tag (0: dir), name length
+DIRENT = struct.Struct("<QQIB3x")  # d_next, d_ino, d_namlen, d_type
+# userdata, tag, (clock id | fd), timeout, precision, flags
+SUBSCRIPTION = struct.Struct("<QB7xQQQH6x")
+EVENT = struct.Struct("<QHB5xQH6x")  # userdata, error, type, nbytes, flags
+U64 = struct.Struct("<Q")

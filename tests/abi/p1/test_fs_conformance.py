@@ -17,9 +17,9 @@ import pytest
 from wasm_rr import engine
 from wasm_rr.world import Streams
 
-from ..conftest import guest, replay, run_config
-from ..fsfixture import build_fixture
-from .test_p1_conformance import stock_run
+from ...conftest import guest, replay, run_config
+from ...fsfixture import build_fixture
+from .test_conformance import stock_run
 
 
 def stock(wasm: Path, sandbox: Path, tmp_path: Path, argv: list[str]) -> bytes:

@@ -12,7 +12,7 @@ import wasmtime
 from wasm_rr import engine
 from wasm_rr.world import Streams
 
-from ..conftest import guest, record, replay, run_config
+from ...conftest import guest, record, replay, run_config
 
 
 def stock_run(

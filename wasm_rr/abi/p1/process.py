@@ -12,12 +12,11 @@ This module only decodes guest memory, asks ``world.process``, and encodes the a
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 
-from ..world import World, WorldError
-from ..world.process import FAMILY, Completed, Output, Request
-from .memory import GuestFault, GuestMemory
-from .trampoline import HostFunctions
+from ...world import World, WorldError
+from ...world.process import FAMILY, Completed, Output, Request
+from ..memory import GuestFault, GuestMemory
+from .state import Preview1Host
 
 MODULE = "wasm-rr:process/process@0.1.0"
 ERROR_CODES = {"EACCES": 0, "ENOENT": 1, "ENOTDIR": 2, "EINVAL": 3}
@@ -26,17 +25,17 @@ IO = 4
 _OK = struct.Struct("<BxxxiIBxxxIIII")
 _PAIR = struct.Struct("<II")
 
-Realloc = Callable[[int, int, int, int], int]
-
 
 class ProcessAbi:
     """State the import needs: the guest's memory and its ``cabi_realloc``."""
 
-    def __init__(self, world: World, memory: Callable[[], GuestMemory]) -> None:
+    def __init__(self, world: World, host: Preview1Host) -> None:
         self.world = world
         self.process = world.get(FAMILY)
-        self.memory = memory
-        self.realloc: Realloc | None = None
+        self.host = host
+
+    def memory(self) -> GuestMemory:
+        return self.host.mem
 
     def _string(self, mem: GuestMemory, ptr: int, n: int) -> str:
         try:
@@ -52,9 +51,10 @@ class ProcessAbi:
         """Allocate ``out.size`` bytes in the guest and copy the output there in pieces."""
         if out.size == 0:
             return 0, 0
-        if self.realloc is None:
+        realloc = self.host.realloc
+        if realloc is None:
             raise GuestFault("the guest exports no `cabi_realloc` to receive a program's output")
-        ptr = self.realloc(0, 0, 1, out.size)
+        ptr = realloc(0, 0, 1, out.size)
         mem = self.memory()  # the call may have grown memory
         mem.check(ptr, out.size)
         at = ptr
@@ -106,8 +106,8 @@ class ProcessAbi:
         )
 
 
-SIGNATURE = ("i" * 10 + "Ii", "")
+SIGNATURES = {"run": ("i" * 10 + "Ii", "")}
 
 
-def define(host: HostFunctions, abi: ProcessAbi) -> None:
-    host.define(MODULE, "run", *SIGNATURE, abi.run)
+def define(host: Preview1Host, world: World) -> None:
+    host.define(SIGNATURES, ProcessAbi(world, host), module=MODULE)

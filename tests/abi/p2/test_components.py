@@ -14,12 +14,12 @@ import wasmtime
 from wasmtime import component as wcomponent
 
 from wasm_rr import engine, errors
-from wasm_rr.abi import p2
+from wasm_rr.abi import engines, p2
 from wasm_rr.trace import load
 from wasm_rr.world import Streams, live_world
 
-from ..conftest import GUESTS, Captured, record, replay, run_config
-from ..tracetools import rewrite
+from ...conftest import GUESTS, Captured, record, replay, run_config
+from ...tracetools import rewrite
 
 
 def component(name: str) -> Path:
@@ -353,7 +353,7 @@ def test_wasi_0_2_0_component_links(tmp_path: Path) -> None:
     """dice, its imports rewritten from @0.2.12 to @0.2.0 (see guests/build.py), runs as the
     original does: the host registers each interface under the version the guest imports."""
     old = component("dice-wasi0.2.0")
-    eng = p2.component_engine()
+    eng = engines.component_engine()
     names = wcomponent.Component(eng, old.read_bytes()).type.imports(eng)
     assert names and all("@0.2.0" in n for n in names)
     rec = record(old, tmp_path / "old.cbor")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from wasm_rr.trace import load
 
-from ..conftest import ROOT, cli
-from ..tracetools import rewrite
-from .test_p2 import POLLER, component, wat_component
+from ...conftest import ROOT, cli
+from ...tracetools import rewrite
+from .test_components import POLLER, component, wat_component
 
 
 def test_exit_status_and_replay(tmp_path: Path) -> None:

@@ -1,0 +1,327 @@
+"""Every use of wasmtime-py's private API, in one place.
+
+wasm-rr's hosts bypass wasmtime-py where it is too slow (raw C-API host functions, component
+values read and written in place, ``wasmtime_func_call`` keeping the GIL, the store's fuel
+counter read from memory) or incomplete (the wasm frames of a component trap, the component
+model's concurrency support switched off). That needs what wasmtime-py keeps private: its
+ctypes bindings (``wasmtime._ffi``: the library, its C types), ``wasmtime._trap``'s frame
+list, ``Store._context()``, ``Func._func``, ``Managed.ptr()``, ``WasmtimeError._from_ptr``,
+and C functions of the wasmtime library looked up by name.
+
+Nothing else in ``wasm_rr`` touches any of it (``tests/abi/test_private_api.py`` checks the
+sources). This module checks at import that everything it needs is there, in the wasmtime
+version it was written for, and raises one :class:`~wasm_rr.errors.HostSetupError` naming what
+is missing otherwise.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.metadata
+import struct
+from typing import Any
+
+import wasmtime
+from wasmtime import component
+
+from ..errors import HostSetupError
+
+WRITTEN_FOR = "50"
+"""The wasmtime-py major version this module was written (and its fuel probe sized) for."""
+
+WASMTIME_VERSION = importlib.metadata.version("wasmtime")
+
+
+def _fail(missing: list[str]) -> HostSetupError:
+    return HostSetupError(
+        f"wasm-rr cannot run on the installed wasmtime-py {WASMTIME_VERSION} (it is written for "
+        f"{WRITTEN_FOR}.x): missing {', '.join(missing)}; install wasmtime=={WRITTEN_FOR}.*"
+    )
+
+
+if WASMTIME_VERSION.split(".")[0] != WRITTEN_FOR:
+    raise _fail([f"wasmtime {WRITTEN_FOR}.x"])
+
+try:
+    from wasmtime import _ffi as ffi
+    from wasmtime import _trap as trap_module
+except ImportError as exc:
+    raise _fail([f"module {exc.name or 'wasmtime._ffi / wasmtime._trap'}"]) from None
+
+_ATTRIBUTES: list[tuple[Any, str, str]] = [
+    (ffi, "dll", "wasmtime._ffi.dll"),
+    (ffi, "filename", "wasmtime._ffi.filename"),
+    (ffi, "wasmtime_error_t", "wasmtime._ffi.wasmtime_error_t"),
+    (ffi, "wasmtime_context_t", "wasmtime._ffi.wasmtime_context_t"),
+    (ffi, "wasmtime_func_t", "wasmtime._ffi.wasmtime_func_t"),
+    (ffi, "wasmtime_val_t", "wasmtime._ffi.wasmtime_val_t"),
+    (ffi, "wasm_trap_t", "wasmtime._ffi.wasm_trap_t"),
+    (ffi, "wasmtime_component_func_t", "wasmtime._ffi.wasmtime_component_func_t"),
+    (ffi, "wasmtime_error_wasm_trace", "wasmtime._ffi.wasmtime_error_wasm_trace"),
+    (trap_module, "FrameList", "wasmtime._trap.FrameList"),
+    (trap_module, "Frame", "wasmtime._trap.Frame"),
+    (wasmtime.Frame, "_from_ptr", "wasmtime.Frame._from_ptr"),
+    (wasmtime.Store, "_context", "wasmtime.Store._context"),
+    (wasmtime.Store, "ptr", "wasmtime.Store.ptr"),
+    (wasmtime.WasmtimeError, "_from_ptr", "wasmtime.WasmtimeError._from_ptr"),
+    (wasmtime.WasmtimeError, "ptr", "wasmtime.WasmtimeError.ptr"),
+    (wasmtime.Trap, "_from_ptr", "wasmtime.Trap._from_ptr"),
+    (wasmtime.Config, "ptr", "wasmtime.Config.ptr"),
+    (wasmtime.Linker, "ptr", "wasmtime.Linker.ptr"),
+    (wasmtime.FuncType, "ptr", "wasmtime.FuncType.ptr"),
+    (component.LinkerInstance, "ptr", "wasmtime.component.LinkerInstance.ptr"),
+]
+_missing = [what for obj, name, what in _ATTRIBUTES if not hasattr(obj, name)]
+for _cls in (wasmtime.Func, component.Func):
+    if "_func" not in getattr(_cls, "__annotations__", {}):
+        _missing.append(f"{_cls.__module__}.{_cls.__qualname__}._func")
+if _missing:
+    raise _fail(_missing)
+
+_P = ctypes.c_void_p
+_dll: Any = ffi.dll
+# The same library loaded through PyDLL: a call keeps the GIL. Host callbacks then find the GIL
+# already held instead of re-acquiring it (about 0.2 us per host call saved); nothing else runs
+# Python while the guest runs, so holding it costs nothing.
+_held: Any = ctypes.PyDLL(str(ffi.filename))
+
+
+def _c(name: str, restype: Any, *argtypes: Any, held: bool = True) -> Any:
+    """A C function of the wasmtime library, typed. ``CDLL.__getitem__`` returns a fresh
+    function object, so these argtypes do not disturb wasmtime-py's own bindings."""
+    try:
+        fn = (_held if held else _dll)[name]
+    except AttributeError:
+        _missing.append(f"C function {name}")
+        return None
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+    return fn
+
+
+# ---- core modules --------------------------------------------------------------------------------
+
+CALLBACK = ctypes.CFUNCTYPE(ctypes.c_size_t, _P, _P, _P, ctypes.c_size_t)
+"""wasmtime_func_unchecked_callback_t: (env, caller, args_and_results, nargs_and_results)."""
+
+_define_unchecked = _c(
+    "wasmtime_linker_define_func_unchecked",
+    _P,
+    _P,
+    ctypes.c_char_p,
+    ctypes.c_size_t,
+    ctypes.c_char_p,
+    ctypes.c_size_t,
+    _P,
+    CALLBACK,
+    _P,
+    _P,
+    held=False,
+)
+_trap_new = _c("wasmtime_trap_new", _P, ctypes.c_char_p, ctypes.c_size_t, held=False)
+_store_context = _c("wasmtime_store_context", _P, _P, held=False)
+_get_fuel = _c("wasmtime_context_get_fuel", _P, _P, _P, held=False)
+_func_call = _c(
+    "wasmtime_func_call",
+    ctypes.POINTER(ffi.wasmtime_error_t),
+    ctypes.POINTER(ffi.wasmtime_context_t),
+    ctypes.POINTER(ffi.wasmtime_func_t),
+    ctypes.POINTER(ffi.wasmtime_val_t),
+    ctypes.c_size_t,
+    ctypes.POINTER(ffi.wasmtime_val_t),
+    ctypes.c_size_t,
+    ctypes.POINTER(ctypes.POINTER(ffi.wasm_trap_t)),
+)
+
+# ---- components ----------------------------------------------------------------------------------
+
+byte_vec_new = _c("wasm_byte_vec_new", None, _P, ctypes.c_size_t, ctypes.c_char_p)
+vallist_new_uninit = _c("wasmtime_component_vallist_new_uninit", None, _P, ctypes.c_size_t)
+vallist_new = _c("wasmtime_component_vallist_new", None, _P, ctypes.c_size_t, _P)
+valrecord_new_uninit = _c("wasmtime_component_valrecord_new_uninit", None, _P, ctypes.c_size_t)
+valrecord_copy = _c("wasmtime_component_valrecord_copy", None, _P, _P)
+valtuple_new_uninit = _c("wasmtime_component_valtuple_new_uninit", None, _P, ctypes.c_size_t)
+valflags_new_uninit = _c("wasmtime_component_valflags_new_uninit", None, _P, ctypes.c_size_t)
+val_new = _c("wasmtime_component_val_new", _P, _P)
+val_delete = _c("wasmtime_component_val_delete", None, _P)
+any_to_host = _c("wasmtime_component_resource_any_to_host", _P, _P, _P, _P)
+any_delete = _c("wasmtime_component_resource_any_delete", None, _P)
+host_new = _c(
+    "wasmtime_component_resource_host_new", _P, ctypes.c_bool, ctypes.c_uint32, ctypes.c_uint32
+)
+host_rep = _c("wasmtime_component_resource_host_rep", ctypes.c_uint32, _P)
+host_delete = _c("wasmtime_component_resource_host_delete", None, _P)
+host_to_any = _c("wasmtime_component_resource_host_to_any", _P, _P, _P, _P)
+error_new = _c("wasmtime_error_new", _P, ctypes.c_char_p)
+resource_type_new_host = _c("wasmtime_component_resource_type_new_host", _P, ctypes.c_uint32)
+resource_type_delete = _c("wasmtime_component_resource_type_delete", None, _P)
+
+FUNC_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_size_t, _P, _P, _P, _P, ctypes.c_size_t, _P, ctypes.c_size_t
+)
+"""wasmtime_component_func_callback_t: (env, context, type, args, nargs, results, nresults)."""
+DTOR_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_size_t, _P, _P, ctypes.c_uint32)
+"""wasmtime_component_resource_destructor_t: (env, context, rep)."""
+
+add_func = _c(
+    "wasmtime_component_linker_instance_add_func",
+    _P,
+    _P,
+    ctypes.c_char_p,
+    ctypes.c_size_t,
+    FUNC_CALLBACK,
+    _P,
+    _P,
+)
+add_resource = _c(
+    "wasmtime_component_linker_instance_add_resource",
+    _P,
+    _P,
+    ctypes.c_char_p,
+    ctypes.c_size_t,
+    _P,
+    DTOR_CALLBACK,
+    _P,
+    _P,
+)
+_component_call = _c(
+    "wasmtime_component_func_call",
+    _P,
+    ctypes.POINTER(ffi.wasmtime_component_func_t),
+    _P,
+    _P,
+    ctypes.c_size_t,
+    _P,
+    ctypes.c_size_t,
+)
+_concurrency_support_set = _c("wasmtime_config_concurrency_support_set", None, _P, ctypes.c_bool)
+
+if _missing:
+    raise _fail(_missing)
+
+
+# ---- errors and traps ----------------------------------------------------------------------------
+
+
+def error_from_ptr(err: int) -> wasmtime.WasmtimeError:
+    """The :class:`wasmtime.WasmtimeError` owning the ``wasmtime_error_t *`` a C call returned."""
+    return wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, ctypes.POINTER(ffi.wasmtime_error_t)))
+
+
+def check_error(err: int | None) -> None:
+    """Raise the wasmtime error a C call returned, if any."""
+    if err:
+        raise error_from_ptr(err)
+
+
+def new_trap(message: bytes) -> int:
+    """A new ``wasm_trap_t *`` (for a host callback to return: wasmtime takes it over)."""
+    return int(_trap_new(message, len(message)))
+
+
+def error_frames(err: wasmtime.WasmtimeError) -> list[wasmtime.Frame]:
+    """The wasm frames of an error (a component's trap arrives as an error, without frames)."""
+    holder = trap_module.FrameList(err)
+    ffi.wasmtime_error_wasm_trace(err.ptr(), ctypes.byref(holder.vec))
+    return [trap_module.Frame._from_ptr(holder.vec.data[i], holder) for i in range(holder.vec.size)]
+
+
+# ---- engines, linkers, calls ---------------------------------------------------------------------
+
+
+def disable_concurrency_support(config: wasmtime.Config) -> None:
+    """Switch the component model's concurrency support off (wasmtime-py has no setter)."""
+    _concurrency_support_set(ctypes.cast(config.ptr(), _P), False)
+
+
+def define_func_unchecked(
+    linker: wasmtime.Linker, module: bytes, name: bytes, functype: wasmtime.FuncType, cb: Any
+) -> None:
+    """Define ``module.name`` on a core linker as the raw callback ``cb`` (a :data:`CALLBACK`)."""
+    err = _define_unchecked(
+        ctypes.cast(linker.ptr(), _P),
+        module,
+        len(module),
+        name,
+        len(name),
+        ctypes.cast(functype.ptr(), _P),
+        cb,
+        None,
+        None,
+    )
+    check_error(err)
+
+
+def instance_address(inst: component.LinkerInstance) -> int | None:
+    """The ``wasmtime_component_linker_instance_t *`` of a linker instance."""
+    address: int | None = ctypes.cast(inst.ptr(), _P).value
+    return address
+
+
+def call_start(store: wasmtime.Store, func: wasmtime.Func) -> None:
+    """Call a ``() -> ()`` export (``_start``), keeping the GIL; raise wasmtime's Trap or
+    WasmtimeError."""
+    trap = ctypes.POINTER(ffi.wasm_trap_t)()
+    error = _func_call(
+        store._context(), ctypes.byref(func._func), None, 0, None, 0, ctypes.byref(trap)
+    )
+    if error:
+        raise wasmtime.WasmtimeError._from_ptr(error)
+    if trap:
+        raise wasmtime.Trap._from_ptr(trap)
+
+
+def call_component(store: wasmtime.Store, func: component.Func, results: int, n: int) -> None:
+    """Call a component function taking no arguments, keeping the GIL; its ``n`` results are
+    written at address ``results``. Raise wasmtime's error."""
+    err = _component_call(ctypes.byref(func._func), store._context(), None, 0, results, n)
+    check_error(err)
+
+
+# ---- fuel ----------------------------------------------------------------------------------------
+
+FUEL_BUDGET = 1 << 62
+"""Fuel given to a guest: far more than any run can use, so fuel never runs out."""
+
+
+class ApiFuel:
+    """Fuel consumed so far, through the C API (used when the fast cell cannot be located)."""
+
+    def __init__(self, store: wasmtime.Store) -> None:
+        self._ctx = _store_context(ctypes.cast(store.ptr(), _P))
+        self._out = ctypes.c_uint64()
+        self._ref = ctypes.addressof(self._out)
+
+    def __getitem__(self, index: int) -> int:
+        _get_fuel(self._ctx, self._ref)
+        return FUEL_BUDGET - self._out.value
+
+
+def fuel_cell(store: wasmtime.Store) -> Any:
+    """A cell whose ``[0]`` is the fuel consumed so far, read in about 40 ns.
+
+    Wasmtime keeps the store's fuel as a negative "injected fuel" i64 inside the store context,
+    which compiled code updates before every host call. Its offset is found by setting two
+    distinct fuel amounts and looking for both at the same place; if that fails (another
+    wasmtime build), the C API is used instead. Either way the store ends with FUEL_BUDGET.
+    """
+    ctx = _store_context(ctypes.cast(store.ptr(), _P))
+    probes = (0x1234_5678_9ABC_D, 0x0FED_CBA9_8765_4)
+    # The store context is a heap block of about 2.4 KiB in wasmtime 50 (the counter sits at
+    # 2136); scan no further than that block, so as never to read past it.
+    span = 2432
+    offset = None
+    store.set_fuel(probes[0])
+    first = ctypes.string_at(ctx, span)
+    candidates = [
+        o for o in range(0, span - 8, 8) if struct.unpack_from("<q", first, o)[0] == -probes[0]
+    ]
+    store.set_fuel(probes[1])
+    for o in candidates:
+        if ctypes.c_int64.from_address(ctx + o).value == -probes[1]:
+            offset = o
+            break
+    store.set_fuel(FUEL_BUDGET)
+    if offset is None or ctypes.c_int64.from_address(ctx + offset).value != -FUEL_BUDGET:
+        return ApiFuel(store)
+    return memoryview((ctypes.c_char * 8).from_address(ctx + offset)).cast("B").cast("q")

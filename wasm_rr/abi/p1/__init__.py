@@ -1,0 +1,123 @@
+"""The ``wasi_snapshot_preview1`` host for core modules: decode guest memory, ask the world,
+encode answers.
+
+Every preview1 function is defined. Nothing here reads the outside world: each answer comes from
+``world.<family>``, which is live, recording or replaying. Error values and descriptor numbers
+follow wasmtime's own preview1 implementation (checked by ``tests/abi/p1/test_conformance.py``).
+
+Layout, like the component host (:mod:`wasm_rr.abi.p2`): ``types`` holds the witx types and
+struct layouts; ``state`` what the areas share (:class:`~.state.Preview1Host`: the guest's
+memory, the descriptor table, the linker); one module per area (``cli``, ``clocks``,
+``random``, ``poll``, ``fs``, ``sockets``) with its ``SIGNATURES`` and a ``define(host,
+world)``. Adding an area is adding its module and a line to :data:`AREAS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import wasmtime
+
+from ...errors import GuestLoadError
+from ...trace.schema import Outcome
+from ...world import World, WorldError
+from .._wasmtime import call_start, fuel_cell
+from ..engines import GuestCode, compile_module, module_engine
+from ..memory import GuestMemory
+from ..outcome import HostErrorHook, WasmFailure, settle
+from ..trampoline import AbiError, HostFunctions
+from . import cli, clocks, fs, poll, process, random, sockets
+from .state import Preview1Host
+from .types import errno_of
+
+__all__ = ["AREAS", "Preview1Host", "SiteRegister", "build_host", "error_result", "run_module"]
+
+AREAS: list[Callable[[Preview1Host, World], None]] = [
+    cli.define,
+    clocks.define,
+    random.define,
+    poll.define,
+    fs.define,
+    sockets.define,
+    process.define,
+]
+"""Every area's ``define(host, world)``, in the order they are defined."""
+
+
+def error_result(exc: BaseException) -> int | None:
+    """How an exception raised by a preview1 function reaches the guest: an errno, or a trap."""
+    if type(exc) is AbiError:
+        return exc.code
+    if type(exc) is WorldError:
+        return errno_of(exc.name)
+    return None
+
+
+def build_host(functions: HostFunctions, world: World) -> Preview1Host:
+    """One instance's preview1 host: every area defined on ``functions``, answering through
+    ``world``."""
+    host = Preview1Host(functions, world)
+    for define in AREAS:
+        define(host, world)
+    return host
+
+
+class SiteRegister(Protocol):
+    """A .tape program's site register (``wasm_rr.engine.SiteRegister``): bound to the guest's
+    memory once it exists, read when the run ends."""
+
+    def bind(self, mem: GuestMemory) -> None: ...
+
+    def __call__(self) -> int: ...
+
+
+def run_module(
+    guest: GuestCode,
+    world: World,
+    register: SiteRegister | None = None,
+    host_error: HostErrorHook | None = None,
+) -> Outcome:
+    """Run a preview1 command module against ``world``: its ``_start``, to an outcome (an exit
+    or a trap); a host error (a drift, an interrupt) is re-raised, through ``host_error``."""
+    engine = module_engine()
+    module = compile_module(guest)
+    store = wasmtime.Store(engine)
+    world.attach_fuel(fuel_cell(store))
+    linker = wasmtime.Linker(engine)
+    functions = HostFunctions(linker, error_result)
+    host = build_host(functions, world)
+    linker.define_unknown_imports_as_traps(module)
+
+    def end(exc: wasmtime.WasmtimeError | wasmtime.Trap) -> Outcome:
+        # While the store is alive: the site register and the frames are read from it.
+        site = register() if register is not None else None
+        return settle(functions.pending, exc, site=site, host_error=host_error)
+
+    try:
+        instance = linker.instantiate(store, module)
+    except WasmFailure as exc:
+        if functions.pending is not None:
+            return end(exc)
+        raise GuestLoadError(
+            f"{guest.path} cannot be instantiated: {str(exc).splitlines()[0]}"
+        ) from None
+    exports = instance.exports(store)
+    realloc = exports.get("cabi_realloc")
+    if isinstance(realloc, wasmtime.Func):
+        host.realloc = lambda *args: int(realloc(store, *args))
+    memory = exports.get("memory")
+    if isinstance(memory, wasmtime.Memory):
+        host.bind_memory(GuestMemory(store, memory))
+        if register is not None:
+            register.bind(host.mem)
+    start = exports.get("_start")
+    if not isinstance(start, wasmtime.Func):
+        raise GuestLoadError(f"{guest.path} is not a command: it exports no `_start` function")
+    if start.type(store).params or start.type(store).results:
+        raise GuestLoadError(f"{guest.path}: `_start` must take and return nothing")
+    try:
+        call_start(store, start)
+    except WasmFailure as exc:
+        return end(exc)
+    return Outcome(exit_code=0)

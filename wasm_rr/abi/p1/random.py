@@ -1,0 +1,28 @@
+"""Preview1 ``random_get``, through ``world.random``."""
+
+from __future__ import annotations
+
+from ...world import World
+from ..trampoline import slot_unpacker
+from .state import Preview1Host
+
+SIGNATURES = {
+    "random_get": ("ii", "i"),
+}
+
+
+def define(host: Preview1Host, world: World) -> None:
+    # Runs once per event in tight loops: a raw body taking the argument slots directly, a
+    # closure (cell reads are cheaper than a method's attribute reads).
+    secure = world.random.secure
+    random_args = slot_unpacker(SIGNATURES["random_get"][0])
+
+    def random_get(raw: memoryview, ints: memoryview) -> None:
+        buf, n = random_args(raw)
+        mem = host.mem
+        if buf + n > mem.size:
+            mem.check(buf, n)
+        mem.view[buf : buf + n] = secure(n)
+        ints[0] = 0
+
+    host.define(SIGNATURES, None, {"random_get": random_get})
