@@ -20,9 +20,11 @@ against the recording (the bytes if short, else their blake3).
 from __future__ import annotations
 
 import contextlib
+import enum
 import errno
 import os
 import stat as stat_mod
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,8 +52,52 @@ NOW = -1
 
 MAX_SYMLINKS = 40
 
+MAX_READ = 64 * 1024 * 1024
+"""The most one read asks the OS for (a WASI 0.2 guest may ask for 2^64 - 1 bytes)."""
+
 ESCAPE = "EPERM"
 """The error name for a path that would leave its preopened directory."""
+
+DENIED = "EPERM"
+"""The error name for a change a handle's permissions do not allow (wasmtime's
+``not-permitted``, preview1's EPERM)."""
+
+
+class DirPerms(enum.IntFlag):
+    """What a directory handle allows, as wasmtime's ``DirPerms``."""
+
+    READ = 1
+    MUTATE = 2  # create, remove, rename, link below it; set its times
+
+
+class FilePerms(enum.IntFlag):
+    """What a file handle allows, as wasmtime's ``FilePerms``."""
+
+    READ = 1
+    WRITE = 2  # write, append, set its size or times
+
+
+@dataclass(frozen=True)
+class Perms:
+    """A handle's permissions: those of its preopen, inherited by everything opened below it
+    (the one read-only policy, for both ABIs)."""
+
+    dir: DirPerms
+    file: FilePerms
+
+
+READ_ONLY = Perms(DirPerms.READ, FilePerms.READ)
+READ_WRITE = Perms(DirPerms.READ | DirPerms.MUTATE, FilePerms.READ | FilePerms.WRITE)
+
+
+def preopen_perms(readonly: bool) -> Perms:
+    return READ_ONLY if readonly else READ_WRITE
+
+
+def signed64(value: int) -> int:
+    """A u64 offset or length as the OS's signed ``off_t`` (wasmtime passes them on the same
+    way, so the OS answers EINVAL for those at or past 2^63)."""
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 @dataclass(frozen=True)
@@ -120,6 +166,10 @@ class Preopen:
 
 class Fs(Protocol):
     def preopens(self) -> list[Preopen]: ...
+    def perms(self, h: int) -> Perms:
+        """What handle ``h`` allows (no event: it follows from the preopens and the opens)."""
+        ...
+
     def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened: ...
     def close_handle(self, h: int) -> None: ...
     def read(self, h: int, n: int, offset: int) -> bytes: ...
@@ -135,21 +185,25 @@ class Fs(Protocol):
     def set_times_at(
         self, dir: int, path: str, follow: bool, atim: int | None, mtim: int | None
     ) -> None: ...
-    def readdir(self, h: int) -> list[tuple[str, str, int]]: ...
+    def readdir(self, h: int) -> list[tuple[bytes, str, int]]:
+        """The entries (name as the OS spells it, type, inode) but ``.``, and ``..`` with the
+        inode of the directory itself, as wasmtime answers (its parent may be outside the
+        sandbox). Traces recorded before ``..`` was listed have none."""
+        ...
+
     def mkdir_at(self, dir: int, path: str) -> None: ...
     def rmdir_at(self, dir: int, path: str) -> None: ...
     def unlink_at(self, dir: int, path: str) -> None: ...
     def rename_at(self, dir: int, path: str, new_dir: int, new_path: str) -> None: ...
     def link_at(self, dir: int, path: str, follow: bool, new_dir: int, new_path: str) -> None: ...
     def symlink_at(self, target: str, dir: int, path: str) -> None: ...
-    def readlink_at(self, dir: int, path: str) -> str: ...
+    def readlink_at(self, dir: int, path: str) -> bytes: ...
     def sync(self, h: int, data_only: bool) -> None: ...
     def advise(self, h: int, offset: int, length: int, advice: int) -> None:
         """``advice``: 0 normal, 1 sequential, 2 random, 3 will-need, 4 dont-need, 5 no-reuse
         (WASI's numbering)."""
         ...
 
-    def allocate(self, h: int, offset: int, length: int) -> None: ...
     def close(self) -> None:
         """Release every host resource (the run is over): the family's close."""
         ...
@@ -205,7 +259,7 @@ _PATH_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_NOFOLLOW | os.O_CLOEXEC
 class _Handle:
     fd: int
     is_dir: bool
-    readonly: bool  # opened below a read-only preopen
+    perms: Perms  # its preopen's
 
 
 class LiveFs:
@@ -221,7 +275,7 @@ class LiveFs:
                 fd = os.open(host, _DIR_FLAGS)
             except OSError as exc:
                 raise FsConfigError(f"cannot preopen {host}: {exc.strerror}") from None
-            h = self._add(_Handle(fd, True, readonly))
+            h = self._add(_Handle(fd, True, preopen_perms(readonly)))
             self._preopens.append(Preopen(h, guest, host, readonly))
 
     def _add(self, handle: _Handle) -> int:
@@ -255,7 +309,7 @@ class LiveFs:
         way. The caller then acts on ``name`` with ``O_NOFOLLOW`` or an ``*at`` call that does
         not follow, so a symlink swapped in after the check is not followed either. Any way out
         of the preopened directory (``..`` above it, an absolute path or symlink target) is
-        refused with ENOTCAPABLE.
+        refused with EPERM (:data:`ESCAPE`, wasmtime's answer); a NUL byte with EINVAL.
         """
         base = self._get(dir)
         if not base.is_dir:
@@ -265,7 +319,7 @@ class LiveFs:
         if path.startswith("/"):
             raise WorldError(ESCAPE)
         if "\0" in path:
-            raise WorldError("EILSEQ")
+            raise WorldError("EINVAL")
         must_be_dir = path.endswith(("/", "/.")) or path == "."
         follow = follow or must_be_dir
         todo = deque(c for c in path.split("/") if c not in ("", "."))
@@ -329,9 +383,27 @@ class LiveFs:
             os.close(fd)
         return parent, name, must_be_dir
 
-    def _writable(self, dir: int) -> None:
-        if self._get(dir).readonly:
-            raise WorldError("EPERM")
+    # ---- permissions: the one place the read-only policy is checked --------------------------
+
+    def _mutable(self, dir: int) -> _Handle:
+        """A directory handle that may be changed below (its preopen is not read-only)."""
+        handle = self._get(dir)
+        if DirPerms.MUTATE not in handle.perms.dir:
+            raise WorldError(DENIED)
+        return handle
+
+    def _two_mutable(self, dir: int, new_dir: int) -> None:
+        """rename and link: both directories mutable, and with the same permissions (as
+        wasmtime: nothing moves or gets a second name across a permission boundary)."""
+        a, b = self._mutable(dir), self._mutable(new_dir)
+        if a.perms != b.perms:
+            raise WorldError(DENIED)
+
+    def _file_writable(self, h: int) -> _Handle:
+        handle = self._get(h)
+        if FilePerms.WRITE not in handle.perms.file:
+            raise WorldError(DENIED)
+        return handle
 
     def _at(self, dir: int, path: str, follow: bool, op: Callable[[int, str], Any]) -> Any:
         parent, name, must_be_dir = self._resolve(dir, path, follow)
@@ -349,12 +421,17 @@ class LiveFs:
     def preopens(self) -> list[Preopen]:
         return list(self._preopens)
 
+    def perms(self, h: int) -> Perms:
+        return self._get(h).perms
+
     def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened:
         base = self._get(dir)
-        if base.readonly and (flags.write or flags.create or flags.truncate or flags.append):
-            raise WorldError("EPERM")
-        if flags.create and flags.directory:
+        if flags.directory and (flags.create or flags.exclusive or flags.truncate):
             raise WorldError("EINVAL")
+        if (flags.write or flags.create or flags.truncate) and (
+            DirPerms.MUTATE not in base.perms.dir or FilePerms.WRITE not in base.perms.file
+        ):
+            raise WorldError(DENIED)  # append alone is no write: wasmtime opens it read-only
         parent, name, must_be_dir = self._resolve(dir, path, flags.follow)
         try:
             directory = flags.directory or must_be_dir
@@ -369,8 +446,9 @@ class LiveFs:
                 oflags |= os.O_EXCL
             if flags.truncate:
                 oflags |= os.O_TRUNC
-            if flags.append:
-                oflags |= os.O_APPEND
+            # Never O_APPEND: preview1 turns appending on and off after the open
+            # (fd_fdstat_set_flags), so :meth:`append` writes at the end explicitly and
+            # :meth:`write` at the offset it is given.
             if directory:
                 oflags |= os.O_DIRECTORY
             try:
@@ -387,7 +465,7 @@ class LiveFs:
             os.close(fd)
             raise world_error_from_os(exc) from None
         kind = _type_of(st.st_mode)
-        return Opened(self._add(_Handle(fd, kind == DIRECTORY, base.readonly)), kind)
+        return Opened(self._add(_Handle(fd, kind == DIRECTORY, base.perms)), kind)
 
     def close_handle(self, h: int) -> None:
         handle = self._get(h)
@@ -402,22 +480,21 @@ class LiveFs:
         if handle.is_dir:
             raise WorldError("EISDIR")
         try:
-            return os.pread(handle.fd, n, offset)
+            return os.pread(handle.fd, min(n, MAX_READ), signed64(offset))
         except OSError as exc:
             raise world_error_from_os(exc) from None
 
     def write(self, h: int, data: bytes, offset: int) -> int:
-        handle = self._get(h)
+        handle = self._file_writable(h)
         try:
-            return os.pwrite(handle.fd, data, offset)
+            return os.pwrite(handle.fd, data, signed64(offset))
         except OSError as exc:
             raise world_error_from_os(exc) from None
 
     def append(self, h: int, data: bytes) -> tuple[int, int]:
-        handle = self._get(h)
+        handle = self._file_writable(h)
         try:
-            # The descriptor may not have been opened with O_APPEND (preview1 can turn append
-            # on later), so write at the current end explicitly.
+            # Descriptors are opened without O_APPEND (see open_at): write at the end.
             end = os.fstat(handle.fd).st_size
             n = os.pwrite(handle.fd, data, end)
             return n, end + n
@@ -435,7 +512,7 @@ class LiveFs:
         return _stat_of(st)
 
     def set_size(self, h: int, size: int) -> None:
-        fd = self._get(h).fd
+        fd = self._file_writable(h).fd
         if size >= 1 << 63:
             raise WorldError("EINVAL")
         try:
@@ -449,23 +526,26 @@ class LiveFs:
             os.utime(fd_or_path, **kw)
             return
         st = os.stat(fd_or_path, **kw)
-        import time
-
         now = time.time_ns()
         a = st.st_atime_ns if atim is None else (now if atim == NOW else atim)
         m = st.st_mtime_ns if mtim is None else (now if mtim == NOW else mtim)
         os.utime(fd_or_path, ns=(a, m), **kw)
 
     def set_times(self, h: int, atim: int | None, mtim: int | None) -> None:
+        handle = self._get(h)
+        if handle.is_dir:
+            self._mutable(h)
+        else:
+            self._file_writable(h)
         try:
-            self._times(self._get(h).fd, atim, mtim)
+            self._times(handle.fd, atim, mtim)
         except OSError as exc:
             raise world_error_from_os(exc) from None
 
     def set_times_at(
         self, dir: int, path: str, follow: bool, atim: int | None, mtim: int | None
     ) -> None:
-        self._writable(dir)
+        self._mutable(dir)
         self._at(
             dir,
             path,
@@ -473,12 +553,12 @@ class LiveFs:
             lambda d, n: self._times(n, atim, mtim, dir_fd=d, follow_symlinks=False),
         )
 
-    def readdir(self, h: int) -> list[tuple[str, str, int]]:
+    def readdir(self, h: int) -> list[tuple[bytes, str, int]]:
         handle = self._get(h)
         if not handle.is_dir:
             raise WorldError("ENOTDIR")
-        entries: list[tuple[str, str, int]] = []
         try:
+            entries = [(b"..", DIRECTORY, os.fstat(handle.fd).st_ino)]
             with os.scandir(handle.fd) as it:
                 for e in it:
                     try:
@@ -486,21 +566,21 @@ class LiveFs:
                         kind, ino = _type_of(st.st_mode), st.st_ino
                     except OSError:
                         kind, ino = UNKNOWN, e.inode()
-                    entries.append((e.name, kind, ino))
+                    entries.append((os.fsencode(e.name), kind, ino))
         except OSError as exc:
             raise world_error_from_os(exc) from None
         return entries
 
     def mkdir_at(self, dir: int, path: str) -> None:
-        self._writable(dir)
+        self._mutable(dir)
         self._at(dir, path, False, lambda d, n: os.mkdir(n, 0o777, dir_fd=d))
 
     def rmdir_at(self, dir: int, path: str) -> None:
-        self._writable(dir)
+        self._mutable(dir)
         self._at(dir, path, False, lambda d, n: os.rmdir(n, dir_fd=d))
 
     def unlink_at(self, dir: int, path: str) -> None:
-        self._writable(dir)
+        self._mutable(dir)
 
         def unlink(d: int, n: str) -> None:
             try:
@@ -516,8 +596,7 @@ class LiveFs:
         self._at(dir, path, False, unlink)
 
     def rename_at(self, dir: int, path: str, new_dir: int, new_path: str) -> None:
-        self._writable(dir)
-        self._writable(new_dir)
+        self._two_mutable(dir, new_dir)
         src_parent, src, _ = self._resolve(dir, path, False)
         try:
             dst_parent, dst, _ = self._resolve(new_dir, new_path, False)
@@ -531,12 +610,18 @@ class LiveFs:
             os.close(src_parent)
 
     def link_at(self, dir: int, path: str, follow: bool, new_dir: int, new_path: str) -> None:
-        self._writable(new_dir)
+        # The source directory must be mutable too: a hard link out of a read-only preopen
+        # would make its file writable through the link.
+        self._mutable(dir)
+        self._mutable(new_dir)
         if follow:
             raise WorldError("EINVAL")  # as wasmtime: hard links never follow symlinks
+        self._two_mutable(dir, new_dir)
         src_parent, src, _ = self._resolve(dir, path, follow)
         try:
-            dst_parent, dst, _ = self._resolve(new_dir, new_path, False)
+            dst_parent, dst, must_be_dir = self._resolve(new_dir, new_path, False)
+            if must_be_dir:
+                dst += "/"  # the kernel's answer for a trailing slash (ENOENT, EEXIST, ...)
             try:
                 os.link(
                     src, dst, src_dir_fd=src_parent, dst_dir_fd=dst_parent, follow_symlinks=False
@@ -549,16 +634,25 @@ class LiveFs:
             os.close(src_parent)
 
     def symlink_at(self, target: str, dir: int, path: str) -> None:
-        self._writable(dir)
+        self._mutable(dir)
         if target.startswith("/"):
-            raise WorldError("EPERM")
-        self._at(dir, path, False, lambda d, n: os.symlink(target, n, dir_fd=d))
+            raise WorldError(ESCAPE)  # as wasmtime: an absolute target leads outside
+        if "\0" in target:
+            raise WorldError("EINVAL")
+        parent, name, must_be_dir = self._resolve(dir, path, False)
+        try:
+            # A trailing slash goes to the kernel, which refuses it (ENOENT) as Linux does.
+            os.symlink(target, name + "/" if must_be_dir else name, dir_fd=parent)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+        finally:
+            os.close(parent)
 
-    def readlink_at(self, dir: int, path: str) -> str:
+    def readlink_at(self, dir: int, path: str) -> bytes:
         result: str = self._at(dir, path, False, lambda d, n: os.readlink(n, dir_fd=d))
         if result.startswith("/"):
             raise WorldError(ESCAPE)  # as wasmtime: an absolute target leads outside
-        return result
+        return os.fsencode(result)
 
     def sync(self, h: int, data_only: bool) -> None:
         fd = self._get(h).fd
@@ -570,14 +664,7 @@ class LiveFs:
     def advise(self, h: int, offset: int, length: int, advice: int) -> None:
         fd = self._get(h).fd
         try:
-            os.posix_fadvise(fd, offset, length, _FADVISE[advice])
-        except OSError as exc:
-            raise world_error_from_os(exc) from None
-
-    def allocate(self, h: int, offset: int, length: int) -> None:
-        fd = self._get(h).fd
-        try:
-            os.posix_fallocate(fd, offset, length)
+            os.posix_fadvise(fd, signed64(offset), signed64(length), _FADVISE[advice])
         except OSError as exc:
             raise world_error_from_os(exc) from None
 
@@ -620,17 +707,17 @@ class Op:
     SET_SIZE = 8  # [handle, size] -> null
     SET_TIMES = 9  # [handle, atim, mtim] -> null
     SET_TIMES_AT = 10  # [dir, path, follow, atim, mtim] -> null
-    READDIR = 11  # [handle] -> [[name, type, ino]...]
+    READDIR = 11  # [handle] -> [[name (bytes; text in older traces), type, ino]...]
     MKDIR = 12  # [dir, path] -> null
     RMDIR = 13  # [dir, path] -> null
     UNLINK = 14  # [dir, path] -> null
     RENAME = 15  # [dir, path, new_dir, new_path] -> null
     LINK = 16  # [dir, path, follow, new_dir, new_path] -> null
     SYMLINK = 17  # [target, dir, path] -> null
-    READLINK = 18  # [dir, path] -> target (bytes)
+    READLINK = 18  # [dir, path] -> target (bytes; text in older traces)
     SYNC = 19  # [handle, data_only] -> null
     ADVISE = 20  # [handle, offset, len, advice] -> null
-    ALLOCATE = 21  # [handle, offset, len] -> null
+    ALLOCATE = 21  # [handle, offset, len] -> null (no longer asked: fd_allocate is NOTSUP)
 
 
 OP_NAMES: dict[int, str] = {
@@ -675,6 +762,9 @@ class RecordingFs:
 
     def preopens(self) -> list[Preopen]:
         return self._live.preopens()
+
+    def perms(self, h: int) -> Perms:
+        return self._live.perms(h)
 
     def close(self) -> None:
         self._live.close()
@@ -746,8 +836,8 @@ class RecordingFs:
             _none,
         )
 
-    def readdir(self, h: int) -> list[tuple[str, str, int]]:
-        entries: list[tuple[str, str, int]] = self._call(
+    def readdir(self, h: int) -> list[tuple[bytes, str, int]]:
+        entries: list[tuple[bytes, str, int]] = self._call(
             Op.READDIR, [h], lambda: self._live.readdir(h), lambda es: [list(e) for e in es]
         )
         return entries
@@ -785,12 +875,9 @@ class RecordingFs:
             _none,
         )
 
-    def readlink_at(self, dir: int, path: str) -> str:
-        target: str = self._call(
-            Op.READLINK,
-            [dir, path],
-            lambda: self._live.readlink_at(dir, path),
-            lambda t: t.encode("utf-8", "surrogateescape"),
+    def readlink_at(self, dir: int, path: str) -> bytes:
+        target: bytes = self._call(
+            Op.READLINK, [dir, path], lambda: self._live.readlink_at(dir, path), _same
         )
         return target
 
@@ -802,14 +889,6 @@ class RecordingFs:
             Op.ADVISE,
             [h, offset, length, advice],
             lambda: self._live.advise(h, offset, length, advice),
-            _none,
-        )
-
-    def allocate(self, h: int, offset: int, length: int) -> None:
-        self._call(
-            Op.ALLOCATE,
-            [h, offset, length],
-            lambda: self._live.allocate(h, offset, length),
             _none,
         )
 
@@ -829,6 +908,8 @@ class ReplayingFs:
         self._r = replayer
         self._preopens = preopens
         self._codes = {op: replayer.code(decl) for op, decl in EVENTS.items()}
+        # The handles' permissions follow from the preopens and the recorded opens.
+        self._perms = {p.handle: preopen_perms(p.readonly) for p in preopens}
 
     def _answer(self, op: int, args: list[Any]) -> Any:
         (result,) = self._r.take(self._codes[op], args)
@@ -839,15 +920,23 @@ class ReplayingFs:
     def preopens(self) -> list[Preopen]:
         return list(self._preopens)
 
+    def perms(self, h: int) -> Perms:
+        try:
+            return self._perms[h]
+        except KeyError:
+            raise WorldError("EBADF") from None
+
     def close(self) -> None:
         pass  # nothing was opened
 
     def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened:
         h, kind = self._answer(Op.OPEN, [dir, path, flags.to_int()])
+        self._perms[h] = self._perms.get(dir, READ_WRITE)
         return Opened(h, kind)
 
     def close_handle(self, h: int) -> None:
         self._answer(Op.CLOSE, [h])
+        self._perms.pop(h, None)
 
     def read(self, h: int, n: int, offset: int) -> bytes:
         return self._r.resolve(self._answer(Op.READ, [h, n, offset]))
@@ -890,8 +979,8 @@ class ReplayingFs:
     ) -> None:
         self._answer(Op.SET_TIMES_AT, [dir, path, int(follow), atim, mtim])
 
-    def readdir(self, h: int) -> list[tuple[str, str, int]]:
-        return [(n, k, i) for n, k, i in self._answer(Op.READDIR, [h])]
+    def readdir(self, h: int) -> list[tuple[bytes, str, int]]:
+        return [(_name(n), k, i) for n, k, i in self._answer(Op.READDIR, [h])]
 
     def mkdir_at(self, dir: int, path: str) -> None:
         self._answer(Op.MKDIR, [dir, path])
@@ -911,9 +1000,8 @@ class ReplayingFs:
     def symlink_at(self, target: str, dir: int, path: str) -> None:
         self._answer(Op.SYMLINK, [target, dir, path])
 
-    def readlink_at(self, dir: int, path: str) -> str:
-        target: bytes = self._answer(Op.READLINK, [dir, path])
-        return target.decode("utf-8", "surrogateescape")
+    def readlink_at(self, dir: int, path: str) -> bytes:
+        return _name(self._answer(Op.READLINK, [dir, path]))
 
     def sync(self, h: int, data_only: bool) -> None:
         self._answer(Op.SYNC, [h, int(data_only)])
@@ -921,8 +1009,11 @@ class ReplayingFs:
     def advise(self, h: int, offset: int, length: int, advice: int) -> None:
         self._answer(Op.ADVISE, [h, offset, length, advice])
 
-    def allocate(self, h: int, offset: int, length: int) -> None:
-        self._answer(Op.ALLOCATE, [h, offset, length])
+
+def _name(value: bytes | str) -> bytes:
+    """A recorded file name or link target: bytes, or text in traces written before names were
+    recorded as bytes (format 1 among them)."""
+    return value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
 
 
 def _replaying(rep: Replayer, ctx: Context) -> ReplayingFs:

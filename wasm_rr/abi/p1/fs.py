@@ -8,8 +8,12 @@ preview1 implementation.
 
 from __future__ import annotations
 
+import array
+import contextlib
+
 from ...world import World
 from ...world import fs as wfs
+from ..memory import GuestFault
 from ..outcome import GuestTrap
 from ..trampoline import AbiError
 from .state import (
@@ -80,18 +84,25 @@ _FILETYPES = {
     wfs.SOCKET: Filetype.SOCKET_STREAM,
 }
 
-# The rights wasmtime reports. It enforces only read/write (from how a file was opened), so
-# these are fixed sets: every right but FD_WRITE for a read-only file, all of them otherwise.
+# The rights wasmtime reports. Rights are not enforced (what a descriptor may do follows from
+# how it was opened and from its preopen's permissions, checked by the world), so these are
+# fixed sets: a file has every right but FD_READ and FD_READDIR when not opened for reading
+# and but FD_WRITE when not opened for writing.
 _STDIN_RIGHTS = Rights.FD_READ
 _STDOUT_RIGHTS = Rights.FD_WRITE
 _ALL_RIGHTS = 0x3FFFFFFF
-_FILE_RO_RIGHTS = _ALL_RIGHTS & ~Rights.FD_WRITE
+_NOT_READ = Rights.FD_READ | Rights.FD_READDIR
 _DIR_RIGHTS = 0x3FB7FFBB
 _PREOPEN_RIGHTS = (0x7B7FE00, 0xFF7FFFF)
-_WRITE_RIGHTS = (
-    Rights.FD_DATASYNC | Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE
-)
 _UNSUPPORTED_FDFLAGS = Fdflags.DSYNC | Fdflags.RSYNC | Fdflags.SYNC
+
+HOSTCALL_FUEL = 128 * 1024 * 1024
+"""How many bytes of iovec array plus buffer one call may name before wasmtime answers ENOMEM
+(its per-call "hostcall fuel"): 2^29 empty iovecs get ENOMEM at once, not a scan."""
+
+# The fields of a filestat, as wasmtime stores them one by one (offset, size): a bad pointer
+# traps naming the first field that does not fit.
+_FILESTAT_FIELDS = ((0, 8), (8, 8), (16, 1), (24, 8), (32, 8), (40, 8), (48, 8), (56, 8))
 
 
 class FsFunctions(Area):
@@ -105,14 +116,43 @@ class FsFunctions(Area):
             raise AbiError(Errno.ILSEQ) from None
 
     def _iovecs(self, iovs: int, iovs_len: int) -> tuple[int, int]:
-        """The first non-empty (buf, len) of an iovec array, as wasmtime reads and writes."""
+        """The first non-empty (buf, len) of an iovec array, as wasmtime reads and writes
+        (it uses that one only), within its hostcall fuel."""
+        if 8 * iovs_len >= HOSTCALL_FUEL:
+            raise AbiError(Errno.NOMEM)
         mem = self.mem
-        for i in range(iovs_len):
-            buf, n = mem.u32(iovs + 8 * i), mem.u32(iovs + 8 * i + 4)
-            if n:
-                mem.check(buf, n)
-                return buf, n
-        return 0, 0
+        with contextlib.suppress(GuestFault):
+            mem.check(iovs, 8 * iovs_len, 4)  # sees a grown memory; faults are raised below
+        whole = min(iovs_len, max(0, (mem.size - iovs) // 8)) if iovs % 4 == 0 else 0
+        lens = array.array("I", bytes(mem.view[iovs : iovs + 8 * whole]))[1::2].tobytes()
+        first = (len(lens) - len(lens.lstrip(b"\0"))) // 4  # the first non-zero length
+        if first == whole:  # none in bounds: read the next iovec, which faults (if any)
+            if whole < iovs_len:
+                mem.u32(iovs + 8 * whole)
+                mem.u32(iovs + 8 * whole + 4)
+            return 0, 0
+        buf, n = mem.u32_pair(iovs + 8 * first)
+        if 8 * iovs_len + n > HOSTCALL_FUEL:
+            raise AbiError(Errno.NOMEM)
+        mem.check(buf, n)
+        return buf, n
+
+    def _write_filestat(self, out: int, st: wfs.Stat) -> None:
+        for offset, size in _FILESTAT_FIELDS:
+            self.mem.check(out + offset, size, size)
+        self.mem.pack_into(
+            FILESTAT,
+            out,
+            8,
+            st.dev,
+            st.ino,
+            _FILETYPES.get(st.type, Filetype.UNKNOWN),
+            st.nlink,
+            st.size,
+            st.atim,
+            st.mtim,
+            st.ctim,
+        )
 
     # ---- reading and writing ---------------------------------------------------------------
 
@@ -206,7 +246,7 @@ class FsFunctions(Area):
         else:
             base = self.world.fs.stat(d.handle).size
         new = base + delta
-        if new < 0:
+        if not 0 <= new < 1 << 64:  # as wasmtime: u64 arithmetic that overflows is EINVAL
             return Errno.INVAL
         self.mem.check(out, 8, 8)
         d.position = new
@@ -232,7 +272,11 @@ class FsFunctions(Area):
             rights: int = _STDIN_RIGHTS if d.readable else _STDOUT_RIGHTS
             self.mem.pack_into(FDSTAT, out, 8, self._stdio_filetype(d), 0, rights, rights)
         elif isinstance(d, FileDescriptor):
-            rights = _ALL_RIGHTS if d.writable else _FILE_RO_RIGHTS
+            rights = _ALL_RIGHTS
+            if not d.readable:
+                rights &= ~_NOT_READ
+            if not d.writable:
+                rights &= ~Rights.FD_WRITE
             self.mem.pack_into(FDSTAT, out, 8, d.filetype, d.fdflags, rights, rights)
         else:
             base, inheriting = _PREOPEN_RIGHTS if d.preopen is not None else (_DIR_RIGHTS,) * 2
@@ -255,32 +299,21 @@ class FsFunctions(Area):
         return 0
 
     def fd_fdstat_set_rights(self, fd: int, base: int, inheriting: int) -> int:
+        _rights(base)
+        _rights(inheriting)
         self.fds.lookup(fd)
         return Errno.NOTSUP
 
     def fd_filestat_get(self, fd: int, out: int) -> int:
         d = self.fds.lookup(fd)
-        self.mem.check(out, FILESTAT.size, 8)
         if isinstance(d, StdioDescriptor):
-            self.mem.pack_into(FILESTAT, out, 8, 0, 0, self._stdio_filetype(d), 0, 0, 0, 0, 0)
+            st = wfs.Stat(0, 0, wfs.UNKNOWN, 0, 0, 0, 0, 0)
+            self._write_filestat(out, st)
+            self.mem.set_u8(out + 16, self._stdio_filetype(d))
             return 0
+        # As wasmtime: the stat first, so a failing one answers its errno whatever ``out`` is.
         self._write_filestat(out, self.world.fs.stat(d.handle))
         return 0
-
-    def _write_filestat(self, out: int, st: wfs.Stat) -> None:
-        self.mem.pack_into(
-            FILESTAT,
-            out,
-            8,
-            st.dev,
-            st.ino,
-            _FILETYPES.get(st.type, Filetype.UNKNOWN),
-            st.nlink,
-            st.size,
-            st.atim,
-            st.mtim,
-            st.ctim,
-        )
 
     def fd_filestat_set_size(self, fd: int, size: int) -> int:
         d = self.fds.lookup(fd)
@@ -367,12 +400,17 @@ class FsFunctions(Area):
         self.mem.check(buf, buf_len)
         self.mem.check(used, 4, 4)
         here = self.world.fs.stat(d.handle)
-        listing = [(".", wfs.DIRECTORY, here.ino), ("..", wfs.DIRECTORY, 0)]
-        listing += self.world.fs.readdir(d.handle)
+        entries = self.world.fs.readdir(d.handle)
+        if not all(_is_utf8(e[0]) for e in entries):
+            return Errno.ILSEQ  # as wasmtime: it passes names on as strings, whatever the cookie
+        # ``..`` is the world's (the inode of ``.``, as wasmtime answers); traces recorded
+        # before it was have none, and their guests saw inode 0.
+        up = next((e for e in entries if e[0] == b".."), (b"..", wfs.DIRECTORY, 0))
+        listing = [(b".", wfs.DIRECTORY, here.ino), up]
+        listing += [e for e in entries if e[0] != b".."]
         out = bytearray()
         for index in range(cookie, len(listing)):
-            name, kind, ino = listing[index]
-            raw = name.encode("utf-8", "surrogateescape")
+            raw, kind, ino = listing[index]
             out += DIRENT.pack(index + 1, ino, len(raw), _FILETYPES.get(kind, 0)) + raw
             if len(out) >= buf_len:
                 break
@@ -395,23 +433,31 @@ class FsFunctions(Area):
         fdflags: int,
         out: int,
     ) -> int:
+        # The arguments are checked in order, as wasmtime decodes them.
+        follow = _lookup(dirflags)
         if oflags & ~0xF:
             raise _invalid_flags("Oflags")
+        _rights(base)
+        _rights(inheriting)
         if fdflags & ~0x1F:
             raise _invalid_flags("Fdflags")
-        d = self.fds.dir(fd)
         name = self._path(path, path_len)
+        d = self.fds.dir(fd)
         self.mem.check(out, 4, 4)
         if fdflags & _UNSUPPORTED_FDFLAGS:
             return Errno.NOTSUP
-        write = bool(base & _WRITE_RIGHTS)
+        # As wasmtime: FD_WRITE opens for writing, FD_READ (or no FD_WRITE) for reading. The
+        # world is also asked to read for FD_READDIR, as the recorded traces have it (the
+        # descriptor still cannot read: fd_read answers EBADF as wasmtime's does).
+        write = bool(base & Rights.FD_WRITE)
+        readable = bool(base & Rights.FD_READ) or not write
         flags = wfs.OpenFlags(
-            follow=bool(dirflags & Lookupflags.SYMLINK_FOLLOW),
+            follow=follow,
             create=bool(oflags & Oflags.CREAT),
             exclusive=bool(oflags & Oflags.EXCL),
             truncate=bool(oflags & Oflags.TRUNC),
             directory=bool(oflags & Oflags.DIRECTORY),
-            read=bool(base & (Rights.FD_READ | Rights.FD_READDIR)) or not write,
+            read=readable or bool(base & Rights.FD_READDIR),
             write=write,
             append=bool(fdflags & Fdflags.APPEND),
         )
@@ -422,8 +468,8 @@ class FsFunctions(Area):
             new = FileDescriptor(
                 opened.handle,
                 _FILETYPES.get(opened.type, Filetype.UNKNOWN),
-                readable=flags.read,
-                writable=flags.write,
+                readable=readable,
+                writable=write,
                 fdflags=fdflags & (Fdflags.APPEND | Fdflags.NONBLOCK),
             )
         self.mem.set_u32(out, self.fds.add(new))
@@ -442,29 +488,29 @@ class FsFunctions(Area):
         return 0
 
     def path_filestat_get(self, fd: int, flags: int, path: int, path_len: int, out: int) -> int:
+        follow = _lookup(flags)
         d = self.fds.dir(fd)
         name = self._path(path, path_len)
-        self.mem.check(out, FILESTAT.size, 8)
-        follow = bool(flags & Lookupflags.SYMLINK_FOLLOW)
+        # As wasmtime: the stat first, so a failing one answers its errno whatever ``out`` is.
         self._write_filestat(out, self.world.fs.stat_at(d.handle, name, follow))
         return 0
 
     def path_filestat_set_times(
         self, fd: int, flags: int, path: int, path_len: int, atim: int, mtim: int, fst: int
     ) -> int:
+        follow = _lookup(flags)
+        a, m = _times(atim, mtim, fst)
         d = self.fds.dir(fd)
         name = self._path(path, path_len)
-        a, m = _times(atim, mtim, fst)
-        follow = bool(flags & Lookupflags.SYMLINK_FOLLOW)
         self.world.fs.set_times_at(d.handle, name, follow, a, m)
         return 0
 
     def path_link(
         self, fd: int, flags: int, old: int, old_len: int, new_fd: int, new: int, new_len: int
     ) -> int:
+        follow = _lookup(flags)
         src = self.fds.dir(fd)
         dst = self.fds.dir(new_fd)
-        follow = bool(flags & Lookupflags.SYMLINK_FOLLOW)
         self.world.fs.link_at(
             src.handle, self._path(old, old_len), follow, dst.handle, self._path(new, new_len)
         )
@@ -493,7 +539,9 @@ class FsFunctions(Area):
         name = self._path(path, path_len)
         self.mem.check(buf, buf_len)
         self.mem.check(used, 4, 4)
-        target = self.world.fs.readlink_at(d.handle, name).encode("utf-8", "surrogateescape")
+        target = self.world.fs.readlink_at(d.handle, name)
+        if not _is_utf8(target):
+            return Errno.ILSEQ  # as wasmtime
         chunk = target[:buf_len]
         self.mem.write(buf, chunk)
         self.mem.set_u32(used, len(chunk))
@@ -521,4 +569,28 @@ def _invalid_enum(name: str) -> GuestTrap:
 
 
 def _invalid_flags(name: str) -> GuestTrap:
-    return GuestTrap(f"Invalid flags value {name}")
+    return GuestTrap(f"Invalid flag value {name}")
+
+
+def _is_utf8(name: bytes) -> bool:
+    try:
+        name.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _lookup(flags: int) -> bool:
+    """Whether lookupflags say to follow a final symlink; other bits trap, as in wasmtime."""
+    if flags & ~int(Lookupflags.SYMLINK_FOLLOW):
+        raise _invalid_flags("Lookupflags")
+    return bool(flags)
+
+
+def _rights(value: int) -> None:
+    """Check a rights argument as wasmtime decodes it: the top bit set traps (the i64 does not
+    fit its u64), so does any bit past the last right."""
+    if value >= 1 << 63:
+        raise GuestTrap("number too small to fit in target type")
+    if value & ~_ALL_RIGHTS:
+        raise _invalid_flags("Rights")

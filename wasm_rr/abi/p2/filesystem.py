@@ -2,10 +2,10 @@
 through ``world.fs``.
 
 A descriptor is a world handle plus what the host knows without asking: its type (from
-``open_at``) and its permissions, which follow wasmtime's rules (a descriptor opened without
-``write`` cannot write; a directory without ``mutate-directory`` rights cannot create, remove,
-rename, link or set times below it: ``not-permitted``). ``get-type`` and ``get-flags`` are
-therefore answered without an event. Streams of a file keep its descriptor open: the world
+``open_at``) and how it was opened (a descriptor opened without ``write`` cannot write). What a
+descriptor may change is the world's to decide (``world.fs`` checks the permissions each handle
+inherits from its preopen, for both ABIs, and answers ``not-permitted``); ``get-type`` and
+``get-flags`` are answered without an event. Streams of a file keep its descriptor open: the world
 handle is closed when the descriptor and all its streams have been dropped. Preopened
 directories are never closed (each ``get-directories`` hands out another handle to them).
 """
@@ -56,7 +56,6 @@ class Descriptor:
         *,
         read: bool,
         write: bool,
-        mutate: bool = False,
         preopen: bool = False,
     ) -> None:
         self.fs = fs
@@ -64,7 +63,6 @@ class Descriptor:
         self.kind = kind
         self.read = read
         self.write = write
-        self.mutate = mutate
         self.preopen = preopen
         self.children = 0
         self.dropped = False
@@ -87,7 +85,8 @@ class Descriptor:
 
     def flags(self) -> frozenset[str]:
         if self.is_dir:
-            return frozenset({"read", "mutate-directory"} if self.mutate else {"read"})
+            mutate = wfs.DirPerms.MUTATE in self.fs.perms(self.handle).dir
+            return frozenset({"read", "mutate-directory"} if mutate else {"read"})
         return frozenset(n for n, on in (("read", self.read), ("write", self.write)) if on)
 
 
@@ -131,15 +130,25 @@ class FileOutput(OutputStream, Child):
 
 
 class DirEntries:
-    def __init__(self, entries: list[tuple[str, str, int]]) -> None:
-        self.entries = [(kind, name) for name, kind, _ in entries if name not in (".", "..")]
+    def __init__(self, entries: list[tuple[bytes, str, int]]) -> None:
+        self.entries = [(kind, name) for name, kind, _ in entries if name not in (b".", b"..")]
         self.at = 0
 
     def next(self) -> tuple[str, str] | None:
         if self.at >= len(self.entries):
             return None
         self.at += 1
-        return self.entries[self.at - 1]
+        kind, name = self.entries[self.at - 1]
+        return kind, _text(name)
+
+
+def _text(name: bytes) -> str:
+    """A file name or link target as a WIT ``string``: one that is not UTF-8 is
+    ``illegal-byte-sequence``, as wasmtime answers."""
+    try:
+        return name.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Fail("illegal-byte-sequence") from None
 
 
 def _datetime(ns: int) -> tuple[int, int] | None:
@@ -177,11 +186,7 @@ def _dir(d: Descriptor) -> Descriptor:
     return d
 
 
-def _mutable(d: Descriptor) -> Descriptor:
-    _dir(d)
-    if not d.mutate:
-        raise Fail("not-permitted")
-    return d
+_SYNC_FLAGS = ("file-integrity-sync", "data-integrity-sync", "requested-write-sync")
 
 
 def define(host: ComponentHost, world: World) -> None:
@@ -228,15 +233,11 @@ def define(host: ComponentHost, world: World) -> None:
     method("get-type", [], DESCRIPTOR_TYPE, lambda d: d.kind)
 
     def set_size(d: Descriptor, size: int) -> None:
-        if not _file(d).write:
-            raise Fail("bad-descriptor")
-        fs.set_size(d.handle, size)
+        fs.set_size(_file(d).handle, size)  # the world: permissions, then the OS (EINVAL)
 
     method("set-size", [U64_T], None, set_size)
 
     def set_times(d: Descriptor, atim: Any, mtim: Any) -> None:
-        if d.is_dir and not d.mutate:  # files: allowed whatever the open mode (as wasmtime)
-            raise Fail("not-permitted")
         fs.set_times(d.handle, _timestamp(atim), _timestamp(mtim))
 
     method("set-times", [NEW_TIMESTAMP, NEW_TIMESTAMP], None, set_times)
@@ -250,9 +251,8 @@ def define(host: ComponentHost, world: World) -> None:
     method("read", [U64_T, U64_T], canon.Tuple(BYTES_T, BOOL_T), read)
 
     def write(d: Descriptor, data: bytes, offset: int) -> int:
-        if not _file(d).write:
-            raise Fail("bad-descriptor")
-        return fs.write(d.handle, data, offset) if data else 0
+        # The world: permissions (not-permitted), then the open mode (bad-descriptor).
+        return fs.write(_file(d).handle, data, offset) if data else 0
 
     method("write", [BYTES_T, U64_T], U64_T, write)
 
@@ -260,7 +260,7 @@ def define(host: ComponentHost, world: World) -> None:
         return DirEntries(fs.readdir(_dir(d).handle))
 
     method("read-directory", [], canon.Own(DIRECTORY_ENTRY_STREAM), read_directory)
-    method("create-directory-at", [STRING_T], None, lambda d, p: fs.mkdir_at(_mutable(d).handle, p))
+    method("create-directory-at", [STRING_T], None, lambda d, p: fs.mkdir_at(_dir(d).handle, p))
     method("stat", [], DESCRIPTOR_STAT, lambda d: _stat(fs.stat(d.handle)))
 
     def stat_at(d: Descriptor, flags: frozenset[str], path: str) -> tuple[Any, ...]:
@@ -270,7 +270,7 @@ def define(host: ComponentHost, world: World) -> None:
 
     def set_times_at(d: Descriptor, flags: frozenset[str], path: str, a: Any, m: Any) -> None:
         fs.set_times_at(
-            _mutable(d).handle, path, "symlink-follow" in flags, _timestamp(a), _timestamp(m)
+            _dir(d).handle, path, "symlink-follow" in flags, _timestamp(a), _timestamp(m)
         )
 
     method("set-times-at", [PATH_FLAGS, STRING_T, NEW_TIMESTAMP, NEW_TIMESTAMP], None, set_times_at)
@@ -278,8 +278,7 @@ def define(host: ComponentHost, world: World) -> None:
     def link_at(
         d: Descriptor, flags: frozenset[str], old: str, new_d: Descriptor, new: str
     ) -> None:
-        _mutable(new_d)
-        fs.link_at(_mutable(d).handle, old, "symlink-follow" in flags, new_d.handle, new)
+        fs.link_at(_dir(d).handle, old, "symlink-follow" in flags, _dir(new_d).handle, new)
 
     method("link-at", [PATH_FLAGS, STRING_T, borrow, STRING_T], None, link_at)
 
@@ -291,9 +290,9 @@ def define(host: ComponentHost, world: World) -> None:
         flags: frozenset[str],
     ) -> Descriptor:
         _dir(d)
+        if any(f in flags for f in _SYNC_FLAGS):
+            raise Fail("unsupported")  # as wasmtime
         want_write = "write" in flags
-        if not d.mutate and ("create" in open_flags or "truncate" in open_flags or want_write):
-            raise Fail("not-permitted")
         want_read = "read" in flags
         opened = fs.open_at(
             d.handle,
@@ -309,27 +308,29 @@ def define(host: ComponentHost, world: World) -> None:
             ),
         )
         if opened.type == wfs.DIRECTORY:
-            return Descriptor(
-                fs, opened.handle, opened.type, read=True, write=False, mutate=d.mutate
-            )
+            return Descriptor(fs, opened.handle, opened.type, read=True, write=False)
         return Descriptor(fs, opened.handle, opened.type, read=want_read, write=want_write)
 
     method("open-at", [PATH_FLAGS, STRING_T, OPEN_FLAGS, DESCRIPTOR_FLAGS], own, open_at)
-    method("readlink-at", [STRING_T], STRING_T, lambda d, p: fs.readlink_at(_dir(d).handle, p))
-    method("remove-directory-at", [STRING_T], None, lambda d, p: fs.rmdir_at(_mutable(d).handle, p))
+    method(
+        "readlink-at",
+        [STRING_T],
+        STRING_T,
+        lambda d, p: _text(fs.readlink_at(_dir(d).handle, p)),
+    )
+    method("remove-directory-at", [STRING_T], None, lambda d, p: fs.rmdir_at(_dir(d).handle, p))
 
     def rename_at(d: Descriptor, old: str, new_d: Descriptor, new: str) -> None:
-        _mutable(new_d)
-        fs.rename_at(_mutable(d).handle, old, new_d.handle, new)
+        fs.rename_at(_dir(d).handle, old, _dir(new_d).handle, new)
 
     method("rename-at", [STRING_T, borrow, STRING_T], None, rename_at)
     method(
         "symlink-at",
         [STRING_T, STRING_T],
         None,
-        lambda d, old, new: fs.symlink_at(old, _mutable(d).handle, new),
+        lambda d, old, new: fs.symlink_at(old, _dir(d).handle, new),
     )
-    method("unlink-file-at", [STRING_T], None, lambda d, p: fs.unlink_at(_mutable(d).handle, p))
+    method("unlink-file-at", [STRING_T], None, lambda d, p: fs.unlink_at(_dir(d).handle, p))
 
     def is_same_object(d: Descriptor, other: Descriptor) -> bool:
         if d.handle == other.handle:
@@ -372,15 +373,7 @@ def define(host: ComponentHost, world: World) -> None:
     def get_directories() -> list[tuple[Descriptor, str]]:
         return [
             (
-                Descriptor(
-                    fs,
-                    p.handle,
-                    wfs.DIRECTORY,
-                    read=True,
-                    write=False,
-                    mutate=not p.readonly,
-                    preopen=True,
-                ),
+                Descriptor(fs, p.handle, wfs.DIRECTORY, read=True, write=False, preopen=True),
                 p.guest_path,
             )
             for p in fs.preopens()

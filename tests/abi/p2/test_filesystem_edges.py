@@ -1,0 +1,152 @@
+"""``wasi:filesystem`` against a read-only preopen, file names that are not UTF-8, and
+``open-at`` flags wasmtime does not support: the component host's functions called directly
+(a stub host collects them), over a live world file system.
+
+The expected answers are wasmtime's (``crates/wasi/src/p2/host/filesystem.rs``): every change
+below a read-only preopen is ``not-permitted``, whichever descriptor it goes through.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from wasm_rr.abi.p2 import filesystem
+from wasm_rr.abi.p2.host import Fail
+from wasm_rr.abi.p2.wit import ERRNO_TO_CODE
+from wasm_rr.world import WorldError
+from wasm_rr.world.fs import LiveFs
+
+
+class StubHost:
+    def __init__(self) -> None:
+        self.funcs: dict[str, Callable[..., Any]] = {}
+
+    def resource(self, *args: Any) -> None:
+        pass
+
+    def func(self, iface: str, name: str, params: Any, result: Any, fn: Any) -> None:
+        self.funcs[name.removeprefix("[method]descriptor.")] = fn
+
+
+def code(call: Callable[[], object]) -> str:
+    """The error code a call answers (as the host turns world errors into codes), or ok."""
+    try:
+        call()
+    except Fail as fail:
+        return str(fail.value)
+    except WorldError as err:
+        return ERRNO_TO_CODE.get(err.name, "io")
+    return "ok"
+
+
+NOW = ("now", None)
+KEEP = ("no-change", None)
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[tuple[dict[str, Callable[..., Any]], Any, Any, Path]]:
+    rw, ro = tmp_path / "rw", tmp_path / "ro"
+    rw.mkdir()
+    ro.mkdir()
+    (ro / "f.txt").write_text("ro\n")
+    (ro / "sub").mkdir()
+    (rw / "w.txt").write_text("rw\n")
+    (rw / b"bad-\xff-name".decode("utf-8", "surrogateescape")).write_text("x")
+    os.symlink(b"bad-\xfe", os.fsencode(rw / "badlink"))
+    live = LiveFs([(str(rw), "/rw", False), (str(ro), "/ro", True)])
+    stub = StubHost()
+    filesystem.define(stub, SimpleNamespace(fs=live))  # type: ignore[arg-type]
+    (rw_d, _), (ro_d, _) = stub.funcs["get-directories"]()
+    yield stub.funcs, rw_d, ro_d, ro
+    live.close()
+
+
+def test_every_change_below_a_read_only_preopen_is_not_permitted(
+    host: tuple[dict[str, Callable[..., Any]], Any, Any, Path],
+) -> None:
+    f, rw, ro, ro_path = host
+    file = f["open-at"](ro, frozenset(), "f.txt", frozenset(), frozenset({"read"}))
+    sub = f["open-at"](ro, frozenset(), "sub", frozenset({"directory"}), frozenset({"read"}))
+    before = sorted(os.listdir(ro_path)), (ro_path / "f.txt").stat().st_mtime_ns
+    calls = {
+        "open-at write": lambda: f["open-at"](ro, frozenset(), "f.txt", frozenset(), {"write"}),
+        "open-at create": lambda: f["open-at"](ro, frozenset(), "n", {"create"}, frozenset()),
+        "open-at truncate": lambda: f["open-at"](ro, frozenset(), "f.txt", {"truncate"}, set()),
+        "write": lambda: f["write"](file, b"x", 0),
+        "set-size": lambda: f["set-size"](file, 0),
+        "set-times file": lambda: f["set-times"](file, NOW, NOW),
+        "set-times preopen": lambda: f["set-times"](ro, NOW, KEEP),
+        "set-times subdir": lambda: f["set-times"](sub, NOW, KEEP),
+        "set-times-at": lambda: f["set-times-at"](ro, frozenset(), "f.txt", NOW, NOW),
+        "create-directory-at": lambda: f["create-directory-at"](ro, "d"),
+        "create-directory-at subdir": lambda: f["create-directory-at"](sub, "d"),
+        "remove-directory-at": lambda: f["remove-directory-at"](ro, "sub"),
+        "unlink-file-at": lambda: f["unlink-file-at"](ro, "f.txt"),
+        "rename-at within": lambda: f["rename-at"](ro, "f.txt", ro, "g"),
+        "rename-at out": lambda: f["rename-at"](ro, "f.txt", rw, "g"),
+        "rename-at in": lambda: f["rename-at"](rw, "w.txt", ro, "g"),
+        "link-at within": lambda: f["link-at"](ro, frozenset(), "f.txt", ro, "l"),
+        "link-at out": lambda: f["link-at"](ro, frozenset(), "f.txt", rw, "l"),
+        "link-at in": lambda: f["link-at"](rw, frozenset(), "w.txt", ro, "l"),
+        "symlink-at": lambda: f["symlink-at"](ro, "f.txt", "l"),
+    }
+    answers = {name: code(call) for name, call in calls.items()}
+    assert answers == dict.fromkeys(answers, "not-permitted")
+    assert (sorted(os.listdir(ro_path)), (ro_path / "f.txt").stat().st_mtime_ns) == before
+    assert (ro_path / "f.txt").read_text() == "ro\n"
+    assert not (ro_path.parent / "rw" / "l").exists()
+    # Reading still works, and the flags say what the descriptors allow.
+    assert f["read"](file, 10, 0) == (b"ro\n", False)
+    assert f["get-flags"](ro) == frozenset({"read"})
+    assert f["get-flags"](rw) == frozenset({"read", "mutate-directory"})
+
+
+def test_a_writable_preopen_still_changes(
+    host: tuple[dict[str, Callable[..., Any]], Any, Any, Path],
+) -> None:
+    f, rw, _, ro_path = host
+    w = f["open-at"](rw, frozenset(), "w.txt", frozenset(), frozenset({"read"}))
+    assert code(lambda: f["set-times"](w, NOW, NOW)) == "ok"  # open mode does not matter
+    assert code(lambda: f["write"](w, b"x", 0)) == "bad-descriptor"  # it does for writing
+    assert code(lambda: f["set-size"](w, 0)) == "invalid"  # ftruncate of an O_RDONLY fd
+    assert code(lambda: f["link-at"](rw, frozenset(), "w.txt", rw, "l")) == "ok"
+    assert (ro_path.parent / "rw" / "l").read_text() == "rw\n"
+
+
+@pytest.mark.parametrize(
+    "flag", ["file-integrity-sync", "data-integrity-sync", "requested-write-sync"]
+)
+def test_open_at_sync_flags_are_unsupported(
+    host: tuple[dict[str, Callable[..., Any]], Any, Any, Path], flag: str
+) -> None:
+    f, rw, _, _ = host
+    assert code(lambda: f["open-at"](rw, frozenset(), "w.txt", frozenset(), {"read", flag})) == (
+        "unsupported"
+    )
+
+
+def test_names_that_are_not_utf8(
+    host: tuple[dict[str, Callable[..., Any]], Any, Any, Path],
+) -> None:
+    """wasmtime answers illegal-byte-sequence for the entry (and the link target) it cannot
+    pass as a string, and lists the others."""
+    f, rw, _, _ = host
+    stream = f["read-directory"](rw)
+    answers = []
+    while True:
+        try:
+            entry = stream.next()
+        except Fail as fail:
+            answers.append(fail.value)
+            continue
+        if entry is None:
+            break
+        answers.append(entry[1])
+    assert sorted(answers) == ["badlink", "illegal-byte-sequence", "w.txt"]
+    assert code(lambda: f["readlink-at"](rw, "badlink")) == "illegal-byte-sequence"
