@@ -63,7 +63,8 @@ def test_other_clock_and_random_replay_identically(tmp_trace: Path) -> None:
 
 
 def test_args_after_double_dash(tmp_trace: Path) -> None:
-    rec = record("timebomb", tmp_trace, args=["5"])
+    rec = record("timebomb", tmp_trace, args=["5"], sources=sources())
+    assert rec.stdout == b"tick: 12:05 (safe)\n"  # 12:00 UTC and 5 minutes
     trace = load(tmp_trace)
     assert trace.header.config.argv == ["timebomb.wasm", "5"]
     args = [e.fields[0] for e in trace.events() if e.name == "cli.args"]
