@@ -1,4 +1,5 @@
-"""Shared fixtures: the built guests, in-process runs with captured streams, CLI runs."""
+"""Shared fixtures: the built guests, in-process runs with captured streams, CLI runs, and
+reproducible clocks and random sources (no test depends on chance or the time of day)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pytest
 from wasm_rr import engine
 from wasm_rr.config import DirSpec, RunConfig
 from wasm_rr.engine import RunResult
-from wasm_rr.world import Streams
+from wasm_rr.world import HOST, Sources, Streams
+from wasm_rr.world.clocks import stepping
+from wasm_rr.world.random import scripted, seeded
 
 ROOT = Path(__file__).resolve().parent.parent
 GUESTS = ROOT / "guests" / "build"
@@ -52,16 +55,32 @@ def run_config(
     )
 
 
+MINUTE_NS = 60 * 10**9
+NOON = 1_699_963_200 * 10**9
+"""2023-11-14 12:00:00 UTC: the wall clock of a reproducible recording."""
+
+
+def sources(
+    seed: int = 0, at_ns: int = NOON, first_bytes: bytes = b"", step_ns: int = 1_000
+) -> Sources:
+    """Reproducible clocks and random for a recording: the wall clock reads ``at_ns`` (then
+    ``step_ns`` more each read), the random source answers ``first_bytes``, then bytes seeded
+    by ``seed``."""
+    return Sources(clocks=stepping(at_ns, step_ns), random=scripted(first_bytes, seeded(seed)))
+
+
 def record(
     name: str | Path,
     trace: Path,
     args: list[str] | None = None,
     env: dict[str, str] | None = None,
     stdin: bytes | None = None,
+    sources: Sources = HOST,
 ) -> Captured:
+    """Record ``name`` in-process; ``sources`` chooses what its clocks and random answer."""
     streams, out, err = _streams(stdin)
     path = name if isinstance(name, Path) else guest(name)
-    result = engine.record(path, trace, run_config(path, args, env), streams)
+    result = engine.record(path, trace, run_config(path, args, env), streams, sources=sources)
     return Captured(result, out.getvalue(), err.getvalue())
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from wasm_rr.trace import reader
 
-from .conftest import cli
+from .conftest import MINUTE_NS, NOON, cli, record, sources
 
 GREET = "guests/build/greet.wasm"
 
@@ -103,20 +103,38 @@ def test_drift_is_125_with_one_line(greet_trace: Path) -> None:
     assert "code hash mismatch" in one_line_error(run.stderr)
 
 
-def test_trap_exits_134_and_replays_the_same(tmp_path: Path) -> None:
-    import time
+# Traps in a function named detonate, every run.
+BOMB = """
+(module
+  (memory (export "memory") 1)
+  (func $detonate unreachable)
+  (func (export "_start") (call $detonate)))
+"""
 
+
+def test_trap_exits_134_and_replays_the_same(tmp_path: Path) -> None:
+    import wasmtime
+
+    bomb = tmp_path / "bomb.wasm"
+    bomb.write_bytes(bytes(wasmtime.wat2wasm(BOMB)))
     t = tmp_path / "t.cbor"
-    for _ in range(3):
-        offset = (37 - (int(time.time()) // 60) % 60) % 60
-        rec = cli("record", "guests/build/timebomb.wasm", "-t", t, "--", str(offset))
-        if rec.status == 134:
-            break
+    rec = cli("record", bomb, "-t", t)
     assert rec.status == 134
     assert "guest trapped: wasm trap: wasm `unreachable` instruction executed" in rec.stderr
     assert "detonate" in rec.stderr
-    rep = cli("replay", "guests/build/timebomb.wasm", t)
+    rep = cli("replay", bomb, t)
     assert (rep.status, rep.stdout, rep.stderr) == (134, rec.stdout, rec.stderr)
+
+
+def test_a_recorded_trap_replays_with_134(tmp_path: Path) -> None:
+    # timebomb explodes at minute 37 of the hour: the recording's wall clock reads 12:37 UTC.
+    t = tmp_path / "t.cbor"
+    rec = record("timebomb", t, sources=sources(at_ns=NOON + 37 * MINUTE_NS))
+    assert rec.result.outcome.trap is not None
+    rep = cli("replay", "guests/build/timebomb.wasm", t)
+    assert rep.status == 134
+    assert "guest trapped: wasm trap: wasm `unreachable` instruction executed" in rep.stderr
+    assert "detonate" in rep.stderr and rep.stdout == ""
 
 
 def test_stdin_is_recorded_and_not_read_on_replay(tmp_path: Path) -> None:

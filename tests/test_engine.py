@@ -10,7 +10,7 @@ import pytest
 
 from wasm_rr.trace import load
 
-from .conftest import record, replay
+from .conftest import MINUTE_NS, NOON, record, replay, sources
 
 DEMOS = ["dice", "counter", "entropy", "flaky", "greet", "timebomb"]
 
@@ -53,16 +53,18 @@ def test_changed_env_is_not_seen(tmp_trace: Path) -> None:
 
 
 def test_other_clock_and_random_replay_identically(tmp_trace: Path) -> None:
-    rec = record("dice", tmp_trace)
-    time.sleep(0.002)
-    fresh = record("dice", tmp_trace.with_name("other.cbor"))
-    assert fresh.stdout != rec.stdout  # the clock moved on (and the roll may differ)
+    rec = record("dice", tmp_trace, sources=sources(first_bytes=b"\x00"))
+    assert rec.stdout == f"time: {NOON // 10**6}\nroll: 1\n".encode()
+    other = sources(at_ns=NOON + 2_000_000, first_bytes=b"\x05")
+    fresh = record("dice", tmp_trace.with_name("other.cbor"), sources=other)
+    assert fresh.stdout == f"time: {NOON // 10**6 + 2}\nroll: 6\n".encode()
     for _ in range(3):
         assert replay("dice", tmp_trace).stdout == rec.stdout
 
 
 def test_args_after_double_dash(tmp_trace: Path) -> None:
-    rec = record("timebomb", tmp_trace, args=["5"])
+    rec = record("timebomb", tmp_trace, args=["5"], sources=sources())
+    assert rec.stdout == b"tick: 12:05 (safe)\n"  # 12:00 UTC and 5 minutes
     trace = load(tmp_trace)
     assert trace.header.config.argv == ["timebomb.wasm", "5"]
     args = [e.fields[0] for e in trace.events() if e.name == "cli.args"]
@@ -70,33 +72,52 @@ def test_args_after_double_dash(tmp_trace: Path) -> None:
     assert replay("timebomb", tmp_trace).stdout == rec.stdout
 
 
-def test_flaky_failure_replays_with_its_exit_status(tmp_path: Path) -> None:
-    for i in range(400):
-        trace = tmp_path / f"f{i}.cbor"
-        rec = record("flaky", trace)
-        if rec.result.outcome.exit_code == 1:
-            break
-        trace.unlink()
-    else:
-        pytest.fail("flaky never failed in 400 runs")
+@pytest.mark.parametrize("roll", [7, 39, 231])  # roll % 32 == 7: the one run in 32 that fails
+def test_flaky_failure_replays_with_its_exit_status(roll: int, tmp_trace: Path) -> None:
+    rec = record("flaky", tmp_trace, sources=sources(first_bytes=bytes([roll])))
+    assert rec.result.outcome.exit_code == 1
     assert rec.stdout == b"FAIL: expected the answer to be 42, got 7\n"
+    assert [e.fields for e in load(tmp_trace).events() if e.name == "random.bytes"] == [
+        (bytes([roll]),)
+    ]
     for _ in range(3):
-        rep = replay("flaky", trace)
+        rep = replay("flaky", tmp_trace)
         assert rep.stdout == rec.stdout and rep.result.outcome.exit_code == 1
 
 
-def _minutes_to_37() -> int:
-    now_min = int(time.time()) // 60
-    return (37 - now_min % 60) % 60
+@pytest.mark.parametrize("roll", [0, 8, 255])
+def test_flaky_success_replays(roll: int, tmp_trace: Path) -> None:
+    rec = record("flaky", tmp_trace, sources=sources(first_bytes=bytes([roll])))
+    assert (rec.result.outcome.exit_code, rec.stdout) == (0, f"ok: roll was {roll}\n".encode())
+    assert replay("flaky", tmp_trace).stdout == rec.stdout
+
+
+AT_37 = NOON + 37 * MINUTE_NS + 59 * 10**9  # 12:37:59 UTC
+"""A wall clock at minute 37, one second before it ends: timebomb explodes."""
+
+
+@pytest.mark.parametrize(("at_ns", "args", "tick"), [(NOON, [], "12:00"), (AT_37, ["1"], "12:38")])
+def test_timebomb_is_safe_at_other_minutes(
+    at_ns: int, args: list[str], tick: str, tmp_trace: Path
+) -> None:
+    rec = record("timebomb", tmp_trace, args=args, sources=sources(at_ns=at_ns))
+    assert (rec.result.outcome.exit_code, rec.stdout) == (0, f"tick: {tick} (safe)\n".encode())
+    assert replay("timebomb", tmp_trace).stdout == rec.stdout
 
 
 def test_trap_is_recorded_and_reproduced(tmp_trace: Path) -> None:
-    # The offset argument moves timebomb's clock so it is minute 37 (unless a minute boundary
-    # falls between the two reads, hence the retry).
-    for _ in range(3):
-        rec = record("timebomb", tmp_trace, args=[str(_minutes_to_37())])
-        if rec.result.outcome.trap is not None:
-            break
+    # The wall clock the recording reads is minute 37; with an offset of -1, minute 38 is too.
+    rec = record("timebomb", tmp_trace, sources=sources(at_ns=AT_37))
+    assert (
+        record(
+            "timebomb",
+            tmp_trace.with_name("b.cbor"),
+            args=["-1"],
+            sources=sources(at_ns=AT_37 + MINUTE_NS),
+        ).result.outcome
+        == rec.result.outcome
+    )
+    assert [e.fields for e in load(tmp_trace).events() if e.name == "clock.now"] == [(0, AT_37)]
     trap = rec.result.outcome.trap
     assert trap is not None and trap.code == "UNREACHABLE"
     assert "unreachable" in trap.message

@@ -41,11 +41,12 @@ def test_sigkill_mid_record_then_replay(tmp_path: Path) -> None:
             stdout=sink,
             cwd=ROOT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 50_000):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and out.stat().st_size < 50_000:
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    assert out.stat().st_size >= 50_000, "the recording never got going"
     recorded = out.read_bytes()
     t = load(trace)
     assert t.cut_off
@@ -67,18 +68,27 @@ def test_ctrl_c_mid_record_keeps_the_trace(tmp_path: Path) -> None:
     guest = tmp_path / "ticker.wasm"
     guest.write_bytes(bytes(wasmtime.wat2wasm(TICKER)))
     trace = tmp_path / "t.cbor"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wasm_rr", "record", str(guest), "-t", str(trace)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (not trace.exists() or trace.stat().st_size < 10_000):
-        time.sleep(0.05)
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    out = tmp_path / "record.out"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wasm_rr", "record", str(guest), "-t", str(trace)],
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        # The trace file is 1 MiB from its first event on; count ticks instead: 2000 of them
+        # (each a clock read and a write) before the interrupt, however slow the machine.
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and out.stat().st_size < 10_000:
+                time.sleep(0.05)
+            assert out.stat().st_size >= 10_000, "the recording never got going"
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     assert proc.returncode == 130
     assert err.decode() == (
         "wasm-rr: interrupted; the trace keeps every event recorded so far (replaying it stops "

@@ -49,7 +49,16 @@ from .trace import reader
 from .trace.events import assign_codes, codes_to_cbor
 from .trace.schema import Footer, Header, Outcome
 from .trace.writer import TraceWriter
-from .world import Context, Streams, World, live_world, recording_world, replaying_world
+from .world import (
+    HOST,
+    Context,
+    Sources,
+    Streams,
+    World,
+    live_world,
+    recording_world,
+    replaying_world,
+)
 from .world import cli as cli_family
 from .world import stdio as stdio_family
 from .world.fs import FsConfigError
@@ -278,9 +287,9 @@ def _sites_extra(table: SitesTable | None) -> dict[str, object]:
     }
 
 
-def _live_world(config: RunConfig, streams: Streams) -> World:
+def _live_world(config: RunConfig, streams: Streams, sources: Sources) -> World:
     try:
-        return live_world(config, streams)
+        return live_world(config, streams, sources)
     except FsConfigError as exc:
         raise UsageError(str(exc)) from None
 
@@ -290,15 +299,18 @@ def record(
     trace_path: str | os.PathLike[str],
     config: RunConfig,
     streams: Streams,
+    *,
+    sources: Sources = HOST,
 ) -> RunResult:
     """Run the guest against the real world configured by ``config`` and record every answer
-    into ``trace_path``. ``config.argv[0]`` is the program name the guest sees."""
+    into ``trace_path``. ``config.argv[0]`` is the program name the guest sees; its clocks and
+    random source are ``sources`` (the host's by default)."""
     guest = load_guest(guest_path)
     # Fail on a guest that does not compile or a directory that cannot be opened before the
     # trace file exists.
     if guest.kind == "module":
         compile_module(guest)
-    live = _live_world(config, streams)
+    live = _live_world(config, streams, sources)
     try:
         writer = TraceWriter(trace_path, _header(guest, config))
     except OSError as exc:
@@ -372,10 +384,17 @@ def replay(
     return RunResult(outcome, rep.seq, os.fspath(trace_path), guest.sites)
 
 
-def run_live(guest_path: str | os.PathLike[str], config: RunConfig, streams: Streams) -> RunResult:
-    """Run the guest against the real world, recording nothing."""
+def run_live(
+    guest_path: str | os.PathLike[str],
+    config: RunConfig,
+    streams: Streams,
+    *,
+    sources: Sources = HOST,
+) -> RunResult:
+    """Run the guest against the real world (clocks and random from ``sources``), recording
+    nothing."""
     guest = load_guest(guest_path)
-    world = _provide(_live_world(config, streams))
+    world = _provide(_live_world(config, streams, sources))
     register = SiteRegister(guest.sites) if guest.sites is not None else None
     try:
         return RunResult(_run(guest, world, register), 0, None, guest.sites)

@@ -20,11 +20,16 @@ from . import poll as _poll
 from . import random as _random
 from . import stdio as _stdio
 from .base import FuelCell, Recorder, Replayer, WorldError, ZeroFuel
-from .family import Context, Family, Streams
+from .family import HOST, ByteSource, ClockReader, ClockReaders, Context, Family, Sources, Streams
 from .registry import FAMILIES
 
 __all__ = [
+    "HOST",
+    "ByteSource",
+    "ClockReader",
+    "ClockReaders",
     "Context",
+    "Sources",
     "Streams",
     "World",
     "WorldError",
@@ -86,9 +91,10 @@ class World:
             self.impls[family.name].close()
 
 
-def live_world(config: RunConfig, streams: Streams) -> World:
-    """The real OS, nothing recorded."""
-    ctx = Context(config, streams)
+def live_world(config: RunConfig, streams: Streams, sources: Sources = HOST) -> World:
+    """The real OS, nothing recorded; clocks and random from ``sources`` (the host's by
+    default: a test hands in reproducible ones, see :class:`Sources`)."""
+    ctx = Context(config, streams, sources=sources)
     impls: dict[str, Any] = {}
     try:
         for family in FAMILIES:

@@ -16,7 +16,7 @@ from typing import Protocol
 from ..trace.events import EventDecl, f
 from ..trace.writer import INT, INT_TABLE_SIZE, enc_int
 from .base import Recorder, Replayer
-from .family import Family
+from .family import ClockReader, ClockReaders, Family
 
 REALTIME = 0
 MONOTONIC = 1
@@ -55,12 +55,21 @@ _POSIX = {
 }
 
 
-class LiveClocks:
-    """The host's clocks."""
+HOST_CLOCKS: ClockReaders = (
+    time.time_ns,
+    time.monotonic_ns,
+    time.process_time_ns,
+    time.thread_time_ns,
+)
+"""The host's clocks, by clock id."""
 
-    def __init__(self) -> None:
-        self.readers = (time.time_ns, time.monotonic_ns, time.process_time_ns, time.thread_time_ns)
-        """One function per clock id, returning nanoseconds."""
+
+class LiveClocks:
+    """Clocks read from ``readers`` (the host's by default). Resolutions are the host's."""
+
+    def __init__(self, readers: ClockReaders = HOST_CLOCKS) -> None:
+        self.readers: ClockReaders = readers
+        """One function per clock id, returning nanoseconds (recording reads these directly)."""
 
     def now(self, clock_id: int) -> int:
         return self.readers[clock_id]()
@@ -70,6 +79,30 @@ class LiveClocks:
 
     def close(self) -> None:
         pass
+
+
+class SteppingClock:
+    """A reproducible clock: answers ``start``, then ``start + step``, ``start + 2 * step``...
+    (``step`` 0: a stopped clock)."""
+
+    def __init__(self, start: int, step: int = 0) -> None:
+        self.next = start
+        """The value the next read answers."""
+        self.step = step
+
+    def __call__(self) -> int:
+        value = self.next
+        self.next = value + self.step
+        return value
+
+
+def stepping(realtime_ns: int, step_ns: int = 1_000) -> ClockReaders:
+    """Four reproducible clocks (for :class:`~wasm_rr.world.family.Sources`): the wall clock
+    starts at ``realtime_ns``, the monotonic and CPU-time clocks at 0, and each advances
+    ``step_ns`` per read, so successive reads still differ."""
+    clocks: list[ClockReader] = [SteppingClock(realtime_ns, step_ns)]
+    clocks += [SteppingClock(0, step_ns) for _ in CLOCK_IDS[1:]]
+    return (clocks[0], clocks[1], clocks[2], clocks[3])
 
 
 class RecordingClocks:
@@ -129,7 +162,7 @@ class ReplayingClocks:
 FAMILY: Family[Clocks] = Family(
     "clock",
     (NOW, RESOLUTION),
-    live=lambda ctx: LiveClocks(),
+    live=lambda ctx: LiveClocks(ctx.sources.clocks or HOST_CLOCKS),
     recording=lambda live, rec, ctx: RecordingClocks(live, rec),
     replaying=lambda rep, ctx: ReplayingClocks(rep),
     doc="wall-clock, monotonic and CPU-time clocks, and their resolutions",

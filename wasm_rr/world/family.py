@@ -35,14 +35,50 @@ class Streams:
     stderr: BinaryIO
 
 
+ClockReader = Callable[[], int]
+"""One clock: its current value in nanoseconds."""
+
+ClockReaders = tuple[ClockReader, ClockReader, ClockReader, ClockReader]
+"""The four clocks, by preview1 clock id: realtime, monotonic, process CPU time, thread CPU
+time."""
+
+ByteSource = Callable[[int], bytes]
+"""A random source: ``n`` bytes."""
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where a live world's non-determinism comes from: the seam through which a test (or a
+    reproducible recording) chooses what the clocks and the random source answer.
+
+    ``None`` is the host's: its clocks, its ``getrandom``. A recording world records whatever
+    these answer, so its trace replays exactly as any other. Replay reads none of them.
+    """
+
+    clocks: ClockReaders | None = None
+    """The four clocks (:func:`wasm_rr.world.clocks.stepping` builds reproducible ones)."""
+    random: ByteSource | None = None
+    """The secure random source (:func:`wasm_rr.world.random.seeded`,
+    :func:`wasm_rr.world.random.scripted`)."""
+    insecure_random: ByteSource | None = None
+    """The insecure one; when ``None`` and :attr:`random` is set, :attr:`random` answers it too
+    (a seeded world stays seeded)."""
+
+
+HOST = Sources()
+"""The host's clocks and random source."""
+
+
 @dataclass
 class Context:
-    """What a family's builders may use: the run's configuration and streams, and a slot for
-    services the engine provides once the world exists (running a wasm child)."""
+    """What a family's builders may use: the run's configuration and streams, where its
+    non-determinism comes from (live builders only), and a slot for services the engine
+    provides once the world exists (running a wasm child)."""
 
     config: RunConfig
     streams: Streams
     services: dict[str, Any] = field(default_factory=dict)
+    sources: Sources = HOST
 
 
 T = TypeVar("T")

@@ -10,7 +10,7 @@ from typing import Protocol
 from ..errors import ArgsMismatchError
 from ..trace.events import EventDecl, f
 from .base import Recorder, Replayer, describe
-from .family import Family
+from .family import ByteSource, Family, Sources
 
 SECURE = EventDecl("random", "bytes", (), (f("bytes", "payload"),), doc="secure random bytes")
 INSECURE = EventDecl("random", "insecure", (), (f("bytes", "payload"),))
@@ -33,13 +33,20 @@ _POOL = 4096
 
 
 class LiveRandom:
-    """The OS's random source. Small reads are served from a pool refilled 4 KiB at a time
-    (one ``getrandom`` call costs about 0.3 us, more than the rest of a recorded event)."""
+    """Random bytes from ``source`` and ``insecure`` (by default the OS's: secure reads from
+    ``getrandom``, insecure ones from a PRNG it seeds). The OS's small secure reads are served
+    from a pool refilled 4 KiB at a time (one ``getrandom`` call costs about 0.3 us, more than
+    the rest of a recorded event); an injected source answers each read itself, in order."""
 
     secure: Callable[[int], bytes]
 
-    def __init__(self) -> None:
-        self._insecure = _random.Random(os.urandom(16))
+    def __init__(
+        self, source: ByteSource | None = None, insecure: ByteSource | None = None
+    ) -> None:
+        self._insecure: ByteSource = insecure or source or _random.Random(os.urandom(16)).randbytes
+        if source is not None:
+            self.secure = source
+            return
         pool = b""
         at = 0
         urandom = os.urandom
@@ -58,10 +65,34 @@ class LiveRandom:
         self.secure = secure
 
     def insecure(self, n: int) -> bytes:
-        return self._insecure.randbytes(n)
+        return self._insecure(n)
 
     def close(self) -> None:
         pass
+
+
+def seeded(seed: int) -> ByteSource:
+    """A reproducible source: the same ``seed`` answers the same bytes, read after read (not
+    secure; for tests and reproducible recordings)."""
+    return _random.Random(seed).randbytes
+
+
+def scripted(first: bytes, then: ByteSource | None = None) -> ByteSource:
+    """A source that answers ``first`` (across as many reads as it takes), then asks ``then``
+    (by default ``seeded(0)``): a test chooses the bytes a guest's first reads get."""
+    rest = then if then is not None else seeded(0)
+    pending = first
+
+    def read(n: int) -> bytes:
+        nonlocal pending
+        head, pending = pending[:n], pending[n:]
+        return head + rest(n - len(head)) if len(head) < n else head
+
+    return read
+
+
+def _live(sources: Sources) -> LiveRandom:
+    return LiveRandom(sources.random, sources.insecure_random)
 
 
 class RecordingRandom:
@@ -134,7 +165,7 @@ class ReplayingRandom:
 FAMILY: Family[Random] = Family(
     "random",
     (SECURE, INSECURE),
-    live=lambda ctx: LiveRandom(),
+    live=lambda ctx: _live(ctx.sources),
     recording=lambda live, rec, ctx: RecordingRandom(live, rec),
     replaying=lambda rep, ctx: ReplayingRandom(rep),
     doc="secure and insecure random bytes",
