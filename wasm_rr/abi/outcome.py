@@ -11,6 +11,7 @@ exception (a drift error, an interrupt) unchanged.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import wasmtime
@@ -64,8 +65,9 @@ def frames_of(err: Failure) -> list[list[object]]:
 
 
 def last_line(text: str) -> str:
+    """The last line of wasmtime's error: its root cause, without the ``N: `` of a chain."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    return re.sub(r"^\d+: ", "", lines[-1]) if lines else ""
 
 
 def trap_of(

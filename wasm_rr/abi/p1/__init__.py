@@ -97,7 +97,8 @@ def run_module(
     try:
         instance = linker.instantiate(store, module)
     except WasmFailure as exc:
-        if functions.pending is not None:
+        # A trap in the start function is the guest's, like any other trap.
+        if functions.pending is not None or isinstance(exc, wasmtime.Trap):
             return end(exc)
         raise GuestLoadError(
             f"{guest.path} cannot be instantiated: {str(exc).splitlines()[0]}"
