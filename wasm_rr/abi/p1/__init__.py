@@ -22,6 +22,7 @@ import wasmtime
 from ...errors import GuestLoadError
 from ...trace.schema import Outcome
 from ...world import World, WorldError
+from .. import interrupt
 from .._wasmtime import call_start, fuel_cell
 from ..engines import GuestCode, compile_module, module_engine
 from ..memory import GuestMemory
@@ -83,6 +84,7 @@ def run_module(
     engine = module_engine()
     module = compile_module(guest)
     store = wasmtime.Store(engine)
+    interrupt.attach(store, engine)
     world.attach_fuel(fuel_cell(store))
     linker = wasmtime.Linker(engine)
     functions = HostFunctions(linker, error_result)
@@ -90,6 +92,7 @@ def run_module(
     linker.define_unknown_imports_as_traps(module)
 
     def end(exc: wasmtime.WasmtimeError | wasmtime.Trap) -> Outcome:
+        interrupt.check()  # stopped by Ctrl-C or --timeout: that is no outcome
         # While the store is alive: the site register and the frames are read from it.
         site = register() if register is not None else None
         return settle(functions.pending, exc, site=site, host_error=host_error)
