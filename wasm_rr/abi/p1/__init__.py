@@ -3,7 +3,8 @@ encode answers.
 
 Every preview1 function is defined. Nothing here reads the outside world: each answer comes from
 ``world.<family>``, which is live, recording or replaying. Error values and descriptor numbers
-follow wasmtime's own preview1 implementation (checked by ``tests/abi/p1/test_conformance.py``).
+follow wasmtime's own preview1 implementation (checked by ``tests/abi/p1/test_conformance.py``
+and, for hostile arguments, ``tests/abi/test_hostile.py``).
 
 Layout, like the component host (:mod:`wasm_rr.abi.p2`): ``types`` holds the witx types and
 struct layouts; ``state`` what the areas share (:class:`~.state.Preview1Host`: the guest's

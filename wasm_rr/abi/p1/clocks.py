@@ -14,7 +14,7 @@ SIGNATURES = {
     "clock_time_get": ("iIi", "i"),
 }
 
-# Clocks preview1 names but wasmtime does not provide (it answers EBADF): the CPU-time clocks.
+# The clocks wasmtime provides (realtime, monotonic); the CPU-time clocks answer EBADF.
 _WASMTIME_CLOCKS = (0, 1)
 
 
