@@ -83,6 +83,7 @@ def wasip2_runner(
         store = wasmtime.Store(eng)
         if our_config:
             store.set_fuel(1 << 62)
+            store.set_epoch_deadline(1 << 62)  # epoch interruption is on; never interrupt
         cfg = wasmtime.WasiConfig()
         cfg.argv = [path.name, *args]
         cfg.env = list((env or {}).items())

@@ -59,6 +59,14 @@ def _dirs(rw: tuple[str, ...], ro: tuple[str, ...]) -> list[DirSpec]:
     return dirs
 
 
+_TIMEOUT_OPTION = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop the guest when it runs longer (exit status 124; a trace keeps what was recorded).",
+)
+
 _DIR_OPTIONS = [
     click.option(
         "--dir",
@@ -111,8 +119,8 @@ def cli() -> None:
 
 
 def _recording_options(f: Any) -> Any:
-    """What `record` and `run` share: the guest, the trace, its environment, directories and
-    arguments."""
+    """What `record` and `run` share: the guest, the trace, its environment, directories, a
+    timeout and arguments."""
     decorators = [
         click.argument("guest", type=click.Path(dir_okay=False)),
         click.option(
@@ -132,6 +140,7 @@ def _recording_options(f: Any) -> Any:
         ),
         *_DIR_OPTIONS,
         *_FAMILY_OPTIONS,
+        _TIMEOUT_OPTION,
         click.argument("args", nargs=-1, type=click.UNPROCESSED),
     ]
     for decorator in reversed(decorators):
@@ -170,6 +179,7 @@ def _record(
     dirs: tuple[str, ...],
     ro_dirs: tuple[str, ...],
     args: tuple[str, ...],
+    timeout: float | None = None,
     **family_options: Any,
 ) -> None:
     families = {name: make(family_options) for name, make in _FAMILY_CONFIG.items()}
@@ -181,9 +191,9 @@ def _record(
     )
     try:
         if trace_path is None:
-            result = engine.run_live(guest, config, _streams(True))
+            result = engine.run_live(guest, config, _streams(True), timeout)
         else:
-            result = engine.record(guest, trace_path, config, _streams(True))
+            result = engine.record(guest, trace_path, config, _streams(True), timeout)
     except KeyboardInterrupt:
         raise Interrupted(
             "interrupted; the trace keeps every event recorded so far (replaying it stops at "
@@ -220,10 +230,11 @@ def record(
     is_flag=True,
     help="Replay even though the guest's bytes changed since the recording.",
 )
-def replay(guest: str, trace_path: str, allow_code_change: bool) -> None:
+@_TIMEOUT_OPTION
+def replay(guest: str, trace_path: str, allow_code_change: bool, timeout: float | None) -> None:
     """Re-run GUEST against the answers recorded in TRACE, reading nothing from the world."""
     try:
-        result = engine.replay(guest, trace_path, _streams(False), allow_code_change)
+        result = engine.replay(guest, trace_path, _streams(False), allow_code_change, timeout)
     except KeyboardInterrupt:
         raise Interrupted("interrupted") from None
     raise SystemExit(_report(result.outcome, result.sites))

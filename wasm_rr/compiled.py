@@ -2,9 +2,11 @@
 
 Compiling is the slowest part of starting a guest (11 ms for a 25 kB module, seconds for a
 componentize-py component). A compiled module or component is kept for the life of the
-process, and its serialized form in ``$XDG_CACHE_HOME/wasm-rr`` (``~/.cache/wasm-rr``), keyed by
-the blake3 of the guest's bytes, the kind, and the wasmtime version and engine settings, so the
-next process loads it in milliseconds. ``WASM_RR_NO_CACHE=1`` turns the disk cache off. Only
+process, and its serialized form under ``$WASM_RR_CACHE`` (default
+``$XDG_CACHE_HOME/wasm-rr``, else ``~/.cache/wasm-rr``) in ``wasmtime-<version>/``, keyed by
+the blake3 of the guest's bytes, the kind and the engine settings, so the next process loads
+it in milliseconds. ``record`` and ``run`` write it; ``replay`` only reads it (a replay writes
+nothing but what the user asked for). ``WASM_RR_NO_CACHE=1`` turns the disk cache off. Only
 artifacts this cache wrote itself are ever loaded from it.
 """
 
@@ -32,8 +34,11 @@ _MEMORY_MAX = 32
 def _cache_dir() -> Path | None:
     if os.environ.get("WASM_RR_NO_CACHE"):
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "wasm-rr" / f"wasmtime-{_WASMTIME}"
+    root = os.environ.get("WASM_RR_CACHE")
+    if not root:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "wasm-rr")
+    return Path(root) / f"wasmtime-{_WASMTIME}"
 
 
 def compiled(
@@ -42,11 +47,13 @@ def compiled(
     kind: type[T],
     settings: str,
     compile: Callable[[], T],
+    disk: str = "rw",
 ) -> T:
     """The compiled guest: from this process's cache, the disk cache, or ``compile()``.
 
     ``settings`` names the engine configuration (an artifact only loads into an engine
     configured the same way); ``engine`` must be the one object used for that configuration.
+    ``disk`` is ``rw`` (load and store artifacts on disk) or ``r`` (only load: replay).
     """
     digest = blake3.blake3(wasm).hexdigest()
     key = (digest, settings, id(engine))
@@ -56,7 +63,8 @@ def compiled(
     artifact = _load(engine, digest, kind, settings)
     if artifact is None:
         artifact = compile()
-        _store(artifact, digest, kind, settings)
+        if "w" in disk:
+            _store(artifact, digest, kind, settings)
     if len(_MEMORY) >= _MEMORY_MAX:
         _MEMORY.clear()
     _MEMORY[key] = artifact

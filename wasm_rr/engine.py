@@ -13,6 +13,7 @@ import importlib.metadata
 import io
 import os
 import platform
+import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ import blake3
 
 from . import __version__
 from .abi.engines import compile_module
+from .abi.interrupt import Watchdog
 from .abi.memory import GuestFault, GuestMemory
 from .abi.outcome import HostErrorHook
 from .abi.p1 import run_module
@@ -68,6 +70,8 @@ from .world.stdio import STDERR, STDOUT
 
 WASMTIME_VERSION = importlib.metadata.version("wasmtime")
 
+_KEPT = "; the trace keeps every event recorded so far (replaying it stops at the cut)"
+
 _MODULE_VERSION = b"\x01\x00\x00\x00"
 _COMPONENT_VERSION = b"\x0d\x00\x01\x00"
 
@@ -82,6 +86,8 @@ class Guest:
     """The guest's identity: blake3 of its bytes, less a ``wasm-rr.sites`` section (source
     positions only: a whitespace edit of a ``.tape`` script keeps the identity)."""
     sites: SitesTable | None = None
+    cache: str = "rw"
+    """What the on-disk compile cache may do: ``rw``, or ``r`` for a replay (reads only)."""
 
 
 @dataclass(frozen=True)
@@ -202,10 +208,20 @@ def _sited_drift(world: World, register: SiteRegister | None) -> HostErrorHook |
     return at_sites
 
 
-def _run(guest: Guest, world: World, register: SiteRegister | None = None) -> Outcome:
-    if guest.kind == "component":
-        return run_component(guest, world)
-    return run_module(guest, world, register, _sited_drift(world, register))
+def _run(
+    guest: Guest,
+    world: World,
+    register: SiteRegister | None = None,
+    timeout: float | None = None,
+    note: str = "",
+) -> Outcome:
+    """Run the guest to its outcome; Ctrl-C raises KeyboardInterrupt and running longer than
+    ``timeout`` seconds :class:`~wasm_rr.abi.interrupt.GuestTimeout` (whose message ends with
+    ``note``), even while the guest spins in pure wasm."""
+    with Watchdog(timeout, note):
+        if guest.kind == "component":
+            return run_component(guest, world)
+        return run_module(guest, world, register, _sited_drift(world, register))
 
 
 def _run_child(parent: World, wasm_path: str, request: Request) -> Completed:
@@ -213,6 +229,8 @@ def _run_child(parent: World, wasm_path: str, request: Request) -> Completed:
     random, files, processes and poll are the parent's (recorded, or replayed), its arguments,
     environment and stdio are the request's."""
     guest = load_guest(wasm_path)
+    if parent.mode == "replay":
+        guest = replace(guest, cache="r")
     if guest.kind != "module":
         raise UsageError(
             f"--run-wasm {request.program}: {wasm_path} is a component; "
@@ -287,6 +305,21 @@ def _sites_extra(table: SitesTable | None) -> dict[str, object]:
     }
 
 
+_CHAIN_PREFIX = re.compile(r"^\d+: ")
+
+
+def same_outcome(recorded: Outcome, replayed: Outcome) -> bool:
+    """Whether a replay ended as its recording did. Traps are compared without the ``N: `` of
+    wasmtime's error chain, which releases before 0.2 kept in the message (their traces must
+    keep replaying)."""
+    if recorded.trap is None or replayed.trap is None:
+        return recorded == replayed
+    a, b = recorded.trap, replayed.trap
+    return replace(a, message=_CHAIN_PREFIX.sub("", a.message)) == replace(
+        b, message=_CHAIN_PREFIX.sub("", b.message)
+    )
+
+
 def _live_world(config: RunConfig, streams: Streams, sources: Sources) -> World:
     try:
         return live_world(config, streams, sources)
@@ -299,12 +332,14 @@ def record(
     trace_path: str | os.PathLike[str],
     config: RunConfig,
     streams: Streams,
+    timeout: float | None = None,
     *,
     sources: Sources = HOST,
 ) -> RunResult:
     """Run the guest against the real world configured by ``config`` and record every answer
     into ``trace_path``. ``config.argv[0]`` is the program name the guest sees; its clocks and
-    random source are ``sources`` (the host's by default)."""
+    random source are ``sources`` (the host's by default). Interrupted (Ctrl-C, or ``timeout``
+    seconds passed), the trace keeps every event recorded so far."""
     guest = load_guest(guest_path)
     # Fail on a guest that does not compile or a directory that cannot be opened before the
     # trace file exists.
@@ -322,7 +357,7 @@ def record(
     # Recording starts after the site register is attached: the hot paths capture writer.put.
     world = _provide(recording_world(live, writer))
     try:
-        outcome = _run(guest, world, register)
+        outcome = _run(guest, world, register, timeout, _KEPT)
     except BaseException:
         writer.close(None)  # keep every event recorded so far; the trace reads as cut off
         world.close()
@@ -348,10 +383,12 @@ def replay(
     trace_path: str | os.PathLike[str],
     streams: Streams,
     allow_code_change: bool = False,
+    timeout: float | None = None,
 ) -> RunResult:
-    """Re-run the guest against the recorded answers; raise at the first divergence."""
+    """Re-run the guest against the recorded answers; raise at the first divergence. Nothing
+    is written but the guest's output (the compile cache is only read)."""
     trace = reader.load(trace_path)
-    guest = load_guest(guest_path)
+    guest = replace(load_guest(guest_path), cache="r")
     if guest.blake3 != trace.header.guest_blake3 and not allow_code_change:
         raise CodeHashMismatchError(trace.header.guest_blake3, guest.blake3)
     check_fuel = trace.header.wasmtime_version == WASMTIME_VERSION and not allow_code_change
@@ -364,7 +401,7 @@ def replay(
     if register is not None:
         rep.enable_sites(register)
     try:
-        outcome = _run(guest, world, register)
+        outcome = _run(guest, world, register, timeout, "; replay stopped")
     finally:
         world.close()
     left = rep.remaining()
@@ -377,7 +414,7 @@ def replay(
     footer = trace.footer
     if footer is None:
         raise RecordingCutOffError(rep.seq)
-    if outcome != footer.outcome:
+    if not same_outcome(footer.outcome, outcome):
         raise OutcomeMismatchError(
             rep.seq, footer.outcome.describe(), f"ended with {outcome.describe()}"
         )
@@ -388,6 +425,7 @@ def run_live(
     guest_path: str | os.PathLike[str],
     config: RunConfig,
     streams: Streams,
+    timeout: float | None = None,
     *,
     sources: Sources = HOST,
 ) -> RunResult:
@@ -397,6 +435,6 @@ def run_live(
     world = _provide(_live_world(config, streams, sources))
     register = SiteRegister(guest.sites) if guest.sites is not None else None
     try:
-        return RunResult(_run(guest, world, register), 0, None, guest.sites)
+        return RunResult(_run(guest, world, register, timeout), 0, None, guest.sites)
     finally:
         world.close()

@@ -196,6 +196,17 @@ _component_call = _c(
 )
 _concurrency_support_set = _c("wasmtime_config_concurrency_support_set", None, _P, ctypes.c_bool)
 
+# ---- epochs --------------------------------------------------------------------------------------
+
+DEADLINE_CALLBACK = ctypes.CFUNCTYPE(
+    _P, _P, _P, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint8)
+)
+"""The epoch deadline callback: (context, env, *deadline_delta, *update_kind) -> error or NULL."""
+_deadline_callback = _c(
+    "wasmtime_store_epoch_deadline_callback", None, _P, DEADLINE_CALLBACK, _P, _P, held=False
+)
+_increment_epoch = _c("wasmtime_engine_increment_epoch", None, _P, held=False)
+
 if _missing:
     raise _fail(_missing)
 
@@ -325,3 +336,79 @@ def fuel_cell(store: wasmtime.Store) -> Any:
     if offset is None or ctypes.c_int64.from_address(ctx + offset).value != -FUEL_BUDGET:
         return ApiFuel(store)
     return memoryview((ctypes.c_char * 8).from_address(ctx + offset)).cast("B").cast("q")
+
+
+# ---- epoch interruption --------------------------------------------------------------------------
+
+
+def on_epoch_deadline(store: wasmtime.Store, callback: Any) -> None:
+    """Call ``callback`` (a :data:`DEADLINE_CALLBACK`) each time the store's epoch deadline is
+    reached; it answers NULL and a new deadline to go on, or an error to trap."""
+    _deadline_callback(ctypes.cast(store.ptr(), _P), callback, None, None)
+
+
+def new_error(message: bytes) -> int:
+    """A new ``wasmtime_error_t *`` (for a callback to return: wasmtime takes it over)."""
+    return int(error_new(message))
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_long), ("nsec", ctypes.c_long)]
+
+
+class _Itimerspec(ctypes.Structure):
+    _fields_ = [("interval", _Timespec), ("value", _Timespec)]
+
+
+class _Sigevent(ctypes.Structure):
+    # glibc's struct sigevent with SIGEV_THREAD: value, signo, notify, function, attributes.
+    _fields_ = [
+        ("value", _P),
+        ("signo", ctypes.c_int),
+        ("notify", ctypes.c_int),
+        ("function", _P),
+        ("attributes", _P),
+        ("pad", ctypes.c_int * 8),
+    ]
+
+
+_SIGEV_THREAD = 2
+_CLOCK_MONOTONIC = 1
+
+
+class EpochTicker:
+    """Increments an engine's epoch every ``interval`` seconds from a native timer thread.
+
+    A guest runs with the GIL held (see ``_held``), so no Python thread can run meanwhile. The
+    timer is glibc's ``timer_create`` with ``SIGEV_THREAD`` calling
+    ``wasmtime_engine_increment_epoch(engine)`` itself: no Python runs on that thread. Where
+    that is not available (not glibc), ``start`` returns False and nothing ticks.
+    """
+
+    def __init__(self, engine: wasmtime.Engine) -> None:
+        self._engine = engine
+        self._timer = ctypes.c_void_p()
+        self._libc: Any = None
+
+    def start(self, interval: float) -> bool:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            create, settime = libc.timer_create, libc.timer_settime
+        except (OSError, AttributeError):
+            return False
+        event = _Sigevent()
+        event.value = ctypes.cast(self._engine.ptr(), _P).value
+        event.notify = _SIGEV_THREAD
+        event.function = ctypes.cast(_increment_epoch, _P).value
+        if create(_CLOCK_MONOTONIC, ctypes.byref(event), ctypes.byref(self._timer)) != 0:
+            return False
+        sec, frac = divmod(interval, 1.0)
+        every = _Timespec(int(sec), int(frac * 1e9))
+        settime(self._timer, 0, ctypes.byref(_Itimerspec(every, every)), None)
+        self._libc = libc
+        return True
+
+    def stop(self) -> None:
+        if self._libc is not None:
+            self._libc.timer_delete(self._timer)
+            self._libc = None

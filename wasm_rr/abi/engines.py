@@ -25,16 +25,28 @@ class GuestCode(Protocol):
     @property
     def wasm(self) -> bytes: ...
 
+    @property
+    def cache(self) -> str:
+        """What the on-disk compile cache may do for this run: ``rw``, or ``r`` (replay)."""
+        ...
+
 
 def engine_config() -> wasmtime.Config:
     """What every guest runs with: fuel metering on (events carry instruction counts),
-    memories that never move (a cached view of guest memory stays valid), NaNs canonicalised."""
+    memories that never move (a cached view of guest memory stays valid), NaNs canonicalised,
+    epoch interruption (Ctrl-C and ``--timeout`` stop a spinning guest: see
+    :mod:`wasm_rr.abi.interrupt`)."""
     config = wasmtime.Config()
     config.consume_fuel = True
+    config.epoch_interruption = True
     config.memory_may_move = False
     config.cranelift_nan_canonicalization = True
     return config
 
+
+MODULE_SETTINGS = "fuel-fixedmem-nan-epoch"
+"""The engine settings as named in the compile cache's keys: change it with the settings."""
+COMPONENT_SETTINGS = MODULE_SETTINGS + "-noasync"
 
 _MODULE_ENGINE: wasmtime.Engine | None = None
 _COMPONENT_ENGINE: wasmtime.Engine | None = None
@@ -79,7 +91,7 @@ def compile_module(guest: GuestCode) -> wasmtime.Module:
                 f"{guest.path} does not compile: {str(exc).splitlines()[0]}"
             ) from None
 
-    return compiled(engine, guest.wasm, wasmtime.Module, "fuel-fixedmem-nan", compile)
+    return compiled(engine, guest.wasm, wasmtime.Module, MODULE_SETTINGS, compile, guest.cache)
 
 
 def first_line(exc: BaseException) -> str:
@@ -97,4 +109,6 @@ def compile_component(guest: GuestCode) -> component.Component:
         except wasmtime.WasmtimeError as exc:
             raise GuestLoadError(f"{guest.path} does not compile: {first_line(exc)}") from None
 
-    return compiled(engine, guest.wasm, component.Component, "fuel-fixedmem-nan-noasync", compile)
+    return compiled(
+        engine, guest.wasm, component.Component, COMPONENT_SETTINGS, compile, guest.cache
+    )

@@ -1,16 +1,19 @@
 """How a call into wasm ended, for both runners (core modules and components).
 
 A host function that ends the run raises :class:`GuestExit` (``proc_exit``, ``wasi:cli/exit``)
-or :class:`GuestTrap` (something wasmtime answers with a trap: ``proc_raise``, a bad enum
-value, a pointer out of bounds, ``poll`` of no pollables); the host keeps the exception as its
-*pending* reason and makes the call trap. When the call into wasm returns with wasmtime's
-error, :func:`settle` turns the pair into an :class:`~wasm_rr.trace.schema.Outcome` (an exit
-status, or a trap with its code, message and wasm frames), or re-raises any other pending
-exception (a drift error, an interrupt) unchanged.
+or :class:`GuestTrap` (something wasmtime answers with a trap: an exit status of 126 or more,
+a bad enum or flags value, a pointer out of bounds, ``poll`` of no pollables); the host keeps
+the exception as its *pending* reason and makes the call trap. When the call into wasm returns
+with wasmtime's error, :func:`settle` turns the pair into an
+:class:`~wasm_rr.trace.schema.Outcome` (an exit status, or a trap with its code, message and
+wasm frames), or re-raises any other pending exception (a drift error, an interrupt)
+unchanged. A guest stopped by Ctrl-C or ``--timeout`` is raised by the runners before they
+settle (:mod:`wasm_rr.abi.interrupt`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import wasmtime
@@ -64,8 +67,9 @@ def frames_of(err: Failure) -> list[list[object]]:
 
 
 def last_line(text: str) -> str:
+    """The last line of wasmtime's error: its root cause, without the ``N: `` of a chain."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    return re.sub(r"^\d+: ", "", lines[-1]) if lines else ""
 
 
 def trap_of(

@@ -18,6 +18,9 @@ from .family import Context, Family
 
 CLOCK, FD_READ, FD_WRITE = 0, 1, 2
 
+MAX_WAIT_NS = 3600 * 10**9
+"""The longest single sleep or select; longer waits are made of several."""
+
 WAIT = EventDecl("poll", "wait", (f("subscriptions", "list"),), (f("ready", "list"),))
 
 
@@ -76,7 +79,7 @@ class LivePoll:
             fileno = self._fileno(sub.target)
             if fileno is None:
                 # Not a selectable OS stream (a pipe in a test, closed stdin): always ready.
-                ready.append(Ready(sub.userdata, sub.type, nbytes=1 if sub.type == FD_READ else 0))
+                ready.append(Ready(sub.userdata, sub.type, nbytes=1))
             elif sub.type == FD_READ:
                 readers[fileno] = sub
             else:
@@ -84,19 +87,22 @@ class LivePoll:
         if ready:
             return ready
         first = min((d for d, _ in deadlines), default=None)
-        if readers or writers:
-            timeout = None if first is None else max(0, first - time.monotonic_ns()) / 1e9
-            r, w, _ = select.select(list(readers), list(writers), [], timeout)
-            ready = [Ready(readers[f].userdata, FD_READ, nbytes=1) for f in r]
-            ready += [Ready(writers[f].userdata, FD_WRITE) for f in w]
-            if ready:
-                return ready
-        elif first is not None:
-            delay = first - time.monotonic_ns()
-            if delay > 0:
-                time.sleep(delay / 1e9)
-        now = time.monotonic_ns()
-        return [Ready(sub.userdata, CLOCK) for d, sub in deadlines if d <= now]
+        while True:
+            # Wait in slices no longer than MAX_WAIT_NS: a deadline centuries away (a timeout
+            # of 2^64-1 ns) waits like wasmtime, forever, instead of overflowing select/sleep.
+            left = None if first is None else max(0, first - time.monotonic_ns())
+            wait = None if left is None else min(left, MAX_WAIT_NS) / 1e9
+            if readers or writers:
+                r, w, _ = select.select(list(readers), list(writers), [], wait)
+                ready = [Ready(readers[f].userdata, FD_READ, nbytes=1) for f in r]
+                ready += [Ready(writers[f].userdata, FD_WRITE, nbytes=1) for f in w]
+                if ready:
+                    return ready
+            elif wait:
+                time.sleep(wait)
+            now = time.monotonic_ns()
+            if first is not None and first <= now:
+                return [Ready(sub.userdata, CLOCK) for d, sub in deadlines if d <= now]
 
     @staticmethod
     def _deadline(sub: Subscription, now: int) -> int:

@@ -3,7 +3,8 @@ encode answers.
 
 Every preview1 function is defined. Nothing here reads the outside world: each answer comes from
 ``world.<family>``, which is live, recording or replaying. Error values and descriptor numbers
-follow wasmtime's own preview1 implementation (checked by ``tests/abi/p1/test_conformance.py``).
+follow wasmtime's own preview1 implementation (checked by ``tests/abi/p1/test_conformance.py``
+and, for hostile arguments, ``tests/abi/test_hostile.py``).
 
 Layout, like the component host (:mod:`wasm_rr.abi.p2`): ``types`` holds the witx types and
 struct layouts; ``state`` what the areas share (:class:`~.state.Preview1Host`: the guest's
@@ -22,6 +23,7 @@ import wasmtime
 from ...errors import GuestLoadError
 from ...trace.schema import Outcome
 from ...world import World, WorldError
+from .. import interrupt
 from .._wasmtime import call_start, fuel_cell
 from ..engines import GuestCode, compile_module, module_engine
 from ..memory import GuestMemory
@@ -83,6 +85,7 @@ def run_module(
     engine = module_engine()
     module = compile_module(guest)
     store = wasmtime.Store(engine)
+    interrupt.attach(store, engine)
     world.attach_fuel(fuel_cell(store))
     linker = wasmtime.Linker(engine)
     functions = HostFunctions(linker, error_result)
@@ -90,6 +93,7 @@ def run_module(
     linker.define_unknown_imports_as_traps(module)
 
     def end(exc: wasmtime.WasmtimeError | wasmtime.Trap) -> Outcome:
+        interrupt.check()  # stopped by Ctrl-C or --timeout: that is no outcome
         # While the store is alive: the site register and the frames are read from it.
         site = register() if register is not None else None
         return settle(functions.pending, exc, site=site, host_error=host_error)
@@ -97,7 +101,8 @@ def run_module(
     try:
         instance = linker.instantiate(store, module)
     except WasmFailure as exc:
-        if functions.pending is not None:
+        # A trap in the start function is the guest's, like any other trap.
+        if functions.pending is not None or isinstance(exc, wasmtime.Trap):
             return end(exc)
         raise GuestLoadError(
             f"{guest.path} cannot be instantiated: {str(exc).splitlines()[0]}"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from ...world import World
 from ..outcome import GuestExit, GuestTrap
+from .convert import enum_arg
 from .state import Area, Preview1Host
+from .types import Errno
 
 SIGNATURES = {
     "args_get": ("ii", "i"),
@@ -17,18 +19,31 @@ SIGNATURES = {
     "sched_yield": ("", "i"),
 }
 
+EXIT_LIMIT = 126
+"""wasmtime refuses exit statuses from 126 up (the shell's own) with a trap."""
+
+SIGNALS = 31
+"""The witx ``signal`` enum: ``none`` (0) to ``sys`` (30)."""
+
 
 class CliFunctions(Area):
-    def _write_strings(self, strings: list[bytes], ptrs: int, buf: int) -> int:
+    def _write_strings(self, strings: list[bytes], ptrs: int, buf: int, env: bool) -> int:
+        # wasmtime writes each pointer, then the string's pieces (an environment variable's
+        # name, "=", value) and its NUL, checking each before writing it: a bad pointer traps
+        # naming the first region that does not fit (an empty piece is not checked).
         mem = self.mem
-        total = sum(len(s) + 1 for s in strings)
-        mem.check(ptrs, 4 * len(strings), 4)
-        mem.check(buf, total)
         for s in strings:
+            mem.check(ptrs, 4, 4)
+            name, eq, value = s.partition(b"=") if env else (s, b"", b"")
+            at = buf
+            for piece in (name, eq, value, b"\0"):
+                if piece:
+                    mem.check(at, len(piece))
+                    at += len(piece)
             mem.set_u32(ptrs, buf)
             mem.write(buf, s + b"\0")
             ptrs += 4
-            buf += len(s) + 1
+            buf = at
         return 0
 
     def _sizes(self, strings: list[bytes], count_ptr: int, size_ptr: int) -> int:
@@ -37,13 +52,13 @@ class CliFunctions(Area):
         return 0
 
     def args_get(self, argv: int, argv_buf: int) -> int:
-        return self._write_strings(self.world.cli.args(), argv, argv_buf)
+        return self._write_strings(self.world.cli.args(), argv, argv_buf, env=False)
 
     def args_sizes_get(self, argc: int, argv_buf_size: int) -> int:
         return self._sizes(self.world.cli.args(), argc, argv_buf_size)
 
     def environ_get(self, environ: int, environ_buf: int) -> int:
-        return self._write_strings(self.world.cli.environ(), environ, environ_buf)
+        return self._write_strings(self.world.cli.environ(), environ, environ_buf, env=True)
 
     def environ_sizes_get(self, count: int, size: int) -> int:
         return self._sizes(self.world.cli.environ(), count, size)
@@ -52,11 +67,14 @@ class CliFunctions(Area):
         return 0
 
     def proc_exit(self, status: int) -> None:
+        if status >= EXIT_LIMIT:
+            raise GuestTrap("exit with invalid exit status outside of [0..126)")
         self.world.cli.exit(status)
         raise GuestExit(status)
 
     def proc_raise(self, signal: int) -> int:
-        raise GuestTrap("proc_raise unsupported")
+        enum_arg(signal, 8, SIGNALS, "Signal")
+        return Errno.NOTSUP
 
 
 def define(host: Preview1Host, world: World) -> None:

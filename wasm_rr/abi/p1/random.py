@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from ...world import World
+from ..outcome import GuestTrap
 from ..trampoline import slot_unpacker
 from .state import Preview1Host
 
 SIGNATURES = {
     "random_get": ("ii", "i"),
 }
+
+RANDOM_LIMIT = 64 << 20
+"""The most bytes one call may ask for; wasmtime traps beyond it."""
 
 
 def define(host: Preview1Host, world: World) -> None:
@@ -20,7 +24,13 @@ def define(host: Preview1Host, world: World) -> None:
     def random_get(raw: memoryview, ints: memoryview) -> None:
         buf, n = random_args(raw)
         mem = host.mem
-        if buf + n > mem.size:
+        if buf + n > mem.size or n > RANDOM_LIMIT:
+            # wasmtime refuses more than its limit, and never checks an empty buffer.
+            if n > RANDOM_LIMIT:
+                raise GuestTrap(f"requested len {n} exceeds limit {RANDOM_LIMIT}")
+            if n == 0:
+                ints[0] = 0
+                return
             mem.check(buf, n)
         mem.view[buf : buf + n] = secure(n)
         ints[0] = 0

@@ -26,6 +26,7 @@ from wasmtime import component
 from ...errors import GuestLoadError
 from ...trace.schema import Outcome
 from ...world import World
+from .. import interrupt
 from .._wasmtime import call_component, fuel_cell
 from ..engines import GuestCode, compile_component, component_engine, first_line
 from ..outcome import settle
@@ -76,6 +77,7 @@ def run_component(guest: GuestCode, world: World, *, stock_hot: bool = False) ->
             f"{guest.path} is not a WASI 0.2 command: it exports no `wasi:cli/run@0.2.x`"
         )
     store = wasmtime.Store(engine)
+    interrupt.attach(store, engine)
     world.attach_fuel(fuel_cell(store))
     linker = component.Linker(engine)
     host = build_host(world, stock_hot)
@@ -87,6 +89,7 @@ def run_component(guest: GuestCode, world: World, *, stock_hot: bool = False) ->
         linker.define_unknown_imports_as_traps(comp)
         instance = linker.instantiate(store, comp)
     except wasmtime.WasmtimeError as exc:
+        interrupt.check()
         if host.pending is not None:
             return settle(host.pending, exc, codes_from_message=True)
         raise GuestLoadError(f"{guest.path} cannot be instantiated: {first_line(exc)}") from None
@@ -99,6 +102,7 @@ def run_component(guest: GuestCode, world: World, *, stock_hot: bool = False) ->
     try:
         call_component(store, func, ctypes.addressof(result), 1)
     except wasmtime.WasmtimeError as failure:
+        interrupt.check()  # stopped by Ctrl-C or --timeout: that is no outcome
         return settle(host.pending, failure, codes_from_message=True)
     raw = result.raw
     failed = raw[0] == canon.RESULT and raw[8] == 0
