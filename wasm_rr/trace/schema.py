@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..config import RunConfig
+from .events import INLINE_MAX as INLINE_MAX  # re-exported
 
 FORMAT_VERSION = 2
 """The format this wasm-rr writes. Every earlier version is still read (converted at load)."""
@@ -25,9 +26,6 @@ MAGIC = "wasm-rr trace"
 SELF_DESCRIBE_TAG = 55799
 MAGIC_BYTES = bytes.fromhex("d9d9f7") + bytes([0x60 + len(MAGIC)]) + MAGIC.encode()
 """Every trace starts with these bytes: tag 55799 (self-described CBOR) and the magic string."""
-
-INLINE_MAX = 64
-"""Payloads up to this many bytes are stored inside the event; larger ones become blobs."""
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,19 @@ import time
 from dataclasses import astuple, dataclass
 from typing import Any, BinaryIO, Protocol
 
-from ..trace.events import EventDecl, f
+from ..trace.events import EventDecl, each, f, rec
 from .base import Recorder, Replayer
 from .clocks import MONOTONIC, REALTIME
 from .family import Context, Family
 
 CLOCK, FD_READ, FD_WRITE = 0, 1, 2
 
-WAIT = EventDecl("poll", "wait", (f("subscriptions", "list"),), (f("ready", "list"),))
+WAIT = EventDecl(
+    "poll",
+    "wait",
+    (f("subscriptions", "list", of=each(rec("uint", "uint", "uint", "uint", "uint"))),),
+    (f("ready", "list", of=each(rec("uint", "uint", "str", "uint", "bool"))),),
+)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ import blake3
 
 from ..config import RunConfig
 from ..errors import ArgsMismatchError, OutputMismatchError, UsageError
-from ..trace.events import EventDecl, f
+from ..trace.events import EventDecl, each, f
 from .base import Recorder, Replayer, WorldError, describe
 from .family import Context, Family
 
@@ -44,9 +44,9 @@ CHUNK = 1 << 20
 
 _QUESTION = (
     f("program", "str"),
-    f("args", "list"),
+    f("args", "list", of=each("str")),
     f("cwd", "str"),
-    f("env", "list"),
+    f("env", "list", of=each("str")),
     f("stdin", "bytes"),
     f("timeout_ms", "uint"),
 )
