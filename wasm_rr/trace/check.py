@@ -16,7 +16,7 @@ from typing import Any
 
 from blake3 import blake3 as _hash
 
-from .events import INLINE_MAX, Elem, EventDecl, Field, Opt, Seq
+from .events import INLINE_MAX, Among, Elem, EventDecl, Field, Opt, Seq
 
 U64 = (1 << 64) - 1
 S64_MIN = -(1 << 63)
@@ -42,6 +42,8 @@ class Bad(Exception):
 _SCALAR = {
     "int": f"(type({{v}}) is int and {S64_MIN} <= {{v}} <= {S64_MAX})",
     "uint": f"(type({{v}}) is int and 0 <= {{v}} <= {U64})",
+    "s32": "(type({v}) is int and -2147483648 <= {v} <= 2147483647)",
+    "u32": "(type({v}) is int and 0 <= {v} <= 4294967295)",
     "bool": "(type({v}) is bool)",
     "str": "(type({v}) is str)",
     "bytes": "(type({v}) is bytes)",
@@ -61,12 +63,17 @@ def _elem_ok(elem: Elem) -> Callable[[Any], bool]:
         return lambda v: v is None or inner(v)
     if isinstance(elem, Seq):
         return _seq_ok(elem)
+    if isinstance(elem, Among):
+        values = elem.values
+        return lambda v: type(v) is str and v in values
     return _SCALAR_OK[elem]
 
 
 _SCALAR_OK: dict[str, Callable[[Any], bool]] = {
     "int": lambda v: type(v) is int and S64_MIN <= v <= S64_MAX,
     "uint": lambda v: type(v) is int and 0 <= v <= U64,
+    "s32": lambda v: type(v) is int and -(1 << 31) <= v < 1 << 31,
+    "u32": lambda v: type(v) is int and 0 <= v < 1 << 32,
     "bool": lambda v: type(v) is bool,
     "str": lambda v: type(v) is str,
     "bytes": lambda v: type(v) is bytes,
@@ -169,6 +176,8 @@ def _expected(fd: Field) -> str:
     text = {
         "int": "a signed 64-bit integer",
         "uint": "an unsigned 64-bit integer",
+        "s32": "a signed 32-bit integer",
+        "u32": "an unsigned 32-bit integer",
         "bool": "a boolean",
         "str": "text",
         "bytes": "a byte string",
@@ -200,6 +209,8 @@ def _elem_text(elem: Elem) -> str:
         return _elem_text(elem.elem) + "?"
     if isinstance(elem, Seq):
         return _seq_text(elem)
+    if isinstance(elem, Among):
+        return "|".join(sorted(elem.values))
     return elem
 
 

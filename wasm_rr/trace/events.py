@@ -18,8 +18,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Shape = Literal["int", "uint", "bool", "str", "bytes", "payload", "list", "map", "null", "any"]
-"""What one field holds. ``int`` / ``uint``: a signed / unsigned 64-bit integer. ``payload``:
+Shape = Literal[
+    "int", "uint", "s32", "u32", "bool", "str", "bytes", "payload", "list", "map", "null", "any"
+]
+"""What one field holds. ``int`` / ``uint``: a signed / unsigned 64-bit integer (``s32`` /
+``u32``: 32-bit, for values an ABI hands the guest in 32 bits). ``payload``:
 bytes inline (at most :data:`INLINE_MAX`) or the ordinal of an earlier blob record. ``null``:
 nothing (an answer that only says "done"). Any shape but ``any`` may also be a text string where
 the declaration says so (an errno name), or null where ``nullable``."""
@@ -36,6 +39,13 @@ class Opt:
 
 
 @dataclass(frozen=True)
+class Among:
+    """An element that is one of a few text values (a file type name)."""
+
+    values: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Seq:
     """The elements of a list: ``each`` (every element has this shape) or ``items`` (a
     fixed-length record, one shape per position)."""
@@ -44,8 +54,14 @@ class Seq:
     items: tuple[Elem, ...] | None = None
 
 
-Elem = Shape | Opt | Seq
-"""The shape of a list element: a plain shape, an optional one, or a list itself."""
+Elem = Shape | Opt | Among | Seq
+"""The shape of a list element: a plain shape, an optional one, one of some texts, or a list
+itself."""
+
+
+def among(*values: str) -> Among:
+    """An element that is one of these texts."""
+    return Among(frozenset(values))
 
 
 def each(elem: Elem) -> Seq:

@@ -57,8 +57,8 @@ RUN = EventDecl(
     (
         f("error", "str", nullable=True),
         f("path", "str", nullable=True),
-        f("status", "int"),
-        f("signal", "uint"),
+        f("status", "s32"),
+        f("signal", "u32"),
         f("timed_out", "bool"),
         f("stdout", "payload"),
         f("stderr", "payload"),
@@ -78,7 +78,7 @@ WASM_END = EventDecl(
     "wasm_end",
     (),
     (
-        f("status", "int"),
+        f("status", "s32"),
         f("stdout_blake3", "bytes"),
         f("stderr_blake3", "bytes"),
         f("stdout_bytes", "uint"),
