@@ -188,11 +188,14 @@ def recorded_sites(header: Header) -> SitesTable | None:
     if not isinstance(data, dict):
         return None
     try:
-        return SitesTable(
-            1, str(data["file"]), int(data["site_addr"]), [Site(*s) for s in data["sites"]]
-        )
+        sites = [Site(*s) for s in data["sites"]]
+        table = SitesTable(1, str(data["file"]), int(data["site_addr"]), sites)
     except (KeyError, TypeError, ValueError):
         return None
+    well_formed = all(
+        type(s.name) is str and type(s.line) is int and type(s.col) is int for s in sites
+    )
+    return table if well_formed else None
 
 
 def _sited_drift(world: World, register: SiteRegister | None) -> HostErrorHook | None:

@@ -30,6 +30,7 @@ from wasm_rr import cli as cli_module
 from wasm_rr.trace import load
 from wasm_rr.trace.events import BLOB, END, SITE
 from wasm_rr.trace.reader import _decode_prefix
+from wasm_rr.trace.schema import MAGIC_BYTES
 
 from ..conftest import ROOT
 
@@ -82,17 +83,22 @@ class Parsed:
     prefix: bytes
     items: list[Any]
     footer: Any
+    header: Any
 
     @classmethod
     def of(cls, data: bytes) -> Parsed:
         _, _, offset = _decode_prefix(data, "base")
         items = cbor2.loads(b"\x9f" + data[offset:] + b"\xff")
         assert items[-3] == END
-        return cls(data[:offset], items[:-3], items[-2])
+        header = cbor2.loads(b"\x9f" + data[len(MAGIC_BYTES) : offset] + b"\xff")[1]
+        return cls(data[:offset], items[:-3], items[-2], header)
 
-    def encode(self, items: list[Any]) -> bytes:
-        body = self.prefix + b"".join(cbor2.dumps(x) for x in items)
-        body += bytes([END]) + cbor2.dumps(self.footer)
+    def encode(self, items: list[Any], header: Any = None, footer: Any = None) -> bytes:
+        prefix = self.prefix
+        if header is not None:
+            prefix = self.prefix[: len(MAGIC_BYTES) + 1] + cbor2.dumps(header)
+        body = prefix + b"".join(cbor2.dumps(x) for x in items)
+        body += bytes([END]) + cbor2.dumps(self.footer if footer is None else footer)
         return body + b"\x58\x20" + blake3.blake3(body).digest()
 
 
@@ -134,6 +140,15 @@ def _odd(rng: random.Random) -> Any:
     return cbor2.CBORTag(99, 1) if isinstance(value, cbor2.CBORTag) else copy.deepcopy(value)
 
 
+def _slots(value: Any) -> Iterator[tuple[Any, Any]]:
+    """(container, key) of every value inside a header or footer map."""
+    pairs = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, v in list(pairs):
+        yield value, key
+        if isinstance(v, dict | list):
+            yield from _slots(v)
+
+
 def _lists(value: Any, path: tuple[int, ...] = ()) -> Iterator[tuple[int, ...]]:
     if isinstance(value, list):
         yield path
@@ -147,15 +162,30 @@ def _at(value: Any, path: tuple[int, ...]) -> Any:
     return value
 
 
+STRUCTURAL = [
+    *("type", "type", "shorten", "code", "ordinal", "payload"),
+    *("drop", "dup", "swap", "site", "header", "footer"),
+]
+
+
 def structural(rng: random.Random, parsed: Parsed, arity: dict[int, int]) -> tuple[str, bytes]:
     items = copy.deepcopy(parsed.items)
     recs = list(records(items, arity))
     events = [(i, n) for i, n in recs if items[i] not in (BLOB, SITE)]
     blobs = [i for i, _ in recs if items[i] == BLOB]
-    how = rng.choice(
-        ["type", "type", "shorten", "code", "ordinal", "payload", "drop", "dup", "swap", "site"]
-    )
+    how = rng.choice(STRUCTURAL)
     i, n = rng.choice(events)
+    if how in ("header", "footer"):
+        doc = copy.deepcopy(parsed.header if how == "header" else parsed.footer)
+        where = list(_slots(doc))
+        holder, key = rng.choice(where)
+        if rng.random() < 0.2 and isinstance(holder, dict):
+            del holder[key]
+        else:
+            holder[key] = _odd(rng)
+        if how == "header":
+            return f"structural header {key!r}", parsed.encode(items, header=doc)
+        return f"structural footer {key!r}", parsed.encode(items, footer=doc)
     if how == "type":
         j = rng.randrange(1, n + 1)
         items[i + j] = _odd(rng)

@@ -132,3 +132,9 @@ def test_a_digest_cut_by_end_of_file_is_a_cut_but_a_damaged_one_is_not(
     p.write_bytes(mark)
     with pytest.raises(CorruptTraceError):
         load(p)
+
+
+def test_a_clock_whose_running_sum_leaves_the_u64_range_is_refused(tmp_path: Path) -> None:
+    p = written(tmp_path / "t.cbor", (clocks.NOW, 3, 1, 10), (clocks.NOW, 3, 1, -11))
+    with pytest.raises(CorruptTraceError, match=r"event 2 \(clock.now\) is damaged: its ns takes"):
+        load(p)

@@ -24,9 +24,10 @@ S64_MAX = (1 << 63) - 1
 ERRNO_MAX = 32
 """The longest errno name accepted (POSIX names are short: ``ENOTRECOVERABLE`` is 15)."""
 
-Step = Callable[[list[Any], int, list[int]], int]
-"""``step(items, i, blobs)``: check the record whose code is ``items[i]`` and return the index
-after it. ``blobs[0]`` counts the payload blobs before it (a blob's step adds one). Raises
+Step = Callable[[list[Any], int, list[Any]], int]
+"""``step(items, i, state)``: check the record whose code is ``items[i]`` and return the index
+after it. ``state[0]`` counts the payload blobs before it (a blob's step adds one),
+``state[1]`` holds the running sums of summed answers (clock reads) by question. Raises
 :class:`Bad` for a malformed record and IndexError when the items end inside it."""
 
 
@@ -126,6 +127,16 @@ def checker(decl: EventDecl) -> Step:
         lines.append(f"    v = it[i + {j + 1}]")
         if expr != "True":
             lines.append(f"    if not ({expr}): raise Bad({j})")
+    if decl.summed and len(decl.question) == 1 and len(decl.answer) == 1:
+        # The guest sees the running sum of the answers to one question (clock reads): it must
+        # stay an unsigned 64-bit value.
+        lines += [
+            "    sums = bl[1]",
+            "    q = it[i + 2]",
+            "    v += sums.get(q, 0)",
+            f"    if v < 0 or v > {U64}: raise Bad(2)",
+            "    sums[q] = v",
+        ]
     lines.append(f"    return i + {decl.arity + 1}")
     namespace: dict[str, Any] = {
         "S64_MIN": S64_MIN,
@@ -141,7 +152,7 @@ def checker(decl: EventDecl) -> Step:
     return step
 
 
-def blob_step(items: list[Any], i: int, blobs: list[int]) -> int:
+def blob_step(items: list[Any], i: int, blobs: list[Any]) -> int:
     """The step over a blob record: its data must match its blake3."""
     digest, data = items[i + 1], items[i + 2]
     if type(data) is not bytes or type(digest) is not bytes or _hash(data).digest() != digest:
@@ -150,7 +161,7 @@ def blob_step(items: list[Any], i: int, blobs: list[int]) -> int:
     return i + 3
 
 
-def site_step(items: list[Any], i: int, blobs: list[int]) -> int:
+def site_step(items: list[Any], i: int, blobs: list[Any]) -> int:
     """The step over a site record: a signed 32-bit site index."""
     site = items[i + 1]
     if type(site) is not int or not -(1 << 31) <= site < 1 << 31:
@@ -168,6 +179,8 @@ def explain(decl: EventDecl, items: list[Any], i: int, bad: int, blobs: int) -> 
         return f"its {fd.name} names payload {value}, but only {blobs} payload(s) come before it"
     if fd.shape == "payload" and type(value) is bytes:
         return f"its {fd.name} is {len(value)} inline bytes (at most {INLINE_MAX} are inline)"
+    if decl.summed and fd in decl.answer and _SCALAR_OK[fd.shape](value):
+        return f"its {fd.name} takes the sum the guest sees out of the unsigned 64-bit range"
     expected = _expected(fd)
     return f"its {fd.name} is {what(value)}, expected {expected}"
 

@@ -168,4 +168,6 @@ def shown(value: Any) -> Any:
         return [shown(v) for v in value]
     if isinstance(value, dict):
         return {str(k): shown(v) for k, v in value.items()}
-    return value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return {"cbor": repr(value)}  # a tag, a simple value: what a damaged header may hold

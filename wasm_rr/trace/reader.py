@@ -357,7 +357,7 @@ def _scan(
     With ``cut_ok`` the walk may stop at zero padding, a footer, or a record cut by the end of
     the items; without it, ``items[n]`` is the footer and every record must end before it."""
     table = _steps(kinds)
-    blobs = [0]
+    blobs: list[Any] = [0, {}]
     i = 0
     try:
         while i < n:
