@@ -1,22 +1,25 @@
 """The ``wasm-rr`` command line.
 
 Exit status: the guest's own (its exit code; 134 when it trapped), or 125 with one line
-``wasm-rr: ...`` on stderr for every usage, trace and drift error.
+``wasm-rr: ...`` on stderr for every usage, trace and drift error, or 70 with one line
+``wasm-rr: internal error: ...`` for a bug in wasm-rr. wasm-rr's lines always start a line of
+their own, even after a guest's unfinished stderr line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import click
 
 from . import __version__, engine
 from .config import DirSpec, RunConfig
-from .errors import EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
+from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
 from .trace import reader
 from .trace.diff import describe_event, divergence_json, first_divergence
@@ -28,11 +31,44 @@ from .world.base import describe
 DEFAULT_TRACE = "wasm-rr-trace.cbor"
 
 
+class _LineTracker:
+    """The guest's stderr, remembering whether the last byte written to it ended a line (so
+    that wasm-rr's own messages start on a new line)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.mid_line = False
+
+    def write(self, data: bytes) -> int:
+        n = self._stream.write(data)
+        if data:
+            self.mid_line = data[-1:] != b"\n"
+        return n
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+_guest_stderr: list[_LineTracker] = []
+"""The guest's stderr stream of the command being run (at most one)."""
+
+
 def _streams(with_stdin: bool) -> Streams:
     stdin: BinaryIO | None = None
     if with_stdin and sys.stdin is not None:
         stdin = sys.stdin.buffer
-    return Streams(stdin=stdin, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
+    stderr = _LineTracker(sys.stderr.buffer)
+    _guest_stderr[:] = [stderr]
+    return Streams(stdin=stdin, stdout=sys.stdout.buffer, stderr=cast(BinaryIO, stderr))
+
+
+def _own_line() -> None:
+    """Flush stdout, and end the guest's unfinished stderr line before a line of wasm-rr's."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    if _guest_stderr and _guest_stderr[0].mid_line:
+        _guest_stderr[0].mid_line = False
+        sys.stderr.write("\n")
 
 
 def _env(specs: tuple[str, ...]) -> dict[str, str]:
@@ -100,6 +136,7 @@ def _report(outcome: Outcome, sites: SitesTable | None = None) -> int:
             message = where
         elif where is not None:
             message = f"{trap.message} (at {where.rsplit(': ', 1)[0]})"
+    _own_line()
     lines = [f"wasm-rr: guest trapped: {message}"]
     if trap.frames:
         lines.append("wasm backtrace:")
@@ -397,24 +434,43 @@ def _short(value: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning every error into one line and status 125."""
+    """Entry point: run the CLI, turning every error into one line and status 125, and any
+    other exception (a bug) into one line and status 70."""
+    _guest_stderr.clear()
     try:
         cli.main(args=argv, prog_name="wasm-rr", standalone_mode=False)
     except WasmRRError as exc:
-        sys.stdout.flush()
-        sys.stderr.write(f"wasm-rr: {exc}\n")
+        _say(str(exc))
         raise SystemExit(exc.exit_status) from None
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
         raise SystemExit(EXIT_TOOL_ERROR) from None
     except click.UsageError as exc:
         hint = f" (see `wasm-rr {exc.ctx.command.name} --help`)" if exc.ctx else ""
-        sys.stderr.write(f"wasm-rr: {exc.format_message()}{hint}\n")
+        _say(f"{exc.format_message()}{hint}")
         raise SystemExit(EXIT_TOOL_ERROR) from None
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except (click.Abort, KeyboardInterrupt):
-        sys.stderr.write("wasm-rr: interrupted\n")
+        _say("interrupted")
         raise SystemExit(130) from None
     except BrokenPipeError:
         raise SystemExit(EXIT_TOOL_ERROR) from None
+    except SystemExit:
+        raise
+    except Exception as exc:
+        # A bug in wasm-rr. The engine closed the trace on the way out (a recording keeps
+        # every event it had); say so in one line, with a status of its own.
+        text = " ".join(str(exc).split()) or "(no message)"
+        _say(
+            f"internal error: {type(exc).__name__}: {text[:500]}; please report it to the "
+            "wasm-rr maintainers with the command line and, if there is one, the trace"
+        )
+        raise SystemExit(EXIT_INTERNAL) from None
+
+
+def _say(message: str) -> None:
+    """Print ``wasm-rr: <message>`` as one line of its own on stderr."""
+    _own_line()
+    sys.stderr.write(f"wasm-rr: {' '.join(message.splitlines())}\n")
+    sys.stderr.flush()

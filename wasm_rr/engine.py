@@ -14,9 +14,9 @@ import io
 import os
 import platform
 import re
+import stat
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import blake3
 
@@ -30,6 +30,7 @@ from .abi.p2 import run_component
 from .config import RunConfig
 from .errors import (
     CodeHashMismatchError,
+    CorruptTraceError,
     DriftError,
     GuestLoadError,
     NotWasmError,
@@ -49,6 +50,7 @@ from .lang import (
 )
 from .trace import reader
 from .trace.events import assign_codes, codes_to_cbor
+from .trace.reader import file_kind
 from .trace.schema import Footer, Header, Outcome
 from .trace.writer import TraceWriter
 from .world import (
@@ -102,16 +104,15 @@ def load_guest(path: str | os.PathLike[str]) -> Guest:
     """Read a guest file (compiling a ``.tape`` script) and tell a core module from a component
     by its header."""
     p = os.fspath(path)
+    what = "script" if p.endswith(".tape") else "guest"
+    try:
+        data = _read_regular(p, what)
+    except FileNotFoundError:
+        raise UsageError(f"{what} {p} does not exist") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {p}: {exc.strerror}") from None
     if p.endswith(".tape"):
         return _compile_tape(p)
-    try:
-        data = Path(p).read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"guest {p} does not exist") from None
-    except IsADirectoryError:
-        raise UsageError(f"guest {p} is a directory, not a wasm file") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read guest {p}: {exc.strerror}") from None
     if data[:4] != b"\0asm":
         raise NotWasmError(f"{p} is not a WebAssembly file (no \\0asm header)")
     version = data[4:8]
@@ -122,6 +123,23 @@ def load_guest(path: str | os.PathLike[str]) -> Guest:
     else:
         raise NotWasmError(f"{p} has an unknown WebAssembly version {version.hex()}")
     return _guest(p, os.path.basename(p), data, kind)
+
+
+def _read_regular(path: str, what: str) -> bytes:
+    """The bytes of a regular file; anything else (a FIFO that would block, a directory, a
+    device) is a :class:`UsageError`. Opened without blocking, checked with fstat."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UsageError(
+                f"{what} {path} is {file_kind(mode)}, not a "
+                f"{'.tape script' if what == 'script' else 'wasm file'}"
+            )
+        with open(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
 
 
 def _guest(path: str, name: str, wasm: bytes, kind: str) -> Guest:
@@ -185,11 +203,14 @@ def recorded_sites(header: Header) -> SitesTable | None:
     if not isinstance(data, dict):
         return None
     try:
-        return SitesTable(
-            1, str(data["file"]), int(data["site_addr"]), [Site(*s) for s in data["sites"]]
-        )
+        sites = [Site(*s) for s in data["sites"]]
+        table = SitesTable(1, str(data["file"]), int(data["site_addr"]), sites)
     except (KeyError, TypeError, ValueError):
         return None
+    well_formed = all(
+        type(s.name) is str and type(s.line) is int and type(s.col) is int for s in sites
+    )
+    return table if well_formed else None
 
 
 def _sited_drift(world: World, register: SiteRegister | None) -> HostErrorHook | None:
@@ -348,9 +369,9 @@ def record(
     live = _live_world(config, streams, sources)
     try:
         writer = TraceWriter(trace_path, _header(guest, config))
-    except OSError as exc:
+    except BaseException:
         live.close()
-        raise UsageError(f"cannot write trace {os.fspath(trace_path)}: {exc.strerror}") from None
+        raise
     register = SiteRegister(guest.sites) if guest.sites is not None else None
     if register is not None:
         writer.enable_sites(register)
@@ -418,6 +439,18 @@ def replay(
         raise OutcomeMismatchError(
             rep.seq, footer.outcome.describe(), f"ended with {outcome.describe()}"
         )
+    log = world.output
+    for fd, name, digest in (
+        (STDOUT, "stdout", footer.stdout_blake3),
+        (STDERR, "stderr", footer.stderr_blake3),
+    ):
+        if log.digest(fd) != digest:
+            # Every write matched its event, so the events and the footer disagree: damage.
+            raise CorruptTraceError(
+                f"{trace.path}: the {name} its events replay ({log.sizes[fd]} bytes) is not the "
+                f"{name} its footer records; the trace is damaged, use an intact copy or "
+                "re-record"
+            )
     return RunResult(outcome, rep.seq, os.fspath(trace_path), guest.sites)
 
 

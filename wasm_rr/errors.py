@@ -3,7 +3,10 @@
 Every error carries a one-line message that says what happened and what to do. The CLI prints
 ``wasm-rr: <message>`` and exits with :attr:`WasmRRError.exit_status` (125 for every error
 raised here: usage, trace and drift errors), never a traceback. Guest exits and traps are not
-errors: they are outcomes, and wasm-rr exits with the guest's own status.
+errors: they are outcomes, and wasm-rr exits with the guest's own status. Any other exception is
+a bug in wasm-rr: the CLI prints ``wasm-rr: internal error: <type>: <message>; please report
+it ...`` and exits with :data:`EXIT_INTERNAL` (70), after the trace being recorded was closed
+(it keeps every event recorded so far).
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from typing import Any
 
 EXIT_TOOL_ERROR = 125
 """Exit status for usage, trace and drift errors (like ``git bisect run``'s "cannot test")."""
+
+EXIT_INTERNAL = 70
+"""Exit status for a bug in wasm-rr itself (``EX_SOFTWARE`` of sysexits.h)."""
 
 EXIT_TRAP = 134
 """Exit status when the guest trapped (128 + SIGABRT, as wasmtime's CLI)."""
@@ -74,6 +80,14 @@ class TraceNotFoundError(TraceError):
 
 class CorruptTraceError(TraceError):
     """The trace's bytes are damaged (bad CBOR, checksum mismatch, impossible structure)."""
+
+
+class TraceWriteError(TraceError):
+    """The trace cannot be written: its path is not a regular file, or the disk is full."""
+
+
+class TraceBusyError(TraceWriteError):
+    """Another recording is writing the same trace file."""
 
 
 class UnsupportedTraceVersionError(TraceError):

@@ -124,13 +124,16 @@ def read_sites_section(wasm: bytes) -> SitesTable | None:
     """The sites table of a compiled tape program, or None if the module has none."""
     for _sid, _start, end, name, payload in _sections(wasm):
         if name == SECTION_NAME:
-            data = cbor2.loads(wasm[payload:end])
-            return SitesTable(
-                version=int(data["version"]),
-                file=str(data["file"]),
-                site_addr=int(data["site_addr"]),
-                sites=[Site(str(n), int(line), int(col)) for n, line, col in data["sites"]],
-            )
+            try:
+                data = cbor2.loads(wasm[payload:end])
+                return SitesTable(
+                    version=int(data["version"]),
+                    file=str(data["file"]),
+                    site_addr=int(data["site_addr"]),
+                    sites=[Site(str(n), int(line), int(col)) for n, line, col in data["sites"]],
+                )
+            except Exception as exc:  # cbor2 raises several types; any shape may be wrong
+                raise ValueError(f"its {SECTION_NAME} section is damaged ({exc})") from None
     return None
 
 

@@ -18,10 +18,65 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Shape = Literal["int", "uint", "bool", "str", "bytes", "payload", "list", "map", "any"]
-"""What one field holds. ``payload``: bytes inline or a blob ordinal (an int). Any shape but
-``any`` may also be a text string where the declaration says so (an errno name), or null
-where ``nullable``."""
+Shape = Literal[
+    "int", "uint", "s32", "u32", "bool", "str", "bytes", "payload", "list", "map", "null", "any"
+]
+"""What one field holds. ``int`` / ``uint``: a signed / unsigned 64-bit integer (``s32`` /
+``u32``: 32-bit, for values an ABI hands the guest in 32 bits). ``payload``:
+bytes inline (at most :data:`INLINE_MAX`) or the ordinal of an earlier blob record. ``null``:
+nothing (an answer that only says "done"). Any shape but ``any`` may also be a text string where
+the declaration says so (an errno name), or null where ``nullable``."""
+
+INLINE_MAX = 64
+"""Payloads up to this many bytes are stored inside the event; larger ones become blobs."""
+
+
+@dataclass(frozen=True)
+class Opt:
+    """An element that may also be null."""
+
+    elem: Elem
+
+
+@dataclass(frozen=True)
+class Among:
+    """An element that is one of a few text values (a file type name)."""
+
+    values: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Seq:
+    """The elements of a list: ``each`` (every element has this shape) or ``items`` (a
+    fixed-length record, one shape per position)."""
+
+    each: Elem | None = None
+    items: tuple[Elem, ...] | None = None
+
+
+Elem = Shape | Opt | Among | Seq
+"""The shape of a list element: a plain shape, an optional one, one of some texts, or a list
+itself."""
+
+
+def among(*values: str) -> Among:
+    """An element that is one of these texts."""
+    return Among(frozenset(values))
+
+
+def each(elem: Elem) -> Seq:
+    """A list whose every element is ``elem``."""
+    return Seq(each=elem)
+
+
+def opt(elem: Elem) -> Opt:
+    """An element that may be null."""
+    return Opt(elem)
+
+
+def rec(*elems: Elem) -> Seq:
+    """A fixed-length list (a record): one shape per position."""
+    return Seq(items=elems)
 
 
 @dataclass(frozen=True)
@@ -31,11 +86,15 @@ class Field:
     nullable: bool = False
     errno: bool = False
     """The field may instead hold an errno name (a text string): the world answered an error."""
+    of: Seq | None = None
+    """A ``list`` field's elements (unchecked when None)."""
 
 
-def f(name: str, shape: Shape, *, nullable: bool = False, errno: bool = False) -> Field:
+def f(
+    name: str, shape: Shape, *, nullable: bool = False, errno: bool = False, of: Seq | None = None
+) -> Field:
     """A field declaration (short form for family modules)."""
-    return Field(name, shape, nullable, errno)
+    return Field(name, shape, nullable, errno, of)
 
 
 @dataclass(frozen=True)
@@ -109,4 +168,6 @@ def shown(value: Any) -> Any:
         return [shown(v) for v in value]
     if isinstance(value, dict):
         return {str(k): shown(v) for k, v in value.items()}
-    return value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return {"cbor": repr(value)}  # a tag, a simple value: what a damaged header may hold

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from ..errors import (
     UnsupportedTraceVersionError,
 )
 from . import format1
+from .check import Bad, Step, blob_step, checker, explain, site_step, what
 from .events import BLOB, END, RECORD_ARITY, SITE, EventDecl
 from .schema import (
     FORMAT_VERSION,
@@ -170,20 +172,24 @@ def _decode_prefix(data: bytes | memoryview, path: str) -> tuple[int, Header, in
     return version, header, stream.tell()
 
 
-def _decode_items_slowly(region: bytes) -> tuple[list[Any], bool]:
-    """Decode items one by one; return them and whether decoding stopped at a clean end."""
+def _decode_items_slowly(region: bytes) -> tuple[list[Any], str, list[int]]:
+    """Decode items one by one; return them, how decoding stopped: ``"end"`` (at the end of
+    the region), ``"eof"`` (an item cut by the end of the file) or ``"bad"`` (undecodable bytes
+    before the end), and the offset in ``region`` where each item ends."""
     stream = io.BytesIO(region)
     dec = cbor2.CBORDecoder(stream)
     items: list[Any] = []
+    ends: list[int] = []
     n = len(region)
     while stream.tell() < n:
         try:
             items.append(dec.decode())
         except cbor2.CBORDecodeEOF:
-            return items, True  # an item cut by the end of the file
-        except Exception:
-            return items, False  # undecodable bytes before the end: damage
-    return items, True
+            return items, "eof", ends
+        except Exception:  # cbor2 raises several types
+            return items, "bad", ends
+        ends.append(stream.tell())
+    return items, "end", ends
 
 
 def _digest(data: memoryview) -> bytes:
@@ -207,8 +213,25 @@ def load(path: str | os.PathLike[str]) -> Trace:
     """Load and verify a trace file. Raises a :class:`TraceError` subclass on any problem."""
     p = os.fspath(path)
     try:
-        with open(p, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+        # O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer.
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise TraceNotFoundError(
+            f"trace {p} does not exist; record one with `wasm-rr record`"
+        ) from None
+    except OSError as exc:
+        raise TraceError(f"cannot read trace {p}: {exc.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise TraceError(f"trace {p} is a directory, not a trace file")
+        if not stat.S_ISREG(mode):
+            raise TraceError(
+                f"trace {p} is not a regular file (it is {file_kind(mode)}); "
+                "give the path of a trace file"
+            )
+        with open(fd, "rb", closefd=False) as f:
+            size = os.fstat(fd).st_size
             buf = bytearray(size + 1)  # one spare byte: see _decode_region
             with memoryview(buf) as view:
                 got = f.readinto(view[:size])
@@ -216,21 +239,17 @@ def load(path: str | os.PathLike[str]) -> Trace:
                 del buf[got:]
                 size = got
                 buf.append(0)
-    except FileNotFoundError:
-        raise TraceNotFoundError(
-            f"trace {p} does not exist; record one with `wasm-rr record`"
-        ) from None
-    except IsADirectoryError:
-        raise TraceError(f"trace {p} is a directory, not a trace file") from None
     except OSError as exc:
         raise TraceError(f"cannot read trace {p}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
     with memoryview(buf) as view:
         data = view[:size]
         has_tail = size >= len(MAGIC_BYTES) + _TAIL and data[-_TAIL:-32] == _DIGEST_MARK
         intact = has_tail and _digest(data[:-_TAIL]) == data[-32:]
         try:
             version, header, offset = _decode_prefix(data, p)
-        except CorruptTraceError:
+        except TraceError:
             if has_tail and not intact:
                 raise _checksum_mismatch(p) from None
             raise
@@ -256,17 +275,29 @@ def load(path: str | os.PathLike[str]) -> Trace:
         end = len(items) - 3
         if version == 1:
             items, end = format1.convert_items(items, end)
-        return Trace(p, version, header, items, end, footer, size, kinds, verified=True)
-    try:
-        trace, saw_end = _load_cut(p, version, header, kinds, bytes(buf[:size]), offset)
-    except CorruptTraceError:
-        if has_tail:
-            raise _checksum_mismatch(p) from None
-        raise
-    if has_tail and saw_end:
-        # A footer and a digest-shaped tail that does not match: the bytes were changed.
+        stop, _ = _scan(p, items, end, kinds, cut_ok=False)
+        return Trace(p, version, header, items, stop, footer, size, kinds, verified=True)
+    trace, how, decoded = _load_cut(p, version, header, kinds, bytes(buf[:size]), offset, has_tail)
+    if has_tail and not (decoded == "end" and how == _CUT):
+        # A digest-shaped tail that does not match is a complete trace whose bytes were changed,
+        # unless the file was cut right after a 32-byte item that is part of an unfinished
+        # record (a blob's digest, say): then every item decodes and the last record is short.
         raise _checksum_mismatch(p)
     return trace
+
+
+def file_kind(mode: int) -> str:
+    """``a FIFO``, ``a directory``, ...: what a non-regular file is, for messages."""
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
 def _checksum_mismatch(p: str) -> CorruptTraceError:
@@ -298,42 +329,169 @@ def _kinds(p: str, header: Header) -> dict[int, EventDecl]:
     return kinds
 
 
+_END, _CUT, _ZEROS, _FOOTER = "end", "cut", "zeros", "footer"
+"""How a scan stopped: at the end of the items, at a record cut by the end of the file, at the
+zero padding of a killed recording, at the footer of a trace whose digest was cut off."""
+
+
+_STEPS: dict[str, Step] = {}
+
+
+def _steps(kinds: dict[int, EventDecl]) -> dict[int, Step]:
+    """Each code's step (see :mod:`.check`; compiled once per declaration), blobs and sites."""
+    table: dict[int, Step] = {BLOB: blob_step, SITE: site_step}
+    for code, decl in kinds.items():
+        step = _STEPS.get(decl.name)
+        if step is None:
+            step = _STEPS[decl.name] = checker(decl)
+        table[code] = step
+    return table
+
+
+def _scan(
+    p: str, items: list[Any], n: int, kinds: dict[int, EventDecl], cut_ok: bool
+) -> tuple[int, str]:
+    """Walk the records in ``items[:n]`` once, checking every event against its declaration and
+    every blob against its blake3. Returns where the well-formed records end and how the walk
+    stopped (see ``_END``...). Anything else is a :class:`CorruptTraceError` naming the event.
+    With ``cut_ok`` the walk may stop at zero padding, a footer, or a record cut by the end of
+    the items; without it, ``items[n]`` is the footer and every record must end before it."""
+    table = _steps(kinds)
+    blobs: list[Any] = [0, {}]
+    i = 0
+    try:
+        while i < n:
+            i = table[items[i]](items, i, blobs)
+    except IndexError:
+        if cut_ok:
+            return i, _CUT
+        raise _overlap(p, items, i, kinds) from None
+    except (KeyError, TypeError):
+        k = items[i]
+        if cut_ok and k == END and type(k) is int:
+            return i, _FOOTER
+        if cut_ok and k == 0 and type(k) is int:
+            return i, _ZEROS
+        seq = _count(items, i, kinds)
+        after = f"after event {seq}" if seq else "before the first event"
+        raise CorruptTraceError(
+            f"{p}: the item {after} is not an event: code {what(k)}, which the header "
+            "names no kind for; the trace is damaged, use an intact copy or re-record"
+        ) from None
+    except Bad as bad:
+        seq = _count(items, i, kinds)
+        k = items[i]
+        if k == BLOB:
+            raise CorruptTraceError(
+                f"{p}: payload {blobs[0]} (before event {seq + 1}) does not match its blake3; "
+                "the trace is damaged, use an intact copy or re-record"
+            ) from None
+        if k == SITE:
+            why = f"its source site is {what(items[i + 1])}"
+            raise _damaged(p, seq + 1, "site", why) from None
+        decl = kinds[k]
+        why = explain(decl, items, i, bad.index, blobs[0])
+        raise _damaged(p, seq + 1, decl.name, why) from None
+    if i != n:
+        raise _overlap(p, items, i, kinds)
+    return i, _END
+
+
+def _overlap(p: str, items: list[Any], i: int, kinds: dict[int, EventDecl]) -> CorruptTraceError:
+    """The last record before the footer claims more items than there are."""
+    last = _start_of_last(items, i, kinds)
+    name = kinds[items[last]].name if last < i and items[last] in kinds else "record"
+    return _damaged(p, _count(items, i, kinds), name, "its fields run into the footer")
+
+
+def _damaged(p: str, seq: int, name: str, why: str) -> CorruptTraceError:
+    return CorruptTraceError(
+        f"{p}: event {seq} ({name}) is damaged: {why}; use an intact copy of the trace or re-record"
+    )
+
+
 def _load_cut(
-    p: str, version: int, header: Header, kinds: dict[int, EventDecl], data: bytes, offset: int
-) -> tuple[Trace, bool]:
+    p: str,
+    version: int,
+    header: Header,
+    kinds: dict[int, EventDecl],
+    data: bytes,
+    offset: int,
+    has_tail: bool,
+) -> tuple[Trace, str, str]:
     """Load a trace without a valid tail: keep every complete event, or call it corrupt.
 
-    Also says whether the footer's END marker was reached."""
+    A recording that was cut off is a clean prefix of records followed by nothing, by an item
+    cut by the end of the file, or by zero padding (which may hold, after a zero byte, the body
+    of the one record being written when the recorder died). Anything else is damage. Returns
+    the trace, how the scan stopped, and how decoding stopped (``"end"``, ``"eof"``)."""
     region = data[offset:]
+    ends: list[int] | None = None
     try:
         items = cbor2.loads(b"\x9f" + region + b"\xff")
-        clean = True
+        decoded = "end"
     except Exception:
-        items, clean = _decode_items_slowly(region)
-    if not clean:
-        raise CorruptTraceError(f"{p}: undecodable bytes in the event stream; the trace is damaged")
-    i, n = 0, len(items)
-    saw_end = False
+        items, decoded, ends = _decode_items_slowly(region)
+    damaged = _checksum_mismatch(p) if has_tail else None
     if version == 1:
-        arity = dict(format1.ARITY)
-        arity.update(RECORD_ARITY)
-    else:
-        arity = {code: decl.arity for code, decl in kinds.items()}
-        arity.update(RECORD_ARITY)
-    while i < n:
-        k = items[i]
-        if k == 0 and type(k) is int:
-            break  # zero padding after the last event written before the recorder died
-        if type(k) is not int or k not in arity:
-            raise CorruptTraceError(
-                f"{p}: item {offset}+{i} is not an event kind ({k!r}); the trace is damaged"
+        items, _ = format1.convert_items(items, len(items))
+    try:
+        i, how = _scan(p, items, len(items), kinds, cut_ok=True)
+    except CorruptTraceError:
+        if damaged is not None:
+            raise damaged from None
+        raise
+    undecodable = CorruptTraceError(
+        f"{p}: undecodable bytes after event {_count(items, i, kinds)}; the trace is damaged, "
+        "use an intact copy or re-record"
+    )
+    if how == _FOOTER and version > 1:
+        if ends is None:
+            _, _, ends = _decode_items_slowly(region)
+        # After the footer: nothing, part of the digest item, or (killed between writing the
+        # digest's body and its first byte) a zero byte, the rest of the digest, zeros.
+        rest = region[ends[i + 1] :] if i + 1 < len(ends) else b""
+        if not (
+            not rest.strip(b"\0")
+            or (len(rest) < _TAIL and _DIGEST_MARK.startswith(rest[:2]))
+            or (rest[:2] == b"\0" + _DIGEST_MARK[1:] and not rest[_TAIL:].strip(b"\0"))
+        ):
+            raise damaged or undecodable
+    elif decoded == "bad":
+        raise damaged or undecodable
+    if how == _ZEROS:
+        rest_end = len(items)
+        while rest_end > i and items[rest_end - 1] == 0 and type(items[rest_end - 1]) is int:
+            rest_end -= 1
+        # At most one record's items after its first byte: a two-byte code, fuel, fields.
+        most = 2 + max((decl.arity for decl in kinds.values()), default=0)
+        if rest_end - (i + 1) > most:
+            raise damaged or CorruptTraceError(
+                f"{p}: a zero byte stands where event {_count(items, i, kinds) + 1}'s kind must "
+                "be, and data follows it; the trace is damaged, use an intact copy or re-record"
             )
-        if k == END:
-            saw_end = True
-            break  # the footer was being written, or its digest was cut off: events are whole
-        if i + arity[k] >= n:
-            break  # the last event was cut by end of file
-        i += 1 + arity[k]
-    if version == 1:
-        items, i = format1.convert_items(items, i)
-    return Trace(p, version, header, items, i, None, len(data), kinds), saw_end
+    return Trace(p, version, header, items, i, None, len(data), kinds), how, decoded
+
+
+def _count(items: list[Any], end: int, kinds: dict[int, EventDecl]) -> int:
+    """The number of events in the well-formed records ``items[:end]``."""
+    return sum(1 for _ in _records(items, end, kinds))
+
+
+def _records(items: list[Any], end: int, kinds: dict[int, EventDecl]) -> Iterator[int]:
+    """The index of each event in the well-formed records ``items[:end]``."""
+    i = 0
+    while i < end:
+        k = items[i]
+        if k == BLOB:
+            i += 3
+        elif k == SITE:
+            i += 2
+        else:
+            yield i
+            i += 1 + kinds[k].arity
+
+
+def _start_of_last(items: list[Any], end: int, kinds: dict[int, EventDecl]) -> int:
+    starts = list(_records(items, end, kinds))
+    return starts[-1] if starts else 0

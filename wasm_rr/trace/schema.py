@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..config import RunConfig
+from .events import INLINE_MAX as INLINE_MAX  # re-exported
 
 FORMAT_VERSION = 2
 """The format this wasm-rr writes. Every earlier version is still read (converted at load)."""
@@ -25,9 +26,6 @@ MAGIC = "wasm-rr trace"
 SELF_DESCRIBE_TAG = 55799
 MAGIC_BYTES = bytes.fromhex("d9d9f7") + bytes([0x60 + len(MAGIC)]) + MAGIC.encode()
 """Every trace starts with these bytes: tag 55799 (self-described CBOR) and the magic string."""
-
-INLINE_MAX = 64
-"""Payloads up to this many bytes are stored inside the event; larger ones become blobs."""
 
 
 @dataclass(frozen=True)
@@ -118,14 +116,38 @@ class Outcome:
     def from_cbor(cls, data: Any) -> Outcome:
         if isinstance(data, dict) and "trap" in data:
             t = data["trap"]
-            return cls(
-                trap=Trap(
-                    code=t.get("code"), message=t["message"], frames=t["frames"], site=t.get("site")
-                )
+            if not isinstance(t, dict):
+                raise ValueError("trap is not a map")
+            code, message, frames, site = (
+                t.get("code"),
+                t.get("message"),
+                t.get("frames"),
+                t.get("site"),
             )
-        if isinstance(data, dict) and "exit" in data:
-            return cls(exit_code=int(data["exit"]))
+            if not (
+                (code is None or type(code) is str)
+                and type(message) is str
+                and (site is None or type(site) is int)
+                and type(frames) is list
+                and all(_is_frame(f) for f in frames)
+            ):
+                raise ValueError("trap fields have the wrong types")
+            return cls(trap=Trap(code=code, message=message, frames=frames, site=site))
+        if isinstance(data, dict) and "exit" in data and type(data["exit"]) is int:
+            return cls(exit_code=data["exit"])
         raise ValueError("outcome is neither an exit nor a trap")
+
+
+def _is_frame(frame: Any) -> bool:
+    """``[func_index, func_name or null, module_offset, func_offset]``."""
+    return (
+        type(frame) is list
+        and len(frame) == 4
+        and type(frame[0]) is int
+        and (frame[1] is None or type(frame[1]) is str)
+        and type(frame[2]) is int
+        and type(frame[3]) is int
+    )
 
 
 @dataclass(frozen=True)
@@ -149,6 +171,11 @@ class Footer:
     def from_cbor(cls, data: Any) -> Footer:
         if not isinstance(data, dict):
             raise ValueError("footer is not a map")
+        counts = ("events", "stdout_bytes", "stderr_bytes")
+        if not all(type(data.get(k)) is int and data[k] >= 0 for k in counts):
+            raise ValueError("footer counts are not unsigned integers")
+        if not all(type(data.get(k)) is str for k in ("stdout_blake3", "stderr_blake3")):
+            raise ValueError("footer digests are not text")
         return cls(
             events=int(data["events"]),
             outcome=Outcome.from_cbor(data["outcome"]),

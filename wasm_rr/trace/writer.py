@@ -14,15 +14,18 @@ per call); everything else goes through cbor2.
 
 from __future__ import annotations
 
+import fcntl
 import mmap
 import os
+import stat
 import struct
-from collections.abc import Callable
-from typing import Any, BinaryIO
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import blake3
 import cbor2
 
+from ..errors import TraceBusyError, TraceWriteError
 from .events import BLOB, END, SITE, EventDecl
 from .schema import (
     FORMAT_VERSION,
@@ -138,7 +141,7 @@ class TraceWriter:
 
     def __init__(self, path: str | os.PathLike[str], header: Header) -> None:
         self.path = os.fspath(path)
-        self._file: BinaryIO = open(self.path, "w+b")  # noqa: SIM115 - closed in close()
+        self._fd = _open_exclusive(self.path)
         self._blobs: dict[bytes, int] = {}
         self.codes = {name: code for code, name in header.kinds.items()}
         """``family.op`` -> the code its events get in this trace (from the header)."""
@@ -147,10 +150,17 @@ class TraceWriter:
         self.write_raw(MAGIC_BYTES + enc_int(FORMAT_VERSION) + bytes(cbor2.dumps(header.to_cbor())))
 
     def _build(self) -> None:
-        file = self._file
+        fileno = self._fd
+        path = self.path
         cap = _GROW_MIN
-        file.truncate(cap)
-        mm = mmap.mmap(file.fileno(), cap)
+        try:
+            _reserve_space(fileno, 0, cap)
+            mm = mmap.mmap(fileno, cap)
+        except (OSError, ValueError) as exc:
+            os.close(fileno)
+            raise TraceWriteError(
+                f"cannot write trace {path}: {_why(exc)}; record to a file on a writable disk"
+            ) from None
         pos = 0
         events = 0
         fuel_cell: Any = _NoFuel()
@@ -159,12 +169,20 @@ class TraceWriter:
         npackers = len(packers)
 
         def grow(need: int) -> None:
+            # Reserve the disk blocks first: a store into a mapped page the file system cannot
+            # back kills the process with SIGBUS, a failed reservation is an error here.
             nonlocal cap
-            cap = max(cap * 2, pos + need + _GROW_MIN)
-            file.truncate(cap)
-            mm.resize(cap)
-
-        fileno = file.fileno()
+            new = max(cap * 2, pos + need + _GROW_MIN)
+            try:
+                _reserve_space(fileno, cap, new - cap)
+            except OSError as exc:
+                raise TraceWriteError(
+                    f"cannot grow trace {path} to {new} bytes: {_why(exc)}; the recording stops "
+                    f"here and the trace keeps the {events} events recorded so far (replaying it "
+                    "stops at the cut); free some space and re-record"
+                ) from None
+            mm.resize(new)
+            cap = new
 
         def write_raw(data: bytes, tail: bytes = b"") -> None:
             # ``tail`` (a large payload) follows ``data`` without being joined to it. Large
@@ -176,7 +194,7 @@ class TraceWriter:
             if p + n > cap:
                 grow(n)
             if n > _PWRITE_MIN:
-                os.pwritev(fileno, [memoryview(data)[1:], tail], p + 1)
+                _pwrite_all(fileno, [memoryview(data)[1:], memoryview(tail)], p + 1, path)
             elif n > 1:
                 mm[p + 1 : p + n] = data[1:] + tail
             mm[p] = data[0]
@@ -302,12 +320,12 @@ class TraceWriter:
         last (so a cut leaves no partial record)."""
         start = self.size
         self.write_raw(b"\0" + head[1:], b"")  # reserve the head, its first byte still zero
-        fileno = self._file.fileno()
+        fileno = self._fd
         pos = start + len(head)
         written = 0
         for chunk in chunks:
             self._reserve(len(chunk))
-            os.pwrite(fileno, chunk, pos)
+            _pwrite_all(fileno, [memoryview(chunk)], pos, self.path)
             pos += len(chunk)
             written += len(chunk)
         if written != size:
@@ -324,17 +342,94 @@ class TraceWriter:
         if self.closed:
             return
         self.closed = True
-        if footer is not None:
-            self.write_raw(_SMALL[END] + bytes(cbor2.dumps(footer.to_cbor())))
-            end = self.size
-            hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if self.size > 1 << 22 else 1)
-            fileno = self._file.fileno()
-            for start in range(0, end, _HASH_CHUNK):
-                # Read through the file, not the mapping: payloads written with pwritev never
-                # enter this process's memory, and hashing must not pull them in either.
-                hasher.update(os.pread(fileno, min(_HASH_CHUNK, end - start), start))
-            self.write_raw(enc_bytes(hasher.digest()))
-        size = self.size
-        self._mm.close()
-        self._file.truncate(size)
-        self._file.close()
+        try:
+            if footer is not None:
+                self.write_raw(_SMALL[END] + bytes(cbor2.dumps(footer.to_cbor())))
+                end = self.size
+                threads = blake3.blake3.AUTO if self.size > 1 << 22 else 1
+                hasher = blake3.blake3(max_threads=threads)
+                for start in range(0, end, _HASH_CHUNK):
+                    # Read through the file, not the mapping: payloads written with pwritev
+                    # never enter this process's memory, and hashing must not pull them in.
+                    hasher.update(os.pread(self._fd, min(_HASH_CHUNK, end - start), start))
+                self.write_raw(enc_bytes(hasher.digest()))
+        finally:
+            # Whatever happened above, the file ends after the last complete record (shrinking
+            # a file needs no space), and the lock goes with the descriptor.
+            size = self.size
+            self._mm.close()
+            try:
+                os.ftruncate(self._fd, size)
+            finally:
+                os.close(self._fd)
+
+
+def _open_exclusive(path: str) -> int:
+    """Open (create) the trace file for writing, refusing anything but a regular file and a file
+    another recording is writing; only then empty it. Returns the descriptor, which holds an
+    exclusive ``flock`` until it is closed."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a reader. No O_TRUNC: another
+        # recording's trace is emptied only once the lock says there is none.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise TraceWriteError(f"cannot write trace {path}: {_why(exc)}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            from .reader import file_kind
+
+            raise TraceWriteError(
+                f"cannot write trace {path}: it is {file_kind(mode)}, not a regular file; "
+                "give -t the path of a file"
+            )
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise TraceBusyError(
+                f"trace {path} is being written by another wasm-rr recording; wait for it to "
+                "end or record to another path with -t"
+            ) from None
+        os.ftruncate(fd, 0)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    except OSError as exc:
+        os.close(fd)
+        raise TraceWriteError(f"cannot write trace {path}: {_why(exc)}") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _reserve_space(fd: int, offset: int, length: int) -> None:
+    """Allocate disk blocks for ``length`` bytes at ``offset`` (growing the file), so that
+    stores through the mapping never meet a full disk: ENOSPC (or EFBIG past RLIMIT_FSIZE)
+    is raised here as an OSError instead."""
+    os.posix_fallocate(fd, offset, length)
+    if os.fstat(fd).st_size < offset + length:  # a file system that ignores the size
+        raise OSError(0, "the file does not grow (not a regular file on a disk?)")
+
+
+def _pwrite_all(fd: int, buffers: Sequence[memoryview], offset: int, path: str) -> None:
+    """``pwritev`` every byte of ``buffers`` at ``offset``, continuing after short writes."""
+    bufs = [b for b in buffers if len(b)]
+    while bufs:
+        try:
+            n = os.pwritev(fd, bufs, offset)
+        except OSError as exc:
+            raise TraceWriteError(f"cannot write trace {path}: {_why(exc)}") from None
+        if n <= 0:
+            raise TraceWriteError(f"cannot write trace {path}: the disk accepts no more bytes")
+        offset += n
+        while bufs and n >= len(bufs[0]):
+            n -= len(bufs[0])
+            bufs.pop(0)
+        if n:
+            bufs[0] = bufs[0][n:]
+
+
+def _why(exc: BaseException) -> str:
+    """An OS error's reason, for a one-line message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__

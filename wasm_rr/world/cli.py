@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..trace.events import EventDecl, f
+from ..trace.events import EventDecl, each, f
 from .base import Recorder, Replayer
 from .family import Family
 
-ARGS = EventDecl("cli", "args", (), (f("argv", "list"),))
-ENVIRON = EventDecl("cli", "environ", (), (f("env", "list"),))
+ARGS = EventDecl("cli", "args", (), (f("argv", "list", of=each("bytes")),))
+ENVIRON = EventDecl("cli", "environ", (), (f("env", "list", of=each("bytes")),))
 EXIT = EventDecl("cli", "exit", (f("status", "uint"),), ())
 
 

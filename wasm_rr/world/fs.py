@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import blake3
 
 from ..errors import ArgsMismatchError
-from ..trace.events import EventDecl, f
+from ..trace.events import Elem, EventDecl, Field, Seq, Shape, among, each, f, opt, rec
 from .base import Recorder, Replayer, WorldError, describe, world_error_from_os
 from .family import Context, Family
 
@@ -723,13 +723,39 @@ class Op:
 OP_NAMES: dict[int, str] = {
     v: k.lower() for k, v in vars(Op).items() if k.isupper() and isinstance(v, int)
 }
+_H: Shape = "uint"  # a handle (or a directory handle)
+_P: Shape = "str"  # a path
+_T: Elem = opt("int")  # a timestamp in ns (-1: now), or null (unchanged)
+_TYPE = among(
+    UNKNOWN, BLOCK_DEVICE, CHARACTER_DEVICE, DIRECTORY, FIFO, SYMBOLIC_LINK, REGULAR_FILE, SOCKET
+)
+_STAT = rec("uint", "uint", _TYPE, "uint", "uint", "int", "int", "int")
+_CALLS: dict[int, tuple[Seq, Field]] = {
+    Op.OPEN: (rec(_H, _P, "uint"), f("answer", "list", of=rec(_H, _TYPE), errno=True)),
+    Op.CLOSE: (rec(_H), f("answer", "null", errno=True)),
+    Op.READ: (rec(_H, "uint", "uint"), f("answer", "payload", errno=True)),
+    Op.WRITE: (rec(_H, "bytes", "uint", "uint"), f("answer", "u32", errno=True)),
+    Op.APPEND: (rec(_H, "bytes", "uint"), f("answer", "list", of=rec("u32", "uint"), errno=True)),
+    Op.STAT: (rec(_H), f("answer", "list", of=_STAT, errno=True)),
+    Op.STAT_AT: (rec(_H, _P, "uint"), f("answer", "list", of=_STAT, errno=True)),
+    Op.SET_SIZE: (rec(_H, "uint"), f("answer", "null", errno=True)),
+    Op.SET_TIMES: (rec(_H, _T, _T), f("answer", "null", errno=True)),
+    Op.SET_TIMES_AT: (rec(_H, _P, "uint", _T, _T), f("answer", "null", errno=True)),
+    Op.READDIR: (rec(_H), f("answer", "list", of=each(rec("str", _TYPE, "uint")), errno=True)),
+    Op.MKDIR: (rec(_H, _P), f("answer", "null", errno=True)),
+    Op.RMDIR: (rec(_H, _P), f("answer", "null", errno=True)),
+    Op.UNLINK: (rec(_H, _P), f("answer", "null", errno=True)),
+    Op.RENAME: (rec(_H, _P, _H, _P), f("answer", "null", errno=True)),
+    Op.LINK: (rec(_H, _P, "uint", _H, _P), f("answer", "null", errno=True)),
+    Op.SYMLINK: (rec(_P, _H, _P), f("answer", "null", errno=True)),
+    Op.READLINK: (rec(_H, _P), f("answer", "bytes", errno=True)),
+    Op.SYNC: (rec(_H, "uint"), f("answer", "null", errno=True)),
+    Op.ADVISE: (rec(_H, "uint", "uint", "uint"), f("answer", "null", errno=True)),
+    Op.ALLOCATE: (rec(_H, "uint", "uint"), f("answer", "null", errno=True)),
+}
+"""Each operation's argument list and answer, as the trace holds them (checked at load)."""
 EVENTS: dict[int, EventDecl] = {
-    op: EventDecl(
-        "fs",
-        name,
-        (f("call", "list"),),
-        (f("answer", "payload" if op == Op.READ else "any", nullable=True, errno=True),),
-    )
+    op: EventDecl("fs", name, (f("call", "list", of=_CALLS[op][0]),), (_CALLS[op][1],))
     for op, name in OP_NAMES.items()
 }
 """The event kind of each operation."""

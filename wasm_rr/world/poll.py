@@ -11,7 +11,7 @@ import time
 from dataclasses import astuple, dataclass
 from typing import Any, BinaryIO, Protocol
 
-from ..trace.events import EventDecl, f
+from ..trace.events import EventDecl, each, f, rec
 from .base import Recorder, Replayer
 from .clocks import MONOTONIC, REALTIME
 from .family import Context, Family
@@ -21,7 +21,12 @@ CLOCK, FD_READ, FD_WRITE = 0, 1, 2
 MAX_WAIT_NS = 3600 * 10**9
 """The longest single sleep or select; longer waits are made of several."""
 
-WAIT = EventDecl("poll", "wait", (f("subscriptions", "list"),), (f("ready", "list"),))
+WAIT = EventDecl(
+    "poll",
+    "wait",
+    (f("subscriptions", "list", of=each(rec("uint", "uint", "uint", "uint", "uint"))),),
+    (f("ready", "list", of=each(rec("uint", "uint", "str", "uint", "bool"))),),
+)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ import blake3
 
 from ..config import RunConfig
 from ..errors import ArgsMismatchError, OutputMismatchError, UsageError
-from ..trace.events import EventDecl, f
+from ..trace.events import EventDecl, each, f
 from .base import Recorder, Replayer, WorldError, describe
 from .family import Context, Family
 
@@ -44,9 +44,9 @@ CHUNK = 1 << 20
 
 _QUESTION = (
     f("program", "str"),
-    f("args", "list"),
+    f("args", "list", of=each("str")),
     f("cwd", "str"),
-    f("env", "list"),
+    f("env", "list", of=each("str")),
     f("stdin", "bytes"),
     f("timeout_ms", "uint"),
 )
@@ -57,8 +57,8 @@ RUN = EventDecl(
     (
         f("error", "str", nullable=True),
         f("path", "str", nullable=True),
-        f("status", "int"),
-        f("signal", "uint"),
+        f("status", "s32"),
+        f("signal", "u32"),
         f("timed_out", "bool"),
         f("stdout", "payload"),
         f("stderr", "payload"),
@@ -78,7 +78,7 @@ WASM_END = EventDecl(
     "wasm_end",
     (),
     (
-        f("status", "int"),
+        f("status", "s32"),
         f("stdout_blake3", "bytes"),
         f("stderr_blake3", "bytes"),
         f("stdout_bytes", "uint"),

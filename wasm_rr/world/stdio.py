@@ -22,7 +22,7 @@ READ = EventDecl(
     "io", "read", (f("fd", "uint"), f("max", "uint")), (f("data", "payload", errno=True),)
 )
 WRITE = EventDecl(
-    "io", "write", (f("fd", "uint"),), (f("data", "payload"), f("written", "uint", errno=True))
+    "io", "write", (f("fd", "uint"),), (f("data", "payload"), f("written", "u32", errno=True))
 )
 ISATTY = EventDecl("io", "isatty", (f("fd", "uint"),), (f("tty", "uint"),))
 

@@ -1,0 +1,140 @@
+"""A trace is untrusted input: every event is checked against its declaration where it is
+decoded, every blob against its blake3, and a damaged trace is told from a cut-off one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import blake3
+import pytest
+
+from wasm_rr.errors import CorruptTraceError
+from wasm_rr.trace import TraceWriter, load
+from wasm_rr.trace.schema import MAGIC_BYTES
+from wasm_rr.world import cli as cli_family
+from wasm_rr.world import clocks, poll, stdio
+
+from .test_format import HEADER, footer, write_sample
+
+
+def redigest(path: Path) -> None:
+    """Recompute a complete trace's digest after its bytes were edited."""
+    data = bytearray(path.read_bytes())
+    data[-32:] = blake3.blake3(bytes(data[:-34])).digest()
+    path.write_bytes(bytes(data))
+
+
+def written(path: Path, *events: tuple[object, ...]) -> Path:
+    """A complete, intact trace holding these events: (decl or raw code, fuel, fields...)."""
+    w = TraceWriter(path, HEADER)
+    for decl, fuel, *fields in events:
+        code = decl if isinstance(decl, int) else w.code(decl)  # type: ignore[arg-type]
+        w.event_with_fuel(code, fuel, *fields)  # type: ignore[arg-type]
+    w.close(footer(w.events))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        ((clocks.NOW, 1, 1, "5"), "event 2 (clock.now) is damaged: its ns is the text '5'"),
+        ((clocks.NOW, -1, 1, 5), "(clock.now) is damaged: its fuel delta is the integer -1"),
+        ((clocks.NOW, 1, 1, 1 << 70), "its ns is an oversized integer"),
+        ((cli_family.ARGS, 1, [b"a", 7]), "event 2 (cli.args) is damaged: its argv is a list of 2"),
+        ((stdio.WRITE, 1, 1, 3, 5), "names payload 3, but only 0 payload(s) come before it"),
+        ((stdio.WRITE, 1, 1, b"x" * 65, 65), "its data is 65 inline bytes"),
+        ((poll.WAIT, 1, [[1, 0, 1, 5]], []), "event 2 (poll.wait) is damaged: its subscriptions"),
+        ((stdio.ISATTY, 1, 1, None), "event 2 (io.isatty) is damaged: its tty is null"),
+        ((99, 1, 1), "the item after event 1 is not an event: code the integer 99"),
+    ],
+)
+def test_malformed_events_in_an_intact_trace_are_refused_by_name(
+    tmp_path: Path, event: tuple[object, ...], why: str
+) -> None:
+    p = written(tmp_path / "t.cbor", (clocks.NOW, 3, 1, 10), event, (clocks.NOW, 3, 1, 10))
+    with pytest.raises(CorruptTraceError, match="^" + str(p)) as info:
+        load(p)
+    assert why in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_payload_changed_under_a_recomputed_digest_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "t.cbor"
+    write_sample(p)
+    data = bytearray(p.read_bytes())
+    at = data.index(bytes(range(256)))  # the 1 KiB blob's data
+    data[at + 100] ^= 1
+    p.write_bytes(bytes(data))
+    redigest(p)
+    with pytest.raises(CorruptTraceError, match=r"payload 0 .* does not match its blake3"):
+        load(p)
+
+
+def test_a_bit_flip_that_stops_decoding_early_is_damage_not_a_cut(tmp_path: Path) -> None:
+    """Every single-bit flip in a complete trace is refused as damaged; none reads as cut off."""
+    p = tmp_path / "t.cbor"
+    write_sample(p)
+    original = p.read_bytes()
+    q = tmp_path / "q.cbor"
+    for at in range(len(MAGIC_BYTES), len(original)):
+        for bit in range(8):
+            data = bytearray(original)
+            data[at] ^= 1 << bit
+            q.write_bytes(bytes(data))
+            try:
+                t = load(q)
+            except CorruptTraceError:
+                continue
+            except Exception as exc:  # pragma: no cover - the assertion says which
+                raise AssertionError(f"byte {at} bit {bit}: {exc!r}") from exc
+            raise AssertionError(f"byte {at} bit {bit}: loaded, cut off: {t.cut_off}")
+
+
+def test_zero_in_place_of_a_kind_then_data_is_damage(tmp_path: Path) -> None:
+    p = tmp_path / "t.cbor"
+    w = write_sample(p, close=False)
+    w.close(None)  # cut off, no tail
+    data = bytearray(p.read_bytes())
+    start = len(data) - (len(data) - data.index(bytes(range(256)))) - 40
+    # zero the kind of the first clock read: everything after it is data, not padding
+    first = data.index(bytes([1, 12, 1]), len(MAGIC_BYTES) + 10)
+    assert first < start
+    data[first] = 0
+    p.write_bytes(bytes(data))
+    with pytest.raises(CorruptTraceError, match="a zero byte stands where event 1's kind must be"):
+        load(p)
+
+
+def test_killed_mid_event_is_a_cut(tmp_path: Path) -> None:
+    """A recorder killed after copying an event's body but before its kind byte leaves a zero,
+    that body, then zeros: a cut, with every earlier event kept."""
+    p = tmp_path / "t.cbor"
+    w = write_sample(p, close=False)
+    size = w.size
+    w.event_with_fuel(w.code(clocks.NOW), 9, 1, 77)
+    w.close(None)
+    data = bytearray(p.read_bytes())
+    data[size] = 0  # the kind byte never landed
+    p.write_bytes(bytes(data) + bytes(4096))
+    t = load(p)
+    assert t.cut_off and len(list(t.events())) == 6
+
+
+@pytest.mark.parametrize("cut", [1, 10, 33])
+def test_a_digest_cut_by_end_of_file_is_a_cut_but_a_damaged_one_is_not(
+    tmp_path: Path, cut: int
+) -> None:
+    p = tmp_path / "t.cbor"
+    write_sample(p)
+    data = p.read_bytes()
+    p.write_bytes(data[:-cut])
+    assert load(p).cut_off
+    mark = data[:-34] + b"\x59" + data[-33:]  # the digest's head damaged
+    p.write_bytes(mark)
+    with pytest.raises(CorruptTraceError):
+        load(p)
+
+
+def test_a_clock_whose_running_sum_leaves_the_u64_range_is_refused(tmp_path: Path) -> None:
+    p = written(tmp_path / "t.cbor", (clocks.NOW, 3, 1, 10), (clocks.NOW, 3, 1, -11))
+    with pytest.raises(CorruptTraceError, match=r"event 2 \(clock.now\) is damaged: its ns takes"):
+        load(p)
