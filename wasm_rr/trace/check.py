@@ -48,6 +48,7 @@ _SCALAR = {
     "bool": "(type({v}) is bool)",
     "str": "(type({v}) is str)",
     "bytes": "(type({v}) is bytes)",
+    "name": "(type({v}) is bytes or type({v}) is str)",
     "payload": f"((type({{v}}) is bytes and len({{v}}) <= {INLINE_MAX}) or "
     "(type({v}) is int and 0 <= {v} < nb))",
     "list": "(type({v}) is list)",
@@ -78,6 +79,7 @@ _SCALAR_OK: dict[str, Callable[[Any], bool]] = {
     "bool": lambda v: type(v) is bool,
     "str": lambda v: type(v) is str,
     "bytes": lambda v: type(v) is bytes,
+    "name": lambda v: type(v) is bytes or type(v) is str,
     "payload": lambda v: type(v) is bytes or (type(v) is int and 0 <= v <= U64),
     "list": lambda v: type(v) is list,
     "map": lambda v: type(v) is dict,
@@ -194,6 +196,7 @@ def _expected(fd: Field) -> str:
         "bool": "a boolean",
         "str": "text",
         "bytes": "a byte string",
+        "name": "a file name (bytes or text)",
         "payload": "a payload (bytes or a blob ordinal)",
         "list": "a list",
         "map": "a map",

@@ -19,12 +19,25 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Shape = Literal[
-    "int", "uint", "s32", "u32", "bool", "str", "bytes", "payload", "list", "map", "null", "any"
+    "int",
+    "uint",
+    "s32",
+    "u32",
+    "bool",
+    "str",
+    "bytes",
+    "name",
+    "payload",
+    "list",
+    "map",
+    "null",
+    "any",
 ]
 """What one field holds. ``int`` / ``uint``: a signed / unsigned 64-bit integer (``s32`` /
 ``u32``: 32-bit, for values an ABI hands the guest in 32 bits). ``payload``:
 bytes inline (at most :data:`INLINE_MAX`) or the ordinal of an earlier blob record. ``null``:
-nothing (an answer that only says "done"). Any shape but ``any`` may also be a text string where
+nothing (an answer that only says "done"). ``name``: a file name, bytes (text in traces written
+before names were recorded as bytes). Any shape but ``any`` may also be a text string where
 the declaration says so (an errno name), or null where ``nullable``."""
 
 INLINE_MAX = 64

@@ -741,7 +741,7 @@ _CALLS: dict[int, tuple[Seq, Field]] = {
     Op.SET_SIZE: (rec(_H, "uint"), f("answer", "null", errno=True)),
     Op.SET_TIMES: (rec(_H, _T, _T), f("answer", "null", errno=True)),
     Op.SET_TIMES_AT: (rec(_H, _P, "uint", _T, _T), f("answer", "null", errno=True)),
-    Op.READDIR: (rec(_H), f("answer", "list", of=each(rec("str", _TYPE, "uint")), errno=True)),
+    Op.READDIR: (rec(_H), f("answer", "list", of=each(rec("name", _TYPE, "uint")), errno=True)),
     Op.MKDIR: (rec(_H, _P), f("answer", "null", errno=True)),
     Op.RMDIR: (rec(_H, _P), f("answer", "null", errno=True)),
     Op.UNLINK: (rec(_H, _P), f("answer", "null", errno=True)),
