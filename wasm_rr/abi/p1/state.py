@@ -9,7 +9,7 @@ are allocated as wasmtime's preview1 implementation allocates them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ...world import World
@@ -63,7 +63,6 @@ class DirDescriptor:
 
     handle: int
     preopen: str | None = None
-    entries: list[tuple[str, str, int]] | None = field(default=None, repr=False)
 
 
 Descriptor = StdioDescriptor | FileDescriptor | DirDescriptor
