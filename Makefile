@@ -16,6 +16,9 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@# Byte-compile now: an editable install does not, and with PYTHONDONTWRITEBYTECODE set every
+	@# start of wasm-rr would compile its modules again (about 40 ms).
+	$(PY) -m compileall -q wasm_rr > /dev/null
 	touch $@
 
 $(GSTAMP): pyproject.toml | $(PY)

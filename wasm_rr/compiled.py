@@ -13,7 +13,6 @@ artifacts this cache wrote itself are ever loaded from it.
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import os
 import tempfile
 from collections.abc import Callable
@@ -24,9 +23,11 @@ import blake3
 import wasmtime
 from wasmtime import component
 
+from .versions import installed
+
 T = TypeVar("T", wasmtime.Module, component.Component)
 
-_WASMTIME = importlib.metadata.version("wasmtime")
+_WASMTIME = installed("wasmtime")
 _MEMORY: dict[tuple[str, str, int], object] = {}
 _MEMORY_MAX = 32
 

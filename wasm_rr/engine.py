@@ -9,7 +9,6 @@ wrong with the inputs or a divergence is a :class:`~wasm_rr.errors.WasmRRError`,
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import io
 import os
 import platform
@@ -26,7 +25,6 @@ from .abi.interrupt import Watchdog
 from .abi.memory import GuestFault, GuestMemory
 from .abi.outcome import HostErrorHook
 from .abi.p1 import run_module
-from .abi.p2 import run_component
 from .config import RunConfig
 from .errors import (
     CodeHashMismatchError,
@@ -53,6 +51,7 @@ from .trace.events import assign_codes, codes_to_cbor
 from .trace.reader import file_kind
 from .trace.schema import Footer, Header, Outcome
 from .trace.writer import TraceWriter
+from .versions import installed
 from .world import (
     HOST,
     Context,
@@ -70,7 +69,7 @@ from .world.process import BytesOutput, Completed, Request
 from .world.registry import EVENTS
 from .world.stdio import STDERR, STDOUT
 
-WASMTIME_VERSION = importlib.metadata.version("wasmtime")
+WASMTIME_VERSION = installed("wasmtime")
 
 _KEPT = "; the trace keeps every event recorded so far (replaying it stops at the cut)"
 
@@ -241,6 +240,8 @@ def _run(
     ``note``), even while the guest spins in pure wasm."""
     with Watchdog(timeout, note):
         if guest.kind == "component":
+            from .abi.p2 import run_component  # the component host, only for components
+
             return run_component(guest, world)
         return run_module(guest, world, register, _sited_drift(world, register))
 

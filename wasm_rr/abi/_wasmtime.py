@@ -17,7 +17,6 @@ is missing otherwise.
 from __future__ import annotations
 
 import ctypes
-import importlib.metadata
 import struct
 from typing import Any
 
@@ -25,11 +24,12 @@ import wasmtime
 from wasmtime import component
 
 from ..errors import HostSetupError
+from ..versions import installed
 
 WRITTEN_FOR = "50"
 """The wasmtime-py major version this module was written (and its fuel probe sized) for."""
 
-WASMTIME_VERSION = importlib.metadata.version("wasmtime")
+WASMTIME_VERSION = installed("wasmtime")
 
 
 def _fail(missing: list[str]) -> HostSetupError:

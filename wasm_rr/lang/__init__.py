@@ -11,11 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checker import check
-from .codegen import generate
 from .coord import Coord
 from .errors import CompileError
-from .parser import parse
 from .sites import SECTION_NAME, Site, SitesTable, read_sites_section, strip_sites_section
 
 __all__ = [
@@ -46,6 +43,11 @@ def compile_source(source: str, filename: str) -> Compiled:
 
     Raises :class:`CompileError`. The result depends only on ``source`` and ``filename``.
     """
+    # The compiler is imported when a script is compiled, not by every run of a module.
+    from .checker import check
+    from .codegen import generate
+    from .parser import parse
+
     program = parse(source, filename)
     checked = check(program, source)
     wasm, wat, sites = generate(checked, filename)
