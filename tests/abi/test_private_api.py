@@ -110,7 +110,9 @@ def test_fresh_import_passes() -> None:
 
 
 def test_wrong_wasmtime_version_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: "51.0.0")
+    from wasm_rr import versions
+
+    monkeypatch.setattr(versions, "installed", lambda name: "51.0.0")
     with pytest.raises(HostSetupError) as info:
         _load_fresh()
     assert isinstance(info.value, WasmRRError)
