@@ -1,0 +1,48 @@
+"""Start-up: a plain module run imports only what it needs (issue 12): neither the .tape
+compiler nor the component host, which a .tape script or a component pulls in when used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+PROBE = """
+import sys
+from wasm_rr import cli
+try:
+    cli.main(sys.argv[1:])
+except SystemExit:
+    pass
+print(" ".join(sorted(m for m in sys.modules if m.startswith("wasm_rr."))))
+"""
+
+COMPILER = {"wasm_rr.lang.parser", "wasm_rr.lang.checker", "wasm_rr.lang.codegen"}
+COMPONENT_HOST = {"wasm_rr.abi.p2", "wasm_rr.abi.p2.canon", "wasm_rr.abi.p2.host"}
+
+
+def _modules(*args: str) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return set(proc.stdout.splitlines()[-1].split())
+
+
+def test_a_module_run_imports_neither_the_compiler_nor_the_component_host(tmp_path: object) -> None:
+    loaded = _modules("record", "guests/build/greet.wasm", "-t", f"{tmp_path}/g.cbor")
+    assert "wasm_rr.engine" in loaded
+    assert not loaded & COMPILER
+    assert not loaded & COMPONENT_HOST
+
+
+def test_a_script_and_a_component_import_what_they_use(tmp_path: object) -> None:
+    script = _modules("run", "examples/hello.tape", "-t", f"{tmp_path}/h.cbor")
+    assert script >= COMPILER and not script & COMPONENT_HOST
+    component = _modules("record", "guests/build/greet.component.wasm", "-t", f"{tmp_path}/c.cbor")
+    assert component >= COMPONENT_HOST and not component & COMPILER
