@@ -95,7 +95,7 @@ def test_fuel_mismatch(dice: Path, tmp_path: Path) -> None:
     rewrite(dice, bad, events=lambda evs: with_event(evs, 1, fuel=evs[1].fuel + 1))
     with pytest.raises(errors.FuelMismatchError) as exc:
         replay("dice", bad)
-    fuel = load(dice).items[1 + 3 + 1]  # the second event's fuel delta
+    fuel = list(load(dice).events())[1].fuel  # the second event's fuel delta
     assert str(exc.value) == (
         f"seq 2: fuel mismatch: the recording has random.bytes() after {fuel + 1} instructions, "
         f"this run made it after {fuel} instructions; the guest took a different path between "

@@ -9,7 +9,9 @@ the end, an unknown kind) and is refused with :class:`CorruptTraceError`.
 
 from __future__ import annotations
 
+import array
 import io
+import mmap
 import os
 import stat
 from collections.abc import Iterator
@@ -83,6 +85,22 @@ class Trace:
     verified: bool = False
     """The whole file matched its digest: its blobs need no check of their own."""
     blobs: list[bytes] = field(default_factory=list)
+    mapped: Any = None
+    """The file's read-only mapping when the trace is decoded lazily (an intact trace): then
+    ``items`` is empty and :meth:`chunks` decodes the event region from ``offset``."""
+    offset: int = 0
+    raw_footer: Any = None
+    primed: Any = None
+    """A :class:`MappedChunks` whose first chunk :func:`load` decoded (and so checked)."""
+
+    def chunks(self) -> Chunks:
+        """A fresh pass over the event region, chunk by chunk (see :class:`Chunks`)."""
+        if self.primed is not None:
+            primed, self.primed = self.primed, None
+            return primed  # type: ignore[no-any-return]
+        if self.mapped is not None:
+            return MappedChunks(self, self.mapped, self.offset)
+        return Chunks(self)
 
     @property
     def cut_off(self) -> bool:
@@ -104,35 +122,40 @@ class Trace:
     def events(self, absolute: bool = False) -> Iterator[Event]:
         """Every event in order, payload blobs resolved to their bytes. With ``absolute``,
         answers stored as differences (clock reads) are shown as the values the guest saw."""
-        items, i, end, seq = self.items, 0, self.end, 0
+        seq = 0
         arity, kinds = self.arity, self.kinds
-        blobs: list[bytes] = []
         sums: dict[tuple[int, Any], int] = {}
         site = None
-        while i < end:
-            k = items[i]
-            n = arity[k]
-            if k == BLOB:
-                blobs.append(items[i + 2])
-            elif k == SITE:
-                site = items[i + 1]
-            else:
-                seq += 1
-                decl = kinds[k]
-                slots = decl.payload_slots
-                raw = items[i + 2 : i + 1 + n]
-                fields = tuple(
-                    blobs[f] if type(f) is int and j in slots else f for j, f in enumerate(raw)
-                )
-                if absolute and decl.summed:
-                    nq = len(decl.question)
-                    key = (k, fields[:nq])
-                    total = sums.get(key, 0) + int(fields[nq])
-                    sums[key] = total
-                    fields = (*fields[:nq], total)
-                yield Event(seq, k, items[i + 1], fields, site, decl)
-                site = None
-            i += 1 + n
+        nblobs = 0
+        chunks = self.chunks()
+        while (chunk := chunks.next()) is not None:
+            items, end = chunk
+            i = 0
+            while i < end:
+                k = items[i]
+                n = arity[k]
+                if k == BLOB:
+                    nblobs += 1
+                elif k == SITE:
+                    site = items[i + 1]
+                else:
+                    seq += 1
+                    decl = kinds[k]
+                    slots = decl.payload_slots
+                    raw = items[i + 2 : i + 1 + n]
+                    fields = tuple(
+                        bytes(chunks.blob(f)) if type(f) is int and j in slots else f
+                        for j, f in enumerate(raw)
+                    )
+                    if absolute and decl.summed:
+                        nq = len(decl.question)
+                        key = (k, fields[:nq])
+                        total = sums.get(key, 0) + int(fields[nq])
+                        sums[key] = total
+                        fields = (*fields[:nq], total)
+                    yield Event(seq, k, items[i + 1], fields, site, decl)
+                    site = None
+                i += 1 + n
 
 
 def _decode_prefix(data: bytes | memoryview, path: str) -> tuple[int, Header, int]:
@@ -230,19 +253,20 @@ def load(path: str | os.PathLike[str]) -> Trace:
                 f"trace {p} is not a regular file (it is {file_kind(mode)}); "
                 "give the path of a trace file"
             )
-        with open(fd, "rb", closefd=False) as f:
-            size = os.fstat(fd).st_size
-            buf = bytearray(size + 1)  # one spare byte: see _decode_region
-            with memoryview(buf) as view:
-                got = f.readinto(view[:size])
-            if got != size:
-                del buf[got:]
-                size = got
-                buf.append(0)
+        size = os.fstat(fd).st_size
+        mm = mmap.mmap(fd, size, access=mmap.ACCESS_READ) if size else None
     except OSError as exc:
         raise TraceError(f"cannot read trace {p}: {exc.strerror}") from None
     finally:
         os.close(fd)
+    if mm is not None:
+        mapped = _load_mapped(p, mm)
+        if mapped is not None:
+            return mapped
+    buf = bytearray(size + 1)  # one spare byte: see _decode_region
+    if mm is not None:
+        buf[:size] = mm
+        mm.close()
     with memoryview(buf) as view:
         data = view[:size]
         has_tail = size >= len(MAGIC_BYTES) + _TAIL and data[-_TAIL:-32] == _DIGEST_MARK
@@ -283,6 +307,43 @@ def load(path: str | os.PathLike[str]) -> Trace:
         # unless the file was cut right after a 32-byte item that is part of an unfinished
         # record (a blob's digest, say): then every item decodes and the last record is short.
         raise _checksum_mismatch(p)
+    return trace
+
+
+def _load_mapped(p: str, mm: Any) -> Trace | None:
+    """A trace of the current format whose file digest matches (streamed over the mapping, in
+    constant memory), to be decoded lazily; None for any other file (loaded whole)."""
+    size = len(mm)
+    with memoryview(mm) as data:
+        if not (size >= len(MAGIC_BYTES) + _TAIL and data[-_TAIL:-32] == _DIGEST_MARK):
+            return None
+        with data[:-_TAIL] as body:
+            if _digest(body) != data[-32:]:
+                return None
+        try:
+            version, header, offset = _decode_prefix(data, p)
+        except TraceError:
+            return None
+    if version != FORMAT_VERSION:
+        return None
+    kinds = _kinds(p, header)
+    raw, footer = _find_footer(p, mm, offset)
+    trace = Trace(
+        p,
+        version,
+        header,
+        [],
+        0,
+        footer,
+        size,
+        kinds,
+        verified=True,
+        mapped=mm,
+        offset=offset,
+        raw_footer=raw,
+    )
+    # The first chunk (all of a trace of up to about a MiB) is decoded and checked now.
+    trace.primed = _Primed(trace, mm, offset)
     return trace
 
 
@@ -495,3 +556,253 @@ def _records(items: list[Any], end: int, kinds: dict[int, EventDecl]) -> Iterato
 def _start_of_last(items: list[Any], end: int, kinds: dict[int, EventDecl]) -> int:
     starts = list(_records(items, end, kinds))
     return starts[-1] if starts else 0
+
+
+# ---- streaming: an intact trace decoded lazily, in chunks, from the mapped file --------------
+
+_CHUNK_BYTES = 1 << 20
+"""About how many bytes of the event region one decoded chunk covers."""
+_READ_SIZE = 1 << 16
+_TAIL_LOADS = 4 << 20
+"""When a chunk's estimated item count runs past the end of the file, the rest is decoded in one
+call if it is at most this long (else the estimate shrinks)."""
+
+
+class _MapStream(io.RawIOBase):
+    """A seekable reader over ``head`` followed by ``mm[base:limit]``: what a chunk decodes
+    from (an array header, then the file), without copying the mapping (cbor2 reads blocks)."""
+
+    def __init__(self, mm: Any, head: bytes, base: int, limit: int) -> None:
+        self.mm, self.head, self.base, self.limit, self.at = mm, head, base, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.at
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.at = offset if whence == 0 else self.at + offset
+        return self.at
+
+    def readinto(self, b: Any) -> int:
+        at, head, n, done = self.at, self.head, len(b), 0
+        if at < len(head):
+            done = min(n, len(head) - at)
+            b[:done] = head[at : at + done]
+        q = self.base + at + done - len(head)
+        m = min(n - done, self.limit - q)
+        if m > 0:
+            b[done : done + m] = self.mm[q : q + m]
+            done += m
+        self.at = at + done
+        return done
+
+
+class Chunks:
+    """The event region of a trace, chunk by chunk: :meth:`next` returns a list of complete,
+    checked records and the index where they end in it (``None`` after the last chunk);
+    :meth:`blob` returns payload ``n``'s bytes. This one serves a trace held in memory (one
+    chunk); :class:`MappedChunks` decodes a mapped trace lazily."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+        self.done = False
+        self._blobs: list[Any] | None = None
+
+    def next(self) -> tuple[list[Any], int] | None:
+        if self.done:
+            return None
+        self.done = True
+        return self.trace.items, self.trace.end
+
+    def blob(self, n: int) -> Any:
+        if self._blobs is None:
+            t = self.trace
+            items, end, arity = t.items, t.end, t.arity
+            blobs, i = [], 0
+            while i < end:
+                k = items[i]
+                if k == BLOB:
+                    blobs.append(items[i + 2])
+                i += 1 + arity[k]
+            self._blobs = blobs
+        return self._blobs[n]
+
+
+def _bytes_head(n: int) -> bytes:
+    """The CBOR head of a byte string of ``n`` bytes (shortest form, as the writer writes)."""
+    if n < 24:
+        return bytes((0x40 + n,))
+    for mark, size in ((0x58, 1), (0x59, 2), (0x5A, 4), (0x5B, 8)):
+        if n < 1 << (8 * size):
+            return bytes((mark,)) + n.to_bytes(size, "big")
+    raise ValueError(n)
+
+
+class MappedChunks(Chunks):
+    """:class:`Chunks` of an intact, mapped trace (its file digest matched before the first
+    chunk is decoded). A chunk is about ``_CHUNK_BYTES`` of the file decoded with one cbor2 call,
+    as a definite-length array of an estimated number of items (the decoder then says exactly
+    where they end); a record cut by the chunk's end is carried to the next chunk. Each record is
+    checked (:mod:`.check`) when its chunk is decoded. A blob's data stays in the mapping: its
+    place is found and compared with the decoded bytes (which were checked against the blob's
+    blake3), then the decoded copy is dropped; :meth:`blob` returns a view of the mapping."""
+
+    def __init__(self, trace: Trace, mm: Any, offset: int) -> None:
+        super().__init__(trace)
+        self.mm = mm
+        self.at = offset  # the file offset of the next undecoded item
+        self.limit = len(mm) - _TAIL  # the digest item is not decoded
+        self.carry: list[Any] = []
+        self.estimate = 1 << 14
+        self.state: list[Any] = [0, {}]
+        self.table = _steps(trace.kinds)
+        self.starts = array.array("q")
+        self.lengths = array.array("q")
+        self.events = 0
+
+    def blob(self, n: int) -> Any:
+        start = self.starts[n]
+        return memoryview(self.mm)[start : start + self.lengths[n]]
+
+    def _decode(self) -> list[Any]:
+        """The next items of the file (the footer is the last)."""
+        k = self.estimate
+        while True:
+            stream = _MapStream(self.mm, b"\x9b" + k.to_bytes(8, "big"), self.at, self.limit)
+            try:
+                items: list[Any] = cbor2.CBORDecoder(stream, read_size=_READ_SIZE).decode()  # type: ignore[arg-type]
+            except Exception:
+                if k > 1 and self.limit - self.at > _TAIL_LOADS:
+                    k //= 4
+                    continue
+                try:
+                    with memoryview(self.mm) as view:
+                        items = cbor2.loads(b"\x9f" + view[self.at : self.limit] + b"\xff")
+                except Exception:
+                    raise CorruptTraceError(
+                        f"{self.trace.path}: undecodable bytes after event {self.events}; "
+                        "the trace is damaged, use an intact copy or re-record"
+                    ) from None
+                self.at = self.limit
+                return items
+            used = stream.tell() - 9
+            self.estimate = max(64, min(1 << 20, k * _CHUNK_BYTES // max(used, 1)))
+            self.at += used
+            return items
+
+    def next(self) -> tuple[list[Any], int] | None:
+        if self.done:
+            return None
+        table, state, blob = self.table, self.state, BLOB
+        while True:
+            fresh = self._decode()
+            items = self.carry + fresh if self.carry else fresh
+            n = len(items)
+            i = 0
+            try:
+                while i < n:
+                    k = items[i]
+                    j = table[k](items, i, state)
+                    if k == blob:
+                        self._place(items, i)
+                    elif k != SITE:
+                        self.events += 1
+                    i = j
+            except IndexError:
+                pass  # a record cut by the chunk's end: carried to the next chunk
+            except (KeyError, TypeError):
+                if items[i] == END and type(items[i]) is int:
+                    self._end(items, i)
+                    return items, i
+                raise CorruptTraceError(
+                    f"{self.trace.path}: the item after event {self.events} is not an event: "
+                    f"code {what(items[i])}, which the header names no kind for; the trace is "
+                    "damaged, use an intact copy or re-record"
+                ) from None
+            except Bad as bad:
+                raise self._bad(items, i, bad) from None
+            if self.at >= self.limit:
+                raise CorruptTraceError(
+                    f"{self.trace.path}: the trace has no footer before its digest"
+                )
+            self.carry = items[i:]
+            if i:
+                return items, i
+
+    def _place(self, items: list[Any], i: int) -> None:
+        """Record where blob ``items[i]``'s data lies in the mapping; drop the decoded copy."""
+        digest, data = items[i + 1], items[i + 2]
+        mm, n = self.mm, len(data)
+        mark = b"\x58\x20" + digest + _bytes_head(n)
+        at = self.starts[-1] + self.lengths[-1] if self.starts else 0
+        while True:
+            at = mm.find(mark, at, self.at)
+            if at < 0:
+                raise Bad(-1)
+            start = at + len(mark)
+            if mm[start : start + n] == data:
+                break
+            at += 1
+        self.starts.append(start)
+        self.lengths.append(n)
+        items[i + 2] = None
+
+    def _bad(self, items: list[Any], i: int, bad: Bad) -> CorruptTraceError:
+        p, seq = self.trace.path, self.events
+        k = items[i]
+        if k == BLOB:
+            return CorruptTraceError(
+                f"{p}: payload {self.state[0]} (before event {seq + 1}) does not match its "
+                "blake3; the trace is damaged, use an intact copy or re-record"
+            )
+        if k == SITE:
+            return _damaged(p, seq + 1, "site", f"its source site is {what(items[i + 1])}")
+        decl = self.trace.kinds[k]
+        return _damaged(p, seq + 1, decl.name, explain(decl, items, i, bad.index, self.state[0]))
+
+    def _end(self, items: list[Any], i: int) -> None:
+        """The footer record must be the last item, and the one :func:`load` found."""
+        self.done = True
+        self.carry = []
+        if len(items) != i + 2 or self.at != self.limit or items[i + 1] != self.trace.raw_footer:
+            raise CorruptTraceError(f"{self.trace.path}: the trace footer is damaged")
+
+
+class _Primed(MappedChunks):
+    """:class:`MappedChunks` that decodes its first chunk when made."""
+
+    def __init__(self, trace: Trace, mm: Any, offset: int) -> None:
+        super().__init__(trace, mm, offset)
+        self.first: tuple[list[Any], int] | None = super().next()
+
+    def next(self) -> tuple[list[Any], int] | None:
+        if self.first is not None:
+            first, self.first = self.first, None
+            return first
+        return super().next()
+
+
+def _find_footer(p: str, mm: Any, offset: int) -> tuple[Any, Footer]:
+    """The footer of an intact mapped trace: the one map between an END byte and the digest
+    item that decodes to exactly the bytes up to it (the chunks check it is the last record)."""
+    limit = len(mm) - _TAIL
+    lo = max(offset, limit - _HEADER_WINDOW)
+    tail = bytes(mm[lo:limit])
+    at = len(tail)
+    while True:
+        at = tail.rfind(bytes((END,)), 0, at)
+        if at < 0:
+            raise CorruptTraceError(f"{p}: the trace has no footer before its digest")
+        stream = io.BytesIO(tail)
+        stream.seek(at + 1)
+        try:
+            raw = cbor2.CBORDecoder(stream).decode()
+            if stream.tell() == len(tail) and isinstance(raw, dict):
+                return raw, Footer.from_cbor(raw)
+        except Exception:
+            pass

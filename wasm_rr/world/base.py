@@ -130,20 +130,23 @@ class Replayer:
     """Check, before answering each event, that the guest's site register holds the site the
     recording holds for it (``.tape`` programs)."""
     last_site: Callable[[], int | None]
+    _rest: Callable[[], None]
     """The recorded site of the event being taken (for error messages)."""
 
     def __init__(self, trace: Trace, fuel: FuelCell, check_fuel: bool) -> None:
         self.trace = trace
         self.kinds = trace.kinds
-        self.items = trace.items
-        self.end = trace.end
-        self.blobs: list[bytes] = []
+        self.chunks = trace.chunks()
+        first = self.chunks.next()
+        self.items, self.end = first if first is not None else ([], 0)
         self.check_fuel = check_fuel
+        self._next: str | None = None
         self._build(fuel)
 
     def _build(self, fuel_cell: FuelCell) -> None:
         items = self.items
         end = self.end
+        chunks = self.chunks
         check_fuel = self.check_fuel
         pos = 0
         seq = 0
@@ -155,16 +158,31 @@ class Replayer:
         site_reader: Callable[[], int] | None = None
         recorded_site: int | None = None
 
+        def advance() -> bool:
+            """The next chunk, once the cursor is at the end of this one."""
+            nonlocal items, end, pos
+            chunk = chunks.next()
+            if chunk is None:
+                return False
+            items, end = chunk
+            self.items, self.end = chunk
+            pos = 0
+            return True
+
         def take(kind: int, *question: Any) -> list[Any]:
             nonlocal pos, seq, last_fuel, recorded_site
             i = pos
             recorded_site = None
-            while i < end and (items[i] == blob or items[i] == site_kind):
-                if items[i] == blob:
-                    i = self._skip_blobs(i)
-                else:
-                    recorded_site = items[i + 1]
-                    i += 2
+            while True:
+                while i < end and (items[i] == blob or items[i] == site_kind):
+                    if items[i] == blob:
+                        i += 3
+                    else:
+                        recorded_site = items[i + 1]
+                        i += 2
+                if i < end or not advance():
+                    break
+                i = 0
             pos = i
             if i >= end or items[i] != kind:
                 self._mismatch(i, seq, kind, question)
@@ -255,6 +273,12 @@ class Replayer:
         def state() -> tuple[int, int]:
             return pos, seq
 
+        def rest() -> None:
+            """Move to the first unread record, in the next chunk if this one is done."""
+            nonlocal pos
+            while pos >= end and advance():
+                pass
+
         def enable_sites(reader: Callable[[], int]) -> None:
             nonlocal site_reader
             site_reader = reader
@@ -271,6 +295,7 @@ class Replayer:
         self.summing = summing
         self.attach = attach
         self._state = state
+        self._rest = rest
 
     @property
     def pos(self) -> int:
@@ -284,26 +309,23 @@ class Replayer:
 
     def resolve(self, field: Any) -> bytes:
         """A payload field's bytes (inline, or the blob it names)."""
+        view = self.resolve_view(field)
+        return view if type(view) is bytes else bytes(view)
+
+    def resolve_view(self, field: Any) -> bytes | memoryview:
+        """A payload field's bytes, or a view of them in the mapped trace (which the ABI copies
+        into guest memory once)."""
         if type(field) is bytes:
             inline: bytes = field
             return inline
         try:
-            blob: bytes = self.blobs[field]
-            return blob
+            data: bytes | memoryview = self.chunks.blob(field)
+            return data
         except (IndexError, TypeError):
             raise CorruptTraceError(
                 f"{self.trace.path}: event {self.seq} names payload {field!r}, which the trace "
                 "does not hold; the trace is damaged"
             ) from None
-
-    def _skip_blobs(self, i: int) -> int:
-        """Take in the blob records at ``i``; return the index after them. (The reader checked
-        every blob against its blake3.)"""
-        items = self.items
-        while i < self.end and items[i] == BLOB:
-            self.blobs.append(items[i + 2])
-            i += 3
-        return i
 
     def _mismatch(self, i: int, seq: int, kind: int, question: tuple[Any, ...]) -> None:
         got = "called " + describe(self.kinds.get(kind), question)
@@ -318,18 +340,28 @@ class Replayer:
         raise KindMismatchError(seq + 1, describe(self.kinds[k], recorded_q), got)
 
     def remaining(self) -> int:
-        """How many events are left after the cursor."""
-        items, i, n = self.items, self.pos, 0
+        """How many events are left after the cursor (reads the rest of the trace)."""
+        self._next = self.next_description()
+        i, n = self.pos, 0
         arity = self.trace.arity
-        while i < self.end:
-            k = items[i]
-            if k != BLOB and k != SITE:
-                n += 1
-            i += 1 + arity[k]
-        return n
+        while True:
+            items, end = self.items, self.end
+            while i < end:
+                k = items[i]
+                if k != BLOB and k != SITE:
+                    n += 1
+                i += 1 + arity[k]
+            chunk = self.chunks.next()
+            if chunk is None:
+                return n
+            self.items, self.end = chunk
+            i = 0
 
     def next_description(self) -> str:
         """The next unread event, described (for 'unused events' errors)."""
+        if self._next is not None:
+            return self._next
+        self._rest()
         i = self.pos
         arity = self.trace.arity
         while i < self.end and self.items[i] in (BLOB, SITE):

@@ -965,7 +965,9 @@ class ReplayingFs:
         self._perms.pop(h, None)
 
     def read(self, h: int, n: int, offset: int) -> bytes:
-        return self._r.resolve(self._answer(Op.READ, [h, n, offset]))
+        # A view of the mapped trace: the ABI copies it into guest memory once.
+        data: bytes = self._r.resolve_view(self._answer(Op.READ, [h, n, offset]))  # type: ignore[assignment]
+        return data
 
     def _check_write(self, op: int, args: list[Any], data: bytes) -> Any:
         r = self._r

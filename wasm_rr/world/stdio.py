@@ -151,7 +151,8 @@ class ReplayingStdio:
         (answer,) = self._r.take(self._read, fd, n)
         if type(answer) is str:
             raise WorldError(answer)
-        return self._r.resolve(answer)
+        data: bytes = self._r.resolve_view(answer)  # type: ignore[assignment]
+        return data
 
     def write(self, fd: int, data: bytes) -> int:
         r = self._r
