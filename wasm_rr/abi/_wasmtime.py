@@ -86,16 +86,17 @@ _dll: Any = ffi.dll
 _held: Any = ctypes.PyDLL(str(ffi.filename))
 
 
-def _c(name: str, restype: Any, *argtypes: Any, held: bool = True) -> Any:
-    """A C function of the wasmtime library, typed. ``CDLL.__getitem__`` returns a fresh
-    function object, so these argtypes do not disturb wasmtime-py's own bindings."""
+def _c(name: str, restype: Any = None, *argtypes: Any, held: bool = True) -> Any:
+    """A C function of the wasmtime library, typed (no ``argtypes``: untyped, ctypes objects
+    passed as they are). ``CDLL.__getitem__`` returns a fresh function object, so these
+    argtypes do not disturb wasmtime-py's own bindings."""
     try:
         fn = (_held if held else _dll)[name]
     except AttributeError:
         _missing.append(f"C function {name}")
         return None
     fn.restype = restype
-    fn.argtypes = list(argtypes)
+    fn.argtypes = list(argtypes) if argtypes else None
     return fn
 
 
@@ -138,6 +139,10 @@ _func_call = _c(
 byte_vec_new = _c("wasm_byte_vec_new", None, _P, ctypes.c_size_t, ctypes.c_char_p)
 vallist_new_uninit = _c("wasmtime_component_vallist_new_uninit", None, _P, ctypes.c_size_t)
 vallist_new = _c("wasmtime_component_vallist_new", None, _P, ctypes.c_size_t, _P)
+vallist_new_raw = _c("wasmtime_component_vallist_new")
+"""``vallist_new`` without argument types, for hot paths: every argument must already be a
+ctypes object (``c_void_p`` out, ``c_size_t`` size, ``c_void_p`` values), passed as is
+(converting three Python ints costs more than the call itself)."""
 valrecord_new_uninit = _c("wasmtime_component_valrecord_new_uninit", None, _P, ctypes.c_size_t)
 valrecord_copy = _c("wasmtime_component_valrecord_copy", None, _P, _P)
 valtuple_new_uninit = _c("wasmtime_component_valtuple_new_uninit", None, _P, ctypes.c_size_t)

@@ -302,7 +302,7 @@ def _write_body(host: ComponentHost, result: canon.Result) -> Any:
     result<_, stream-error>."""
     table = host.table
     rep_of = canon.rep_of
-    string_at = ctypes.string_at
+    lift_bytes = canon.lift_bytes
     u64 = ctypes.c_uint64.from_address
     u8 = ctypes.c_uint8.from_address
 
@@ -311,14 +311,8 @@ def _write_body(host: ComponentHost, result: canon.Result) -> Any:
         any_ptr = cell.value
         cell.value = 0
         stream = table[rep_of(host.ctx, any_ptr)]
-        size = u64(args + VAL_SIZE + 8).value
-        contents = (
-            string_at(u64(args + VAL_SIZE + 16).value, size * VAL_SIZE)[8::VAL_SIZE]
-            if size
-            else b""
-        )
         try:
-            stream.write(contents)
+            stream.write(lift_bytes(args + VAL_SIZE))
         except (Fail, WorldError) as exc:
             result.lower(host, results, ("err", _error_value(exc)))
             return
