@@ -378,10 +378,18 @@ def find_componentize_py() -> str:
     return tool
 
 
+def python_world(name: str) -> str:
+    """The world a Python guest is built for: the one named after it in guests/src/py/wit/
+    world.wit (`fetcher` imports wasi:http), else `command`."""
+    wit = (PY_DIR / "wit" / "world.wit").read_text()
+    return name if re.search(rf"^world {re.escape(name)} {{", wit, re.MULTILINE) else "command"
+
+
 def build_python(name: str, componentize_py: str, wasm_tools: str) -> int:
     """guests/src/py/<name>/app.py -> build/<name>.component.wasm (componentize-py), from a copy
     of the source (the build leaves `__pycache__` next to the app it imports)."""
     dst = BUILD_DIR / f"{name}.component.wasm"
+    world = python_world(name)
     with tempfile.TemporaryDirectory(prefix=f"guest-{name}-") as tmp:
         app_dir = Path(tmp) / name
         shutil.copytree(PY_DIR / name, app_dir, ignore=shutil.ignore_patterns("__pycache__"))
@@ -393,7 +401,7 @@ def build_python(name: str, componentize_py: str, wasm_tools: str) -> int:
                 "-d",
                 str(PY_DIR / "wit"),
                 "-w",
-                "command",
+                world,
                 "componentize",
                 "-p",
                 str(app_dir),

@@ -23,10 +23,11 @@ AWAITING_PROCESS_HOST = {"examples/gitlog.tape"}
 NEEDS_A_SERVER = {
     "guests/build/fetch.wasm",
     "guests/build/fetch.component.wasm",
+    "guests/build/fetcher.component.wasm",
     "examples/weather.tape",
 }
 """http guests: recording them needs a server golden/run.py does not start (yet); they are
-covered by tests/test_http.py."""
+covered by tests/test_http.py (fetcher, the wasi:http component: tests/abi/p2/test_http.py)."""
 
 
 def test_every_example_guest_is_pinned() -> None:
