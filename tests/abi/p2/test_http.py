@@ -4,6 +4,7 @@ and prints what it prints under wasmtime's own wasi:http host."""
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import io
 import socket
@@ -18,11 +19,13 @@ from wasmtime import component as wcomponent
 
 from wasm_rr import engine
 from wasm_rr.abi import engines
+from wasm_rr.abi.p2 import canon, http_types
 from wasm_rr.config import RunConfig
 from wasm_rr.errors import ArgsMismatchError
 from wasm_rr.trace import load
 from wasm_rr.world import Streams
 from wasm_rr.world import http as http_family
+from wasm_rr.world.http_protocol import HttpError
 
 from ...conftest import GUESTS, Captured
 from ...httpserver import Server, big_body, free_port, start
@@ -257,3 +260,48 @@ def test_refused_connection_as_wasmtime(tmp_trace: Path) -> None:
     expected, ok = stock(args)
     rec = record(tmp_trace, args, [f"127.0.0.1:{port}"])
     assert rec.stdout == expected and not ok and rec.result.outcome.exit_code == 1
+
+
+# ---- wasm-rr:http/client for components -----------------------------------------------------
+
+
+def test_module_import_works_in_a_component(server: Server, tmp_path: Path) -> None:
+    """The fetch C guest, built as a module and as a component (wasm-rr:http/client@0.1.0),
+    prints the same thing and records the same requests."""
+    args = [server.url("/hello"), server.url("/chunked"), server.url("/fail")]
+    runs = {}
+    for name in ("fetch.wasm", "fetch.component.wasm"):
+        path, trace = GUESTS / name, tmp_path / f"{name}.cbor"
+        s, out, _ = _streams()
+        result = engine.record(path, trace, config(args, [server.allow]), s)
+        s2, out2, _ = _streams()
+        again = engine.replay(path, trace, s2)
+        assert out2.getvalue() == out.getvalue() and again.outcome == result.outcome
+        assert sends(trace) == len(args)
+        runs[name] = out.getvalue()
+    assert runs["fetch.wasm"] == runs["fetch.component.wasm"]
+    assert b"body: 40 bytes" in runs["fetch.wasm"]
+
+
+# ---- error codes -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", [name for name, _ in http_types.ERROR_CASES])
+def test_every_error_code_lowers_with_its_payload(case: str) -> None:
+    """Each family error becomes its wasi:http case, lowered and lifted back unchanged."""
+    detail = "5" if "size" in case else "why"
+    value = http_types.error_value(HttpError(case, detail))
+    assert value[0] == case
+    buf = ctypes.create_string_buffer(canon.VAL_SIZE)
+    http_types.ERROR_CODE.lower(None, ctypes.addressof(buf), value)  # type: ignore[arg-type]
+    assert http_types.ERROR_CODE.lift(None, ctypes.addressof(buf)) == value  # type: ignore[arg-type]
+
+
+def test_error_payloads() -> None:
+    ev = http_types.error_value
+    assert ev(HttpError("DNS-error", "NXDOMAIN")) == ("DNS-error", ("NXDOMAIN", None))
+    assert ev(HttpError("internal-error", "boom")) == ("internal-error", "boom")
+    assert ev(HttpError("HTTP-response-body-size", "12")) == ("HTTP-response-body-size", 12)
+    assert ev(HttpError("HTTP-response-body-size", "big")) == ("HTTP-response-body-size", None)
+    assert ev(HttpError("connection-refused", "[Errno 111]")) == ("connection-refused", None)
+    assert ev(HttpError("no-such-case", "x")) == ("internal-error", "no-such-case: x")

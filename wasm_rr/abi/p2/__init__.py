@@ -30,7 +30,7 @@ from .. import interrupt
 from .._wasmtime import call_component, fuel_cell
 from ..engines import GuestCode, compile_component, component_engine, first_line
 from ..outcome import settle
-from . import canon, cli, clocks, filesystem, http, io, process, random
+from . import canon, cli, clocks, filesystem, http, http_client, io, process, random
 from .host import ComponentHost
 
 __all__ = ["build_host", "run_component"]
@@ -51,6 +51,7 @@ def build_host(world: World, stock_hot: bool = False) -> ComponentHost:
     filesystem.define(host, world)
     process.define(host, world)
     http.define(host, world)
+    http_client.define(host, world)
     if stock_hot:
         clocks.define_stock(host, world)
         random.define_stock(host, world)
