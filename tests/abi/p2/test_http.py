@@ -305,3 +305,20 @@ def test_error_payloads() -> None:
     assert ev(HttpError("HTTP-response-body-size", "big")) == ("HTTP-response-body-size", None)
     assert ev(HttpError("connection-refused", "[Errno 111]")) == ("connection-refused", None)
     assert ev(HttpError("no-such-case", "x")) == ("internal-error", "no-such-case: x")
+
+
+def test_another_wasi_version(server: Server, tmp_path: Path) -> None:
+    """wasi:http is registered at the exact 0.2.x version a component imports: the fetcher
+    with every ``@0.2.12`` name rewritten to ``@0.2.10`` (same length, nothing else moves)."""
+    older = tmp_path / "fetcher-0.2.10.component.wasm"
+    older.write_bytes(FETCHER.read_bytes().replace(b"@0.2.12", b"@0.2.10"))
+    comp = engines.compile_component(_Code(str(older), older.read_bytes()))
+    imports = set(comp.type.imports(engines.component_engine()))
+    assert {"wasi:http/types@0.2.10", "wasi:http/outgoing-handler@0.2.10"} <= imports
+    trace = tmp_path / "t.cbor"
+    s, out, _ = _streams()
+    rec = engine.record(older, trace, config([server.url("/hello")], [server.allow]), s)
+    assert rec.outcome.exit_code == 0 and b"fetcher: status 200" in out.getvalue()
+    s2, out2, _ = _streams()
+    engine.replay(older, trace, s2)
+    assert out2.getvalue() == out.getvalue()
