@@ -19,7 +19,12 @@ list one 32-byte value per byte (most of the component's extra time).
 Then the Python guest (componentize-py): its whole record run (compile, instantiate, run,
 write the trace) as a ratio to the same component run under ``add_wasip2``.
 
-Usage: python benchmarks/p2.py [--events N] [--reps R]
+Then wasi:http (the fetcher guest, componentize-py, against a local server on 127.0.0.1): the
+marginal cost of one GET recorded, replayed, and under wasmtime's own ``add_wasi_http`` (the
+runs with N requests minus the runs with one, over N - 1, wall time), and the throughput of a
+20 MiB response body through wasi:http recorded and replayed (its run minus a 6-byte one).
+
+Usage: python benchmarks/p2.py [--events N] [--reps R] [--http-only]
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import argparse
 import inspect
 import os
 import random
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -108,6 +114,103 @@ def wasip2_runner(
     return run
 
 
+def wasi_http_runner(path: Path, args: list[str]) -> Callable[[], object]:
+    """The component under wasmtime's add_wasip2 + add_wasi_http, compiled beforehand (on
+    wasm-rr's engine settings, as the record runs are), output discarded."""
+    eng = engines.component_engine()
+    comp = component.Component(eng, path.read_bytes())
+
+    def run() -> None:
+        linker = component.Linker(eng)
+        linker.add_wasip2()
+        linker.add_wasi_http()
+        store = wasmtime.Store(eng)
+        store.set_fuel(1 << 62)
+        store.set_epoch_deadline(1 << 62)
+        cfg = wasmtime.WasiConfig()
+        cfg.argv = [path.name, *args]
+        store.set_wasi(cfg)
+        store.set_wasi_http()
+        inst = linker.instantiate(store, comp)
+        name = next(n for n in comp.type.exports(eng) if n.startswith("wasi:cli/run@"))
+        index = comp.get_export_index("run", comp.get_export_index(name))
+        assert index is not None
+        func = inst.get_func(store, index)
+        assert func is not None
+        func(store)
+
+    return run
+
+
+def http_figures(reps: int, tmp: Path) -> None:
+    """wasi:http: per-request cost (recorded, replayed, add_wasi_http) and body throughput."""
+    sys.path.insert(0, str(ROOT))
+    from tests import httpserver
+    from wasm_rr.world import http as http_family
+
+    fetcher = GUESTS / "fetcher.component.wasm"
+    server = httpserver.start()
+    # A reused connection (urllib3 keeps it alive, hyper does not) meets Nagle on the server's
+    # separate header and body writes and the client's delayed ACK: 40 ms a request.
+    server.httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
+    try:
+        fam = {"http": http_family.options([server.allow], [])}
+
+        def cfg(args: list[str]) -> Any:
+            c = config(fetcher, args)
+            c.families.update(fam)
+            return c
+
+        def rec(args: list[str], trace: Path) -> Callable[[], object]:
+            return lambda: engine.record(fetcher, trace, cfg(args), streams())
+
+        def rep(trace: Path) -> Callable[[], object]:
+            return lambda: engine.replay(fetcher, trace, streams())
+
+        clock = time.perf_counter
+        n = 41
+        hello = server.url("/hello")
+        t1, tn = tmp / "h1.cbor", tmp / "hn.cbor"
+        rec([hello], t1)()  # warm the compile cache
+        per = {
+            "wasm-rr record": (
+                best(rec([hello, "--repeat", str(n)], tn), reps, clock)
+                - best(rec([hello], t1), reps, clock)
+            ),
+            "wasm-rr replay": best(rep(tn), reps, clock) - best(rep(t1), reps, clock),
+            "add_wasi_http": (
+                best(wasi_http_runner(fetcher, [hello, "--repeat", str(n)]), reps, clock)
+                - best(wasi_http_runner(fetcher, [hello]), reps, clock)
+            ),
+        }
+        stock_ms = per["add_wasi_http"] / (n - 1) * 1e3
+        print(
+            f"\nwasi:http (fetcher, {fetcher.stat().st_size / 1e6:.1f} MB), one GET of 6 bytes "
+            f"from 127.0.0.1, marginal over {n - 1} requests:"
+        )
+        for name, t in per.items():
+            ms = t / (n - 1) * 1e3
+            print(f"  {name:<18}{ms:7.3f} ms/request   ratio {ms / stock_ms:5.2f}x")
+
+        mb = 20
+        big = server.url(f"/big?mb={mb}")
+        tb = tmp / "big.cbor"
+        rec_big = best(rec([big], tb), reps, clock) - best(rec([hello], t1), reps, clock)
+        rep_big = best(rep(tb), reps, clock) - best(rep(t1), reps, clock)
+        stock_big = best(wasi_http_runner(fetcher, [big]), reps, clock) - best(
+            wasi_http_runner(fetcher, [hello]), reps, clock
+        )
+        print(f"  a {mb} MiB body through wasi:http (the guest reads it in 64 KiB reads):")
+        for name, t in (
+            ("wasm-rr record", rec_big),
+            ("wasm-rr replay", rep_big),
+            ("add_wasi_http", stock_big),
+        ):
+            print(f"  {name:<18}{mb * 1.048576 / t:7.1f} MB/s   ({t:.2f} s)")
+    finally:
+        server.stop()
+
+
 def per_event(path: Path, n: int, reps: int, tmp: Path) -> dict[str, float]:
     t_n, t_0 = tmp / "n.cbor", tmp / "0.cbor"
 
@@ -162,9 +265,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--http-only", action="store_true", help="only the wasi:http figures")
     opts = parser.parse_args()
     n, reps = opts.events, opts.reps
     _use_component_host()
+    if opts.http_only:
+        with tempfile.TemporaryDirectory() as d:
+            http_figures(reps, Path(d))
+        return 0
     print(f"wasm-rr component host: {n} events per run, best of {reps}; us = microseconds\n")
     print(f"{'per event':<34}{'record':>10}{'replay':>10}")
     with tempfile.TemporaryDirectory() as d:
@@ -243,6 +351,7 @@ def main() -> int:
             f"    add_wasip2, default engine           {stock_warm:6.3f} s   "
             f"ratio {warm / stock_warm:.2f}x"
         )
+        http_figures(reps, tmp)
     return 0
 
 

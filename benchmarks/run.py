@@ -211,6 +211,66 @@ def process_calls(reps: int, tmp: Path) -> dict[str, float]:
     return figures
 
 
+def http_calls(reps: int, tmp: Path, megabytes: int) -> dict[str, float]:
+    """The http family against a local server (tests/httpserver.py): body throughput of a
+    ``megabytes`` MiB GET through the module import (guests/build/fetch.wasm), recorded and
+    replayed; and the per-request cost of a small GET from a .tape program
+    (benchmarks/http_get.tape, 200 requests minus none), next to urllib3 alone."""
+    import urllib3
+
+    sys.path.insert(0, str(ROOT))
+    from tests.httpserver import serve
+    from wasm_rr.world import http
+
+    with serve() as server:
+
+        def cfg_of(name: str, args: list[str]) -> RunConfig:
+            return RunConfig([name, *args], {}, [], {"http": http.options([server.allow], [])})
+
+        fetch = GUESTS / "fetch.wasm"
+        big = [server.url(f"/big?mb={megabytes}")]
+        trace = tmp / "big.cbor"
+        t_rec = best(
+            lambda: engine.record(fetch, trace, cfg_of("fetch.wasm", big), streams()),
+            reps,
+            time.perf_counter,
+        )
+        t_rep = best(replayer(fetch, trace), reps, time.perf_counter)
+        script = Path(__file__).parent / "http_get.tape"
+        empty = tmp / "http_none.tape"
+        empty.write_text(script.read_text().replace("0..200", "0..0"))
+        small = [server.url("/hello")]
+        n = 200
+        tr, tr0 = tmp / "hg.cbor", tmp / "hg0.cbor"
+
+        def rec(path: Path, t: Path) -> Callable[[], object]:
+            return lambda: engine.record(path, t, cfg_of(path.name, small), streams())
+
+        pool = urllib3.PoolManager(retries=False)
+
+        def alone() -> None:
+            for _ in range(20):
+                assert pool.request("GET", small[0], redirect=False).status == 200
+
+        return {
+            "mb": float(megabytes),
+            "record_mbs": megabytes / t_rec,
+            "replay_mbs": megabytes / t_rep,
+            "trace_ratio": trace.stat().st_size / (megabytes << 20),
+            "urllib3": best(alone, reps, time.perf_counter) / 20,
+            "record": (
+                best(rec(script, tr), reps, time.perf_counter)
+                - best(rec(empty, tr0), reps, time.perf_counter)
+            )
+            / n,
+            "replay": (
+                best(replayer(script, tr), reps, time.perf_counter)
+                - best(replayer(empty, tr0), reps, time.perf_counter)
+            )
+            / n,
+        }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=200_000)
@@ -251,6 +311,15 @@ def main() -> int:
             f"record {f['record'] * 1e3:.2f} ms ({f['record'] / f['subprocess']:.2f}x)   "
             f"replay {f['replay'] * 1e6:.1f} us ({f['replay'] / f['subprocess']:.4f}x)   "
             f"trace {f['bytes']:.1f} B/call"
+        )
+        f = http_calls(min(opts.reps, 3), tmp, opts.megabytes)
+        print(
+            f"\nhttp: {f['mb']:.0f} MiB GET through the module import (local server)   "
+            f"record {f['record_mbs']:.0f} MB/s   replay {f['replay_mbs']:.0f} MB/s   "
+            f"trace {f['trace_ratio']:.4f}x the body\n"
+            f"  small GET from .tape, per request: urllib3 alone {f['urllib3'] * 1e3:.3f} ms   "
+            f"record {f['record'] * 1e3:.3f} ms ({f['record'] / f['urllib3']:.2f}x)   "
+            f"replay {f['replay'] * 1e6:.1f} us"
         )
         f = wordcount(opts.reps, tmp, opts.megabytes)
         rec_ok, rep_ok, size_ok = (

@@ -81,6 +81,11 @@ PROCESS_WORLD = "imports"
 """C guests whose source includes PROCESS_HEADER import wasm-rr:process/process@0.1.0; their
 components are made from the module with this WIT world embedded."""
 
+HTTP_HEADER = "wasm_rr_http.h"
+HTTP_WIT = GUESTS_DIR.parent / "wit" / "http.wit"
+"""C guests whose source includes HTTP_HEADER import wasm-rr:http/client@0.1.0 (world `imports`
+of HTTP_WIT embedded into their components, like the process family's)."""
+
 OLD_WASI_VARIANTS = {"dice": "0.2.0"}
 """Components also built importing an older WASI 0.2 version than the adapter's:
 build/<name>-wasi<version>.component.wasm (the import names rewritten, nothing else)."""
@@ -180,17 +185,31 @@ def custom_sections(data: bytes) -> list[str]:
     return names
 
 
+def _includes(name: str, header: str) -> bool:
+    src = (SRC_DIR / f"{name}.c").read_text(encoding="utf-8")
+    return re.search(rf'^\s*#\s*include\s*"{re.escape(header)}"', src, re.M) is not None
+
+
 def uses_process(name: str) -> bool:
     """Whether guests/src/<name>.c includes the process header (`#include "wasm_rr_process.h"`)."""
-    src = (SRC_DIR / f"{name}.c").read_text(encoding="utf-8")
-    return re.search(rf'^\s*#\s*include\s*"{re.escape(PROCESS_HEADER)}"', src, re.M) is not None
+    return _includes(name, PROCESS_HEADER)
+
+
+def embedded_wit(name: str) -> Path | None:
+    """The WIT file whose world `imports` goes into guest <name>'s component (a wasm-rr family
+    header it includes), or None."""
+    if uses_process(name):
+        return PROCESS_WIT
+    if _includes(name, HTTP_HEADER):
+        return HTTP_WIT
+    return None
 
 
 def build_one(name: str, wasm_tools: str) -> int:
     src = SRC_DIR / f"{name}.c"
     dst = BUILD_DIR / f"{name}.wasm"
     # Relative to src/, like the source itself, so no absolute path reaches the module.
-    includes = ["-I", os.path.relpath(INCLUDE_DIR, SRC_DIR)] if uses_process(name) else []
+    includes = ["-I", os.path.relpath(INCLUDE_DIR, SRC_DIR)] if embedded_wit(name) else []
     with tempfile.TemporaryDirectory(prefix=f"guest-{name}-") as tmp:
         unstripped = Path(tmp) / f"{name}.wasm"
         stripped = Path(tmp) / f"{name}.stripped.wasm"
@@ -286,14 +305,15 @@ def build_component(name: str, wasm_tools: str, adapter: Path) -> int:
     with tempfile.TemporaryDirectory(prefix=f"guest-{name}-") as tmp:
         out = Path(tmp) / f"{name}.component.wasm"
         core = BUILD_DIR / f"{name}.wasm"
-        if uses_process(name):
+        wit = embedded_wit(name)
+        if wit is not None:
             embedded = Path(tmp) / f"{name}.embedded.wasm"
             run(
                 [
                     wasm_tools,
                     "component",
                     "embed",
-                    str(PROCESS_WIT),
+                    str(wit),
                     "--world",
                     PROCESS_WORLD,
                     str(core),
@@ -358,10 +378,18 @@ def find_componentize_py() -> str:
     return tool
 
 
+def python_world(name: str) -> str:
+    """The world a Python guest is built for: the one named after it in guests/src/py/wit/
+    world.wit (`fetcher` imports wasi:http), else `command`."""
+    wit = (PY_DIR / "wit" / "world.wit").read_text()
+    return name if re.search(rf"^world {re.escape(name)} {{", wit, re.MULTILINE) else "command"
+
+
 def build_python(name: str, componentize_py: str, wasm_tools: str) -> int:
     """guests/src/py/<name>/app.py -> build/<name>.component.wasm (componentize-py), from a copy
     of the source (the build leaves `__pycache__` next to the app it imports)."""
     dst = BUILD_DIR / f"{name}.component.wasm"
+    world = python_world(name)
     with tempfile.TemporaryDirectory(prefix=f"guest-{name}-") as tmp:
         app_dir = Path(tmp) / name
         shutil.copytree(PY_DIR / name, app_dir, ignore=shutil.ignore_patterns("__pycache__"))
@@ -373,7 +401,7 @@ def build_python(name: str, componentize_py: str, wasm_tools: str) -> int:
                 "-d",
                 str(PY_DIR / "wit"),
                 "-w",
-                "command",
+                world,
                 "componentize",
                 "-p",
                 str(app_dir),

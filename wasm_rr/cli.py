@@ -25,7 +25,7 @@ from .trace import reader
 from .trace.diff import describe_event, divergence_json, first_divergence
 from .trace.events import shown
 from .trace.schema import Outcome
-from .world import Streams, process
+from .world import Streams, http, process
 from .world.base import describe
 
 DEFAULT_TRACE = "wasm-rr-trace.cbor"
@@ -201,11 +201,28 @@ _FAMILY_OPTIONS = [
         help="A guest's call to run NAME runs this wasm module in process, under the same "
         "recording.",
     ),
+    click.option(
+        "--allow-http",
+        "allow_http",
+        multiple=True,
+        metavar="HOST[:PORT]",
+        help="Let the guest send HTTP requests to this host (without a port: 80 for http, 443 "
+        "for https; denied by default).",
+    ),
+    click.option(
+        "--redact-header",
+        "redact_headers",
+        multiple=True,
+        metavar="NAME",
+        help="Never store this header's value (besides Authorization, Cookie, "
+        "Proxy-Authorization): a keyed digest for requests, a placeholder for responses.",
+    ),
 ]
 """Options of the effect families, each turned into its family's configuration below."""
 
 _FAMILY_CONFIG: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "process": lambda o: process.options(list(o["allow_run"]), list(o["run_wasm"])),
+    "http": lambda o: http.options(list(o["allow_http"]), list(o["redact_headers"])),
 }
 
 
@@ -377,10 +394,13 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
         if limit and count >= limit:
             out("  ...")
             break
-        call = describe(ev.decl, ev.question)
-        answer = ", ".join(_short(a) for a in ev.answer)
         where = engine.site_text(sites, ev.site)
         at = f"  @ {where.split(' at ', 1)[1]}" if where else ""
+        if ev.decl is not None and ev.decl.line is not None:
+            out(f"  {ev.seq:>6}  +{ev.fuel:<8} {ev.decl.line(ev.question, ev.answer)}{at}")
+            continue
+        call = describe(ev.decl, ev.question)
+        answer = ", ".join(_short(a) for a in ev.answer)
         out(f"  {ev.seq:>6}  +{ev.fuel:<8} {call} -> {answer}{at}")
     if trace.footer is None:
         out("footer     none: the recording was cut off")

@@ -85,7 +85,7 @@ CASES = [
     (
         "let r = rand.bits(8)",
         "s.tape:1:9: no module named `rand`"
-        " (the modules are args, clock, env, fs, io, proc, random, time)"
+        " (the modules are args, clock, env, fs, http, io, proc, random, time)"
         "\nlet r = rand.bits(8)\n        ^",
     ),
     (

@@ -23,7 +23,7 @@ from wasm_rr.lang import (
     strip_sites_section,
 )
 from wasm_rr.lang.lexer import tokenize
-from wasm_rr.lang.runtime import PROCESS_MODULE, check_messages
+from wasm_rr.lang.runtime import HTTP_MODULE, PROCESS_MODULE, check_messages
 from wasm_rr.lang.sites import _sections
 
 from .helpers import ENGINE, EXAMPLES
@@ -75,9 +75,11 @@ def test_module_is_a_wasip1_command(path: Path) -> None:
     module = wasmtime.Module(ENGINE, compiled.wasm)
     # A program that uses proc.run also imports wasm-rr's process family and exports the
     # cabi_realloc its host calls back; no other program does.
-    procs = "proc.run(" in path.read_text()
-    process = {PROCESS_MODULE} if procs else set()
-    assert {imp.module for imp in module.imports} == {"wasi_snapshot_preview1", *process}
+    text = path.read_text()
+    procs = "proc.run(" in text or "http.get(" in text or "http.post(" in text
+    process = {PROCESS_MODULE} if "proc.run(" in text else set()
+    http = {HTTP_MODULE} if "http.get(" in text or "http.post(" in text else set()
+    assert {imp.module for imp in module.imports} == {"wasi_snapshot_preview1", *process, *http}
     exports = {exp.name: type(exp.type).__name__ for exp in module.exports}
     realloc = {"cabi_realloc": "FuncType"} if procs else {}
     assert exports == {"memory": "MemoryType", "_start": "FuncType", **realloc}

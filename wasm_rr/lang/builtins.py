@@ -64,6 +64,27 @@ PROC_ERRORS = tuple(
     for code in PROC_ERROR_CODES
 )
 
+HTTP_ERROR_CODES = (
+    "HTTP-request-denied",
+    "connection-refused",
+    "DNS-error",
+    "connection-timeout",
+    "connection-read-timeout",
+    "connection-terminated",
+    "TLS-certificate-error",
+    "TLS-protocol-error",
+    "HTTP-request-URI-invalid",
+)
+"""The wasi:http error codes a .tape program names in its runtime error (others: the last)."""
+
+
+def _http_errors(op: str) -> tuple[RuntimeError_, ...]:
+    return (
+        *(RuntimeError_("http_error", f"{op}: {code}") for code in HTTP_ERROR_CODES),
+        RuntimeError_("http_error", f"{op}: the request failed (internal-error or another code)"),
+    )
+
+
 # Builtin functions, called as `name(args)`.
 FUNCTIONS: dict[str, Op] = {
     "print": Op("$rt.print", 1, effect="print"),
@@ -151,6 +172,23 @@ MODULES: dict[str, dict[str, Op]] = {
             2,
             effect="proc.run",
             errors=(_type("proc.run() needs a string program and a list of strings"), *PROC_ERRORS),
+        ),
+    },
+    "http": {
+        "get": Op(
+            "$rt.http_get",
+            1,
+            effect="http.get",
+            errors=(_type("http.get() needs a string URL"), *_http_errors("http.get")),
+        ),
+        "post": Op(
+            "$rt.http_post",
+            2,
+            effect="http.post",
+            errors=(
+                _type("http.post() needs a string URL, and a string or bytes body"),
+                *_http_errors("http.post"),
+            ),
         ),
     },
 }

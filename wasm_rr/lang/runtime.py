@@ -11,7 +11,8 @@ Memory layout (addresses are fixed; ``SITE_ADDR`` is the contract with wasm-rr):
     16..39    iovecs          40..47  i32 out-parameters    48..55  u64 out-parameter
     64..95    integer formatting
     96..143   poll_oneoff subscription   144..175 its event    176..183 prestat
-    192..223  proc.run's result (result<output, error-code>, written by the host)
+    192..223  proc.run's result (result<output, error-code>, written by the host), and
+              http.get / http.post's (result<response, error>, 24 bytes)
     256..511  the runtime error message buffer
     512..     static data (string literals and runtime strings), then the heap
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from .builtins import FUNCTIONS, MODULES, OPERATORS, Op
+from .builtins import FUNCTIONS, HTTP_ERROR_CODES, MODULES, OPERATORS, Op
 
 SITE_ADDR = 8
 DATA_START = 512
@@ -47,6 +48,9 @@ STATICS: dict[str, bytes] = {
     "DOT": b".",
     "PREFIX": b"tape: runtime error: ",
     "OOM": b"out of memory",
+    "GET": b"GET",
+    "POST": b"POST",
+    **{f"HTTP_{k}": code.encode() for k, code in enumerate(HTTP_ERROR_CODES)},
 }
 
 OPS_BY_FUNC: dict[str, Op] = {
@@ -94,6 +98,14 @@ PROCESS_MODULE = "wasm-rr:process/process@0.1.0"
 _RUN_PARAMS = " ".join(["i32"] * 10 + ["i64", "i32"])
 IMPORTS.append(f'(import "{PROCESS_MODULE}" "run" (func $process.run (param {_RUN_PARAMS})))')
 
+# wasm-rr's http family (wit/http.wit): the canonical-ABI lowering of `send`. Params: method,
+# url, headers ({name ptr, len, value ptr, len} elements), body (each ptr, len), the timeout in
+# ms, and the address where the host writes the 24-byte result<response, error>.
+HTTP_MODULE = "wasm-rr:http/client@0.1.0"
+_SEND_PARAMS = " ".join(["i32"] * 8 + ["i64", "i32"])
+IMPORTS.append(f'(import "{HTTP_MODULE}" "send" (func $http.send (param {_SEND_PARAMS})))')
+HTTP_RESULT = PROC_RESULT  # 24 of its 32 bytes; one host call at a time
+
 _V2 = "(param $at i32) (param $a i64) (param $bt i32) (param $b i64)"
 _INTS = (
     "(if (i32.or (i32.ne (local.get $at) (i32.const 2)) (i32.ne (local.get $bt) (i32.const 2)))"
@@ -118,6 +130,53 @@ def _cond(name: str) -> str:
     return f"""(func $rt.{name} (param $t i32) (param $p i64) (param $site i32) (result i32)
   (if (i32.ne (local.get $t) (i32.const 1)) (then {{E:0}}))
   (i32.wrap_i64 (local.get $p)))"""
+
+
+def _http(op: str) -> str:
+    """``$rt.http_get`` (url) / ``$rt.http_post`` (url, body): send, then ``[status, body]``;
+    an error raises the runtime error naming its code."""
+    post = op == "post"
+    params = "(param $ut i32) (param $u i64)" + (" (param $bt i32) (param $b i64)" if post else "")
+    check = "(i32.ne (local.get $ut) (i32.const 3))"
+    if post:
+        check = (
+            f"(i32.or {check} (i32.and (i32.ne (local.get $bt) (i32.const 3))"
+            " (i32.ne (local.get $bt) (i32.const 4))))"
+        )
+    body = (
+        "(i32.add (i32.wrap_i64 (local.get $b)) (i32.const 4))"
+        " (i32.load (i32.wrap_i64 (local.get $b)))"
+        if post
+        else "(i32.const 0) (i32.const 0)"
+    )
+    n = len(HTTP_ERROR_CODES)
+    tests = "\n      ".join(
+        f"(if (call $rt.bytes_are (local.get $cp) (local.get $cn) (i32.const {{S:HTTP_{k}}}))"
+        f" (then {{E:{k + 1}}}))"
+        for k in range(n)
+    )
+    method = "POST" if post else "GET"
+    return f"""(func $rt.http_{op} {params} (param $site i32) (result i32 i64)
+  (local $url i32) (local $cp i32) (local $cn i32) (local $out i32)
+  (if {check} (then {{E:0}}))
+  (local.set $url (i32.wrap_i64 (local.get $u)))
+  (memory.fill (i32.const {HTTP_RESULT}) (i32.const 0) (i32.const 24))
+  {_SITE}
+  (call $http.send (i32.add (i32.const {{S:{method}}}) (i32.const 4)) (i32.const {len(method)})
+    (i32.add (local.get $url) (i32.const 4)) (i32.load (local.get $url))
+    (i32.const 0) (i32.const 0) {body} (i64.const 0) (i32.const {HTTP_RESULT}))
+  (if (i32.load8_u (i32.const {HTTP_RESULT}))
+    (then
+      (local.set $cp (i32.load offset=4 (i32.const {HTTP_RESULT})))
+      (local.set $cn (i32.load offset=8 (i32.const {HTTP_RESULT})))
+      {tests}
+      {{E:{n + 1}}}))
+  (local.set $out (call $rt.list_new (i32.const 2)))
+  (call $rt.list_append (local.get $out) (i32.const 2)
+    (i64.extend_i32_u (i32.load16_u offset=4 (i32.const {HTTP_RESULT}))))
+  (call $rt.list_append (local.get $out) (i32.const 3) (i64.extend_i32_u (call $rt.proc_str
+    (i32.load offset=16 (i32.const {HTTP_RESULT})) (i32.load offset=20 (i32.const {HTTP_RESULT})))))
+  (i32.const 5) (i64.extend_i32_u (local.get $out)))"""
 
 
 FUNCS: list[str] = [
@@ -792,6 +851,21 @@ FUNCS: list[str] = [
   (call $rt.list_append (local.get $out) (i32.const 3) (i64.extend_i32_u (call $rt.proc_str
     (i32.load offset=24 (i32.const {PROC_RESULT})) (i32.load offset=28 (i32.const {PROC_RESULT})))))
   (i32.const 5) (i64.extend_i32_u (local.get $out)))""",
+    # ---- http ------------------------------------------------------------------------------
+    """(func $rt.bytes_are (param $p i32) (param $n i32) (param $s i32) (result i32)
+  (local $i i32)
+  (if (i32.ne (local.get $n) (i32.load (local.get $s))) (then (return (i32.const 0))))
+  (block $done
+    (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (if (i32.ne (i32.load8_u (i32.add (local.get $p) (local.get $i)))
+            (i32.load8_u (i32.add (i32.add (local.get $s) (i32.const 4)) (local.get $i))))
+        (then (return (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+  (i32.const 1))""",
+    _http("get"),
+    _http("post"),
     f"""(func $rt.exit (param $t i32) (param $p i64) (param $site i32) (result i32 i64)
   (if (i32.ne (local.get $t) (i32.const 2)) (then {{E:0}}))
   (if (i64.gt_u (local.get $p) (i64.const 125)) (then {{E:1}}))
@@ -811,10 +885,15 @@ FUNCS += [
 ]
 
 _NAME = re.compile(r"\(func (\$[\w.]+)")
-_REF = re.compile(r"\$(?:rt|wasi|process|tape_error)[\w.]*")
+_REF = re.compile(r"\$(?:rt|wasi|process|http|tape_error)[\w.]*")
 
-DEPS: dict[str, tuple[str, ...]] = {"$rt.proc_run": ("$rt.cabi_realloc",)}
-"""Pieces a piece needs without calling them: proc.run's host calls back cabi_realloc."""
+DEPS: dict[str, tuple[str, ...]] = {
+    "$rt.proc_run": ("$rt.cabi_realloc",),
+    "$rt.http_get": ("$rt.cabi_realloc",),
+    "$rt.http_post": ("$rt.cabi_realloc",),
+}
+"""Pieces a piece needs without calling them: proc.run's and http's hosts call back
+cabi_realloc."""
 _PLACEHOLDER = re.compile(r"\{([EMS]):([^}]*)\}")
 
 
@@ -872,7 +951,7 @@ def assemble(roots: Iterable[str], intern: Callable[[bytes], int]) -> tuple[list
     for name, text in PIECES.items():  # definition order: deterministic
         if name in wanted:
             expanded[name] = _expand_errors(name, text, intern)
-            is_import = name.startswith(("$wasi.", "$process."))
+            is_import = name.startswith(("$wasi.", "$process.", "$http."))
             (imports if is_import else funcs).append(expanded[name])
     return imports, funcs
 

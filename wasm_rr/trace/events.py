@@ -14,8 +14,8 @@ runs out, and a reader knows every kind a trace uses before reading any event.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Shape = Literal[
@@ -122,6 +122,11 @@ class EventDecl:
     """The (single) answer is stored as the difference from the previous answer to the same
     question (clock reads): readers show the running sum."""
     doc: str = ""
+    line: Callable[[tuple[Any, ...], tuple[Any, ...]], str] | None = field(
+        default=None, compare=False
+    )
+    """A readable one-line description of an event from its question and answer (``inspect``);
+    None: the generic ``family.op(question) -> answer``."""
 
     @property
     def name(self) -> str:

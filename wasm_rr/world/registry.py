@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..trace.events import EventDecl
-from . import cli, clocks, fs, poll, process, random, stdio
+from . import cli, clocks, fs, http, poll, process, random, stdio
 from .family import Family
 
 FAMILIES: tuple[Family[Any], ...] = (
@@ -21,6 +21,7 @@ FAMILIES: tuple[Family[Any], ...] = (
     poll.FAMILY,
     fs.FAMILY,
     process.FAMILY,
+    http.FAMILY,
 )
 
 EVENTS: dict[str, EventDecl] = {e.name: e for fam in FAMILIES for e in fam.events}

@@ -96,7 +96,10 @@ def test_every_function_is_defined_once_with_its_signature() -> None:
     assert sorted(names) == sorted(WITX)
     assert len(names) == len(set(names))
     others = {(module, name) for module, name, _, _, _ in rec.defined if module != MODULE}
-    assert others == {("wasm-rr:process/process@0.1.0", "run")}
+    assert others == {
+        ("wasm-rr:process/process@0.1.0", "run"),
+        ("wasm-rr:http/client@0.1.0", "send"),
+    }
     for module, name, params, results, raw in preview1:
         assert module == MODULE == "wasi_snapshot_preview1"
         assert (params, results) == WITX[name]
@@ -104,11 +107,11 @@ def test_every_function_is_defined_once_with_its_signature() -> None:
 
 
 def test_each_area_module_has_signatures_and_define() -> None:
-    assert len(p1.AREAS) == 7
+    assert len(p1.AREAS) == 8
     for define in p1.AREAS:
         area = __import__(define.__module__, fromlist=["SIGNATURES"])
         assert area.SIGNATURES
-        if not define.__module__.endswith(".process"):
+        if not define.__module__.endswith((".process", ".http")):
             assert set(area.SIGNATURES) <= set(WITX)
 
 

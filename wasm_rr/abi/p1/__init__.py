@@ -29,7 +29,7 @@ from ..engines import GuestCode, compile_module, module_engine
 from ..memory import GuestMemory
 from ..outcome import HostErrorHook, WasmFailure, settle
 from ..trampoline import AbiError, HostFunctions
-from . import cli, clocks, fs, poll, process, random, sockets
+from . import cli, clocks, fs, http, poll, process, random, sockets
 from .state import Preview1Host
 from .types import errno_of
 
@@ -43,6 +43,7 @@ AREAS: list[Callable[[Preview1Host, World], None]] = [
     fs.define,
     sockets.define,
     process.define,
+    http.define,
 ]
 """Every area's ``define(host, world)``, in the order they are defined."""
 

@@ -2,14 +2,14 @@
 the same world as the preview1 host, with raw component callbacks.
 
 ``run_component(guest, world)`` compiles the component, links the host (``wasi:cli``,
-``wasi:io``, ``wasi:clocks``, ``wasi:random``, ``wasi:filesystem``; anything else, such as
-sockets, traps when called), calls ``wasi:cli/run@0.2.x#run`` and returns the outcome. Exits
-and traps are outcomes; any other exception a host function raised (a drift error, an
-interrupt) is re-raised unchanged once the call into wasm has returned.
+``wasi:io``, ``wasi:clocks``, ``wasi:random``, ``wasi:filesystem``, outgoing ``wasi:http``;
+anything else, such as sockets, traps when called), calls ``wasi:cli/run@0.2.x#run`` and
+returns the outcome. Exits and traps are outcomes; any other exception a host function raised
+(a drift error, an interrupt) is re-raised unchanged once the call into wasm has returned.
 
 Layout: ``canon`` reads and writes component values through the C API; ``host`` registers raw
 callbacks and host resources; ``wit`` holds the WASI types and error mappings; one module per
-area (``io``, ``clocks``, ``random``, ``cli``, ``filesystem``) decodes a call, asks
+area (``io``, ``clocks``, ``random``, ``cli``, ``filesystem``, ``http``) decodes a call, asks
 ``world.<family>``, encodes the answer. Every interface is registered under the exact
 ``@0.2.x`` versions the component imports (any of 0.2.0 to 0.2.12: they are compatible), so
 that only what the host really lacks is left to ``define_unknown_imports_as_traps``.
@@ -30,7 +30,7 @@ from .. import interrupt
 from .._wasmtime import call_component, fuel_cell
 from ..engines import GuestCode, compile_component, component_engine, first_line
 from ..outcome import settle
-from . import canon, cli, clocks, filesystem, io, process, random
+from . import canon, cli, clocks, filesystem, http, http_client, io, process, random
 from .host import ComponentHost
 
 __all__ = ["build_host", "run_component"]
@@ -50,6 +50,8 @@ def build_host(world: World, stock_hot: bool = False) -> ComponentHost:
     cli.define(host, world)
     filesystem.define(host, world)
     process.define(host, world)
+    http.define(host, world)
+    http_client.define(host, world)
     if stock_hot:
         clocks.define_stock(host, world)
         random.define_stock(host, world)
