@@ -717,6 +717,11 @@ class MappedChunks(Chunks):
                 pass  # a record cut by the chunk's end: carried to the next chunk
             except (KeyError, TypeError):
                 if items[i] == END and type(items[i]) is int:
+                    if i + 1 >= n and self.at < self.limit:
+                        self.carry = items[i:]  # the footer is in the next chunk
+                        if i:
+                            return items, i
+                        continue
                     self._end(items, i)
                     return items, i
                 raise CorruptTraceError(
