@@ -67,6 +67,10 @@ class Case:
     allow_code_change: bool = False
     allow_run: tuple[str, ...] = ()
     run_wasm: tuple[str, ...] = ()
+    allow_http: tuple[str, ...] = ()
+    server: bool = False
+    """Recording needs the local HTTP server of tests/httpserver.py; ``{server}`` in ``args``
+    and ``allow_http`` stands for its ``127.0.0.1:PORT`` (replay needs no server)."""
     format: int = CURRENT
     """The trace format version of this case's golden files (see FORMAT_DIRS)."""
 
@@ -146,6 +150,8 @@ _KEYS = {
     "allow_code_change",
     "allow_run",
     "run_wasm",
+    "allow_http",
+    "server",
 }
 
 
@@ -221,6 +227,8 @@ def _parse_case(table: dict[str, Any], index: int, path: Path) -> Case:
         allow_code_change=bool(_get(table, "allow_code_change", bool, where)),
         allow_run=_str_list(table, "allow_run", where),
         run_wasm=_str_list(table, "run_wasm", where),
+        allow_http=_str_list(table, "allow_http", where),
+        server=bool(_get(table, "server", bool, where)),
     )
     if case.stale and not case.expect_error:
         raise CaseFileError(f"{where}: a stale case needs `expect_error`")
@@ -314,6 +322,17 @@ def record_args(case: Case, now: float | None = None) -> list[str]:
 
 
 def record(case: Case, trace: Path, args: Sequence[str]) -> Run:
+    """:func:`record_with`, with the local HTTP server running when the case needs one."""
+    if not case.server:
+        return record_with(case, trace, args, "")
+    sys.path.insert(0, str(ROOT))
+    from tests.httpserver import serve
+
+    with serve() as server:
+        return record_with(case, trace, args, server.allow)
+
+
+def record_with(case: Case, trace: Path, args: Sequence[str], server: str) -> Run:
     """``wasm-rr record GUEST -t TRACE [--env NAME=VALUE ...] [--dir ...] -- ARGS``.
 
     Each ``dirs`` fixture is given to the guest as a scratch copy, so the fixture in the
@@ -326,6 +345,9 @@ def record(case: Case, trace: Path, args: Sequence[str]) -> Run:
         cmd += ["--allow-run", program]
     for spec in case.run_wasm:
         cmd += ["--run-wasm", spec]
+    for host in case.allow_http:
+        cmd += ["--allow-http", host.replace("{server}", server)]
+    args = [a.replace("{server}", server) for a in args]
     with tempfile.TemporaryDirectory(prefix="wasm-rr-golden-") as scratch:
         for i, spec in enumerate(case.dirs):
             fixture, _, guest_dir = spec.partition("::")

@@ -20,14 +20,6 @@ def test_golden(case: golden.Case) -> None:
 # gitlog.tape needs a git repository as its first preopen, which a golden fixture cannot hold
 # (tests/test_process.py runs it against this checkout instead).
 AWAITING_PROCESS_HOST = {"examples/gitlog.tape"}
-NEEDS_A_SERVER = {
-    "guests/build/fetch.wasm",
-    "guests/build/fetch.component.wasm",
-    "guests/build/fetcher.component.wasm",
-    "examples/weather.tape",
-}
-"""http guests: recording them needs a server golden/run.py does not start (yet); they are
-covered by tests/test_http.py (fetcher, the wasi:http component: tests/abi/p2/test_http.py)."""
 
 
 def test_every_example_guest_is_pinned() -> None:
@@ -38,7 +30,7 @@ def test_every_example_guest_is_pinned() -> None:
         if not p.name.startswith("bench_")
     }
     pinned = {str(Path(c.guest)) for c in CASES if not c.stale}
-    assert examples - pinned - AWAITING_PROCESS_HOST - NEEDS_A_SERVER == set()
+    assert examples - pinned - AWAITING_PROCESS_HOST == set()
     assert examples >= AWAITING_PROCESS_HOST
 
 
