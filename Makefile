@@ -60,6 +60,7 @@ guests: $(GSTAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/p2.py
+	$(PY) benchmarks/real.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,13 @@
+; Factor a semiprime (65521 * 65537) with bit-vector multiplication: x * y = N, 1 < x <= y.
+(set-logic QF_BV)
+(set-option :produce-models true)
+(declare-fun x () (_ BitVec 64))
+(declare-fun y () (_ BitVec 64))
+(assert (bvugt x #x0000000000000001))
+(assert (bvugt y #x0000000000000001))
+(assert (bvult x #x0000000001000000))
+(assert (bvult y #x0000000001000000))
+(assert (bvule x y))
+(assert (= (bvmul x y) (_ bv4294049777 64)))
+(check-sat)
+(get-value (x y))
