@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import blake3
+
 from ..errors import (
     ArgsMismatchError,
     CorruptTraceError,
@@ -48,6 +50,13 @@ class WorldError(Exception):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.name = name
+
+
+def kept_bytes(data: bytes) -> bytes:
+    """What a trace keeps of bytes the guest sent out (a file write, a child's stdin, a request
+    body): the bytes themselves below 32, else their 32-byte blake3. Replay checks the guest's
+    bytes against it."""
+    return data if len(data) < 32 else blake3.blake3(data).digest()
 
 
 def world_error_from_os(exc: OSError) -> WorldError:

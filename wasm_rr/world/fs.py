@@ -30,11 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import blake3
-
 from ..errors import ArgsMismatchError
 from ..trace.events import Elem, EventDecl, Field, Seq, Shape, among, each, f, opt, rec
-from .base import Recorder, Replayer, WorldError, describe, world_error_from_os
+from .base import Recorder, Replayer, WorldError, describe, kept_bytes, world_error_from_os
 from .family import Context, Family
 
 # File types, as WASI 0.2 names them.
@@ -761,10 +759,8 @@ EVENTS: dict[int, EventDecl] = {
 """The event kind of each operation."""
 
 
-def written_digest(data: bytes) -> bytes:
-    """What a trace keeps of bytes the guest wrote to a file: the bytes when shorter than 32,
-    else their 32-byte blake3 (replay checks writes byte for byte through it)."""
-    return data if len(data) < 32 else blake3.blake3(data).digest()
+written_digest = kept_bytes
+"""What a trace keeps of bytes the guest wrote to a file (replay checks writes through it)."""
 
 
 class RecordingFs:

@@ -42,7 +42,7 @@ import blake3
 from ..config import RunConfig
 from ..errors import ArgsMismatchError, UsageError
 from ..trace.events import BLOB, SITE, EventDecl, each, f, opt, rec
-from .base import Recorder, Replayer
+from .base import Recorder, Replayer, kept_bytes
 from .family import Context, Family
 from .http_protocol import Headers, Http, HttpError, Request, Response, Timeouts
 from .process import BytesOutput, FileOutput
@@ -115,9 +115,8 @@ SEND = EventDecl(
 )
 
 
-def body_digest(data: bytes) -> bytes:
-    """What a trace keeps of a request body: the bytes below 32, else their blake3."""
-    return data if len(data) < 32 else blake3.blake3(data).digest()
+body_digest = kept_bytes
+"""What a trace keeps of a request body."""
 
 
 # ---- options ---------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ import blake3
 from ..config import RunConfig
 from ..errors import ArgsMismatchError, OutputMismatchError, UsageError
 from ..trace.events import EventDecl, each, f
-from .base import Recorder, Replayer, WorldError, describe
+from .base import Recorder, Replayer, WorldError, describe, kept_bytes
 from .family import Context, Family
 
 FAMILY_NAME = "process"
@@ -88,9 +88,8 @@ WASM_END = EventDecl(
 )
 
 
-def stdin_digest(data: bytes) -> bytes:
-    """What a trace keeps of a child's stdin: the bytes below 32, else their blake3."""
-    return data if len(data) < 32 else blake3.blake3(data).digest()
+stdin_digest = kept_bytes
+"""What a trace keeps of a child's stdin."""
 
 
 @dataclass(frozen=True)
