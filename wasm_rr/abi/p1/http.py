@@ -18,8 +18,8 @@ import struct
 from ...world import World
 from ...world.http import FAMILY
 from ...world.http_protocol import Headers, HttpError, Request, Response, Timeouts
-from ...world.process import Output
-from ..memory import GuestFault, GuestMemory
+from ..memory import GuestMemory
+from .canonical import Lowering
 from .state import Preview1Host
 
 MODULE = "wasm-rr:http/client@0.1.0"
@@ -29,72 +29,35 @@ _OK = struct.Struct("<BxxxHxxIIII")
 _ERR = struct.Struct("<BxxxIIBxxxII")
 
 
-class HttpAbi:
-    """State the import needs: the guest's memory and its ``cabi_realloc``."""
+class HttpAbi(Lowering):
+    """The import, bound to one instance: the world's http family and the guest's memory."""
 
     def __init__(self, world: World, host: Preview1Host) -> None:
+        super().__init__(host, MODULE)
         self.http = world.get(FAMILY)
-        self.host = host
-
-    def memory(self) -> GuestMemory:
-        return self.host.mem
-
-    def _string(self, mem: GuestMemory, ptr: int, n: int, what: str) -> str:
-        try:
-            return mem.read(ptr, n).decode("utf-8")
-        except UnicodeDecodeError:
-            raise GuestFault(f"invalid utf-8 {what} passed to wasm-rr:http send") from None
 
     def _headers(self, mem: GuestMemory, ptr: int, n: int) -> Headers:
         mem.check(ptr, 16 * n, 4)
         out: Headers = []
         for i in range(n):
             name_ptr, name_len, value_ptr, value_len = _HEADER.unpack_from(mem.view, ptr + 16 * i)
-            name = self._string(mem, name_ptr, name_len, "header name")
+            name = self.string(mem, name_ptr, name_len, "header name")
             out.append((name, mem.read(value_ptr, value_len)))
         return out
-
-    def _alloc(self, size: int, align: int = 1) -> int:
-        realloc = self.host.realloc
-        if realloc is None:
-            raise GuestFault("the guest exports no `cabi_realloc` to receive an HTTP response")
-        ptr = realloc(0, 0, align, size)
-        self.memory().check(ptr, size, align)
-        return ptr
-
-    def _bytes(self, data: bytes) -> tuple[int, int]:
-        if not data:
-            return 0, 0
-        ptr = self._alloc(len(data))
-        mem = self.memory()
-        mem.view[ptr : ptr + len(data)] = data
-        return ptr, len(data)
-
-    def _copy_out(self, out: Output) -> tuple[int, int]:
-        """Allocate ``out.size`` bytes in the guest and copy the body there in pieces."""
-        if out.size == 0:
-            return 0, 0
-        ptr = self._alloc(out.size)
-        mem = self.memory()
-        at = ptr
-        for chunk in out.chunks():
-            mem.view[at : at + len(chunk)] = chunk
-            at += len(chunk)
-        return ptr, out.size
 
     def _lower_headers(self, headers: Headers) -> tuple[int, int]:
         if not headers:
             return 0, 0
-        pairs = [(*self._bytes(name.encode()), *self._bytes(value)) for name, value in headers]
-        ptr = self._alloc(16 * len(pairs), 4)
+        pairs = [(*self.bytes(name.encode()), *self.bytes(value)) for name, value in headers]
+        ptr = self.alloc(16 * len(pairs), 4)
         mem = self.memory()
         for i, pair in enumerate(pairs):
             _HEADER.pack_into(mem.view, ptr + 16 * i, *pair)
         return ptr, len(pairs)
 
     def _error(self, retptr: int, err: HttpError) -> None:
-        code = self._bytes(err.code.encode())
-        detail = self._bytes(err.detail.encode()) if err.detail is not None else (0, 0)
+        code = self.bytes(err.code.encode())
+        detail = self.bytes(err.detail.encode()) if err.detail is not None else (0, 0)
         mem = self.memory()
         _ERR.pack_into(mem.view, retptr, 1, *code, int(err.detail is not None), *detail)
 
@@ -115,8 +78,8 @@ class HttpAbi:
         mem.check(retptr, RESULT_SIZE, 4)
         timeout_ns = (timeout_ms & 0xFFFFFFFFFFFFFFFF) * 1_000_000 or None
         request = Request(
-            self._string(mem, method_ptr, method_len, "method"),
-            self._string(mem, url_ptr, url_len, "url"),
+            self.string(mem, method_ptr, method_len, "method"),
+            self.string(mem, url_ptr, url_len, "url"),
             self._headers(mem, headers_ptr, headers_len),
             mem.read(body_ptr, body_len),
             Timeouts(timeout_ns, timeout_ns, timeout_ns),
@@ -128,7 +91,7 @@ class HttpAbi:
             return
         try:
             headers = self._lower_headers(resp.headers)
-            body = self._copy_out(resp.body)
+            body = self.output(resp.body)
         finally:
             resp.close()
         _OK.pack_into(self.memory().view, retptr, 0, resp.status & 0xFFFF, *headers, *body)

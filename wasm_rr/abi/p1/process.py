@@ -14,8 +14,8 @@ from __future__ import annotations
 import struct
 
 from ...world import World, WorldError
-from ...world.process import FAMILY, Completed, Output, Request
-from ..memory import GuestFault, GuestMemory
+from ...world.process import FAMILY, Completed, Request
+from .canonical import Lowering
 from .state import Preview1Host
 
 MODULE = "wasm-rr:process/process@0.1.0"
@@ -23,45 +23,15 @@ ERROR_CODES = {"EACCES": 0, "ENOENT": 1, "ENOTDIR": 2, "EINVAL": 3}
 """WorldError names -> the WIT ``error-code`` enum (anything else is ``io``, 4)."""
 IO = 4
 _OK = struct.Struct("<BxxxiIBxxxIIII")
-_PAIR = struct.Struct("<II")
 
 
-class ProcessAbi:
-    """State the import needs: the guest's memory and its ``cabi_realloc``."""
+class ProcessAbi(Lowering):
+    """The import, bound to one instance: the world's process family and the guest's memory."""
 
     def __init__(self, world: World, host: Preview1Host) -> None:
+        super().__init__(host, MODULE)
         self.world = world
         self.process = world.get(FAMILY)
-        self.host = host
-
-    def memory(self) -> GuestMemory:
-        return self.host.mem
-
-    def _string(self, mem: GuestMemory, ptr: int, n: int) -> str:
-        try:
-            return mem.read(ptr, n).decode("utf-8")
-        except UnicodeDecodeError:
-            raise GuestFault("invalid utf-8 string passed to wasm-rr:process run") from None
-
-    def _strings(self, mem: GuestMemory, ptr: int, n: int) -> list[str]:
-        mem.check(ptr, 8 * n, 4)
-        return [self._string(mem, *_PAIR.unpack_from(mem.view, ptr + 8 * i)) for i in range(n)]
-
-    def _copy_out(self, out: Output) -> tuple[int, int]:
-        """Allocate ``out.size`` bytes in the guest and copy the output there in pieces."""
-        if out.size == 0:
-            return 0, 0
-        realloc = self.host.realloc
-        if realloc is None:
-            raise GuestFault("the guest exports no `cabi_realloc` to receive a program's output")
-        ptr = realloc(0, 0, 1, out.size)
-        mem = self.memory()  # the call may have grown memory
-        mem.check(ptr, out.size)
-        at = ptr
-        for chunk in out.chunks():
-            mem.view[at : at + len(chunk)] = chunk
-            at += len(chunk)
-        return ptr, out.size
 
     def run(
         self,
@@ -81,10 +51,10 @@ class ProcessAbi:
         mem = self.memory()
         mem.check(retptr, 32, 4)
         request = Request(
-            self._string(mem, program_ptr, program_len),
-            self._strings(mem, args_ptr, args_len),
-            self._string(mem, cwd_ptr, cwd_len),
-            self._strings(mem, env_ptr, env_len),
+            self.string(mem, program_ptr, program_len),
+            self.strings(mem, args_ptr, args_len),
+            self.string(mem, cwd_ptr, cwd_len),
+            self.strings(mem, env_ptr, env_len),
             mem.read(stdin_ptr, stdin_len),
             timeout_ms & 0xFFFFFFFFFFFFFFFF,
         )
@@ -96,8 +66,8 @@ class ProcessAbi:
             )
             return
         try:
-            out = self._copy_out(done.stdout)
-            err_out = self._copy_out(done.stderr)
+            out = self.output(done.stdout)
+            err_out = self.output(done.stderr)
         finally:
             done.close()
         mem = self.memory()
