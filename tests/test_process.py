@@ -21,6 +21,7 @@ import pytest
 from wasm_rr.trace import Event, load
 
 from .conftest import ROOT, CliRun, cli, guest
+from .rss import SAMPLER
 from .tracetools import rewrite, with_event
 
 TOUR_ALLOW = ["echo", "date", "sh", "cat", "sleep"]
@@ -280,33 +281,21 @@ def test_a_different_call_is_drift(
 
 # --- 4. a 50 MB output is streamed, not held ------------------------------------------
 
-MEASURE = """
-import io, json, sys, threading, time
+MEASURE = (
+    SAMPLER
+    + """
+import io, json, sys
 from wasm_rr import engine
 from wasm_rr.world import Streams, process
 from wasm_rr.config import RunConfig
-peak = [0]
-done = threading.Event()
-def anon():
-    for line in open("/proc/self/status"):
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1])
-    return 0
-def sample():
-    while not done.is_set():
-        peak[0] = max(peak[0], anon())
-        time.sleep(0.002)
-t = threading.Thread(target=sample, daemon=True)
-t.start()
 config = RunConfig(["procdemo.wasm", "big", sys.argv[3]], {}, [],
                    {"process": process.options(["head"], [])})
 out = io.BytesIO()
 result = engine.record(sys.argv[1], sys.argv[2], config, Streams(None, out, io.BytesIO()))
-done.set()
-t.join()
-print(json.dumps({"peak_kib": max(peak[0], anon()), "stdout": out.getvalue().decode(),
+print(json.dumps({"peak_kib": peak(), "stdout": out.getvalue().decode(),
                   "exit": result.outcome.exit_code}))
 """
+)
 
 
 def measured_record(trace: Path, n: int) -> dict[str, object]:

@@ -10,33 +10,22 @@ from pathlib import Path
 from wasm_rr.trace import load
 
 from .conftest import ROOT
+from .rss import SAMPLER
 
 # Samples the process's anonymous resident memory (its heap, not the page cache that the
 # trace file's mapping shows) every few milliseconds while it records, and prints the peak.
-MEASURE = """
-import io, sys, threading, time
+MEASURE = (
+    SAMPLER
+    + """
+import io, sys
 from wasm_rr import engine
 from wasm_rr.world import Streams
 from wasm_rr.config import DirSpec, RunConfig
-peak = [0]
-done = threading.Event()
-def anon():
-    for line in open("/proc/self/status"):
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1])
-    return 0
-def sample():
-    while not done.is_set():
-        peak[0] = max(peak[0], anon())
-        time.sleep(0.002)
-t = threading.Thread(target=sample, daemon=True)
-t.start()
 config = RunConfig(["w", "/data/big.bin"], {}, [DirSpec(sys.argv[3], "/data")])
 engine.record(sys.argv[1], sys.argv[2], config, Streams(None, io.BytesIO(), io.BytesIO()))
-done.set()
-t.join()
-print(max(peak[0], anon()))
+print(peak())
 """
+)
 
 
 def peak_anon_kib(trace: Path, data: Path) -> int:
