@@ -91,9 +91,12 @@ def test_arguments_swapped(greet_trace: Path) -> None:
 
 
 def test_usage_errors_are_125() -> None:
+    run = cli("replay")
+    assert run.status == 125
+    assert "Missing argument '[GUEST] TRACE'" in one_line_error(run.stderr)
     run = cli("replay", GREET)
     assert run.status == 125
-    assert "Missing argument 'TRACE'" in one_line_error(run.stderr)
+    assert "is a wasm file, not a trace" in one_line_error(run.stderr)
     assert cli("frobnicate").status == 125
 
 

@@ -12,20 +12,19 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable
 from typing import Any, BinaryIO, cast
 
 import click
 
-from . import __version__, engine
-from .config import DirSpec, RunConfig
+from . import __version__, api, engine
+from .config import DirSpec
 from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
 from .trace import reader
 from .trace.diff import describe_event, divergence_json, first_divergence
 from .trace.events import shown
 from .trace.schema import Outcome
-from .world import Streams, http, process
+from .world import Streams
 from .world.base import describe
 
 DEFAULT_TRACE = "wasm-rr-trace.cbor"
@@ -220,10 +219,9 @@ _FAMILY_OPTIONS = [
 ]
 """Options of the effect families, each turned into its family's configuration below."""
 
-_FAMILY_CONFIG: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "process": lambda o: process.options(list(o["allow_run"]), list(o["run_wasm"])),
-    "http": lambda o: http.options(list(o["allow_http"]), list(o["redact_headers"])),
-}
+
+def _family_config(o: dict[str, Any]) -> dict[str, object]:
+    return api.family_options(o["allow_run"], o["run_wasm"], o["allow_http"], o["redact_headers"])
 
 
 def _record(
@@ -234,20 +232,31 @@ def _record(
     ro_dirs: tuple[str, ...],
     args: tuple[str, ...],
     timeout: float | None = None,
+    embed_guest: bool = False,
     **family_options: Any,
 ) -> None:
-    families = {name: make(family_options) for name, make in _FAMILY_CONFIG.items()}
-    config = RunConfig(
-        argv=[os.path.basename(guest), *args],
-        env=_env(env_specs),
-        dirs=_dirs(dirs, ro_dirs),
-        families={name: opts for name, opts in families.items() if opts},
+    prog = api.Program(guest)
+    config = prog.config(
+        args, _env(env_specs), _dirs(dirs, ro_dirs), _family_config(family_options)
     )
+    streams = _streams(True)
+    stdin, stdout, stderr = streams.stdin, streams.stdout, streams.stderr
+    result: api.Result
     try:
         if trace_path is None:
-            result = engine.run_live(guest, config, _streams(True), timeout)
+            result = prog.run(
+                config=config, timeout=timeout, stdin=stdin, stdout=stdout, stderr=stderr
+            )
         else:
-            result = engine.record(guest, trace_path, config, _streams(True), timeout)
+            result = prog.record(
+                config=config,
+                trace=trace_path,
+                embed_guest=embed_guest,
+                timeout=timeout,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+            )
     except KeyboardInterrupt:
         raise Interrupted(
             "interrupted; the trace keeps every event recorded so far (replaying it stops at "
@@ -255,11 +264,16 @@ def _record(
             if trace_path is not None
             else "interrupted"
         ) from None
-    raise SystemExit(_report(result.outcome, result.sites))
+    raise SystemExit(_report(result.outcome, prog.guest.sites))
 
 
 @cli.command()
 @_recording_options
+@click.option(
+    "--embed-guest",
+    is_flag=True,
+    help="Store the guest's bytes in the trace, so that `wasm-rr replay TRACE` needs nothing else.",
+)
 def record(
     guest: str,
     trace_path: str,
@@ -267,31 +281,50 @@ def record(
     dirs: tuple[str, ...],
     ro_dirs: tuple[str, ...],
     args: tuple[str, ...],
+    embed_guest: bool,
     **family_options: Any,
 ) -> None:
     """Run GUEST and record every answer the outside world gives it.
 
     GUEST is a wasm module or a .tape script; arguments after `--` are passed to it.
     """
-    _record(guest, trace_path, env_specs, dirs, ro_dirs, args, **family_options)
+    _record(
+        guest, trace_path, env_specs, dirs, ro_dirs, args, embed_guest=embed_guest, **family_options
+    )
 
 
 @cli.command()
-@click.argument("guest", type=click.Path(dir_okay=False))
-@click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
+@click.argument("paths", metavar="[GUEST] TRACE", nargs=-1, required=True)
 @click.option(
     "--allow-code-change",
     is_flag=True,
     help="Replay even though the guest's bytes changed since the recording.",
 )
 @_TIMEOUT_OPTION
-def replay(guest: str, trace_path: str, allow_code_change: bool, timeout: float | None) -> None:
-    """Re-run GUEST against the answers recorded in TRACE, reading nothing from the world."""
+def replay(paths: tuple[str, ...], allow_code_change: bool, timeout: float | None) -> None:
+    """Re-run GUEST against the answers recorded in TRACE, reading nothing from the world.
+
+    With TRACE alone, the guest is the one the trace carries (`record --embed-guest`); a GUEST
+    given is checked against the trace's.
+    """
+    if len(paths) > 2:
+        raise click.UsageError(f"expected [GUEST] TRACE, got {len(paths)} paths")
+    guest = api.Program(paths[0], cache="r") if len(paths) == 2 else None
+    trace = reader.load(paths[-1])
+    streams = _streams(False)
     try:
-        result = engine.replay(guest, trace_path, _streams(False), allow_code_change, timeout)
+        result = api.replay(
+            trace,
+            guest,
+            allow_code_change=allow_code_change,
+            timeout=timeout,
+            stdout=streams.stdout,
+            stderr=streams.stderr,
+        )
     except KeyboardInterrupt:
         raise Interrupted("interrupted") from None
-    raise SystemExit(_report(result.outcome, result.sites))
+    code = guest.guest if guest is not None else engine.embedded_guest(trace)
+    raise SystemExit(_report(result.outcome, code.sites))
 
 
 @cli.command()

@@ -30,6 +30,7 @@ from .errors import (
     CodeHashMismatchError,
     CorruptTraceError,
     DriftError,
+    EmbeddedGuestError,
     GuestLoadError,
     NotWasmError,
     OutcomeMismatchError,
@@ -97,6 +98,54 @@ class RunResult:
     events: int
     trace_path: str | None = None
     sites: SitesTable | None = None
+    trace_bytes: bytes | None = None
+    """The trace, when it was recorded to memory."""
+
+
+def as_guest(guest: str | os.PathLike[str] | Guest) -> Guest:
+    """A loaded guest as it is, else the guest at that path loaded."""
+    return guest if isinstance(guest, Guest) else load_guest(guest)
+
+
+def guest_from_bytes(wasm: bytes, name: str, path: str | None = None) -> Guest:
+    """A guest from its bytes (not a ``.tape`` script: compile those first)."""
+    shown = path or name
+    if wasm[:4] != b"\0asm":
+        raise NotWasmError(f"{shown} is not a WebAssembly file (no \\0asm header)")
+    version = wasm[4:8]
+    if version == _MODULE_VERSION:
+        kind = "module"
+    elif version == _COMPONENT_VERSION:
+        kind = "component"
+    else:
+        raise NotWasmError(f"{shown} has an unknown WebAssembly version {version.hex()}")
+    return _guest(shown, name, wasm, kind)
+
+
+def embedded_guest(trace: reader.Trace) -> Guest:
+    """The guest a trace carries (``record --embed-guest``), checked against the identity the
+    trace was recorded with: altered bytes are refused before they run."""
+    h = trace.header
+    if h.guest_wasm is None:
+        raise EmbeddedGuestError(
+            f"{trace.path} does not carry its guest (it was recorded without --embed-guest); "
+            "give the guest too: wasm-rr replay GUEST TRACE"
+        )
+    guest = guest_from_bytes(h.guest_wasm, h.guest_name, f"{trace.path} (embedded {h.guest_name})")
+    if guest.blake3 != h.guest_blake3 or guest.kind != h.guest_kind:
+        raise EmbeddedGuestError(
+            f"{trace.path}: the embedded guest {h.guest_name} is not the guest the trace was "
+            f"recorded against (blake3 {guest.blake3[:16]}..., the header says "
+            f"{h.guest_blake3[:16]}...); the trace was altered, use an intact copy"
+        )
+    return guest
+
+
+def compile_guest(guest: Guest) -> None:
+    """Compile a core-module guest now (a component compiles when it first runs), so that
+    every later run of it reuses the compiled code."""
+    if guest.kind == "module":
+        compile_module(guest)
 
 
 def load_guest(path: str | os.PathLike[str]) -> Guest:
@@ -112,16 +161,7 @@ def load_guest(path: str | os.PathLike[str]) -> Guest:
         raise UsageError(f"cannot read {what} {p}: {exc.strerror}") from None
     if p.endswith(".tape"):
         return _compile_tape(p)
-    if data[:4] != b"\0asm":
-        raise NotWasmError(f"{p} is not a WebAssembly file (no \\0asm header)")
-    version = data[4:8]
-    if version == _MODULE_VERSION:
-        kind = "module"
-    elif version == _COMPONENT_VERSION:
-        kind = "component"
-    else:
-        raise NotWasmError(f"{p} has an unknown WebAssembly version {version.hex()}")
-    return _guest(p, os.path.basename(p), data, kind)
+    return guest_from_bytes(data, os.path.basename(p), p)
 
 
 def _read_regular(path: str, what: str) -> bytes:
@@ -298,7 +338,7 @@ def _provide(world: World) -> World:
     return world
 
 
-def _header(guest: Guest, config: RunConfig) -> Header:
+def _header(guest: Guest, config: RunConfig, embed: bool = False) -> Header:
     return Header(
         tool_version=__version__,
         wasmtime_version=WASMTIME_VERSION,
@@ -310,6 +350,7 @@ def _header(guest: Guest, config: RunConfig) -> Header:
         start_time_ns=time.time_ns(),
         host=f"{platform.system()} {platform.machine()} python {platform.python_version()}",
         extra=_sites_extra(guest.sites),
+        guest_wasm=guest.wasm if embed else None,
     )
 
 
@@ -350,26 +391,29 @@ def _live_world(config: RunConfig, streams: Streams, sources: Sources) -> World:
 
 
 def record(
-    guest_path: str | os.PathLike[str],
-    trace_path: str | os.PathLike[str],
+    guest_path: str | os.PathLike[str] | Guest,
+    trace_path: str | os.PathLike[str] | None,
     config: RunConfig,
     streams: Streams,
     timeout: float | None = None,
     *,
     sources: Sources = HOST,
+    embed_guest: bool = False,
 ) -> RunResult:
     """Run the guest against the real world configured by ``config`` and record every answer
-    into ``trace_path``. ``config.argv[0]`` is the program name the guest sees; its clocks and
-    random source are ``sources`` (the host's by default). Interrupted (Ctrl-C, or ``timeout``
-    seconds passed), the trace keeps every event recorded so far."""
-    guest = load_guest(guest_path)
+    into ``trace_path`` (``None``: into memory, returned as the result's ``trace_bytes``).
+    ``config.argv[0]`` is the program name the guest sees; its clocks and random source are
+    ``sources`` (the host's by default). With ``embed_guest`` the trace carries the guest's
+    bytes. Interrupted (Ctrl-C, or ``timeout`` seconds passed), the trace keeps every event
+    recorded so far."""
+    guest = as_guest(guest_path)
     # Fail on a guest that does not compile or a directory that cannot be opened before the
     # trace file exists.
     if guest.kind == "module":
         compile_module(guest)
     live = _live_world(config, streams, sources)
     try:
-        writer = TraceWriter(trace_path, _header(guest, config))
+        writer = TraceWriter(trace_path, _header(guest, config, embed_guest))
     except BaseException:
         live.close()
         raise
@@ -397,20 +441,28 @@ def record(
             end_time_ns=time.time_ns(),
         )
     )
-    return RunResult(outcome, writer.events, os.fspath(trace_path), guest.sites)
+    return RunResult(
+        outcome,
+        writer.events,
+        None if trace_path is None else os.fspath(trace_path),
+        guest.sites,
+        writer.data,
+    )
 
 
 def replay(
-    guest_path: str | os.PathLike[str],
-    trace_path: str | os.PathLike[str],
+    guest_path: str | os.PathLike[str] | Guest | None,
+    trace_path: str | os.PathLike[str] | reader.Trace,
     streams: Streams,
     allow_code_change: bool = False,
     timeout: float | None = None,
 ) -> RunResult:
     """Re-run the guest against the recorded answers; raise at the first divergence. Nothing
-    is written but the guest's output (the compile cache is only read)."""
-    trace = reader.load(trace_path)
-    guest = replace(load_guest(guest_path), cache="r")
+    is written but the guest's output (the compile cache is only read). With no guest, the
+    one the trace carries runs (see :func:`embedded_guest`)."""
+    trace = trace_path if isinstance(trace_path, reader.Trace) else reader.load(trace_path)
+    guest = embedded_guest(trace) if guest_path is None else as_guest(guest_path)
+    guest = replace(guest, cache="r")
     if guest.blake3 != trace.header.guest_blake3 and not allow_code_change:
         raise CodeHashMismatchError(trace.header.guest_blake3, guest.blake3)
     check_fuel = trace.header.wasmtime_version == WASMTIME_VERSION and not allow_code_change
@@ -452,11 +504,11 @@ def replay(
                 f"{name} its footer records; the trace is damaged, use an intact copy or "
                 "re-record"
             )
-    return RunResult(outcome, rep.seq, os.fspath(trace_path), guest.sites)
+    return RunResult(outcome, rep.seq, trace.path, guest.sites)
 
 
 def run_live(
-    guest_path: str | os.PathLike[str],
+    guest_path: str | os.PathLike[str] | Guest,
     config: RunConfig,
     streams: Streams,
     timeout: float | None = None,
@@ -465,7 +517,7 @@ def run_live(
 ) -> RunResult:
     """Run the guest against the real world (clocks and random from ``sources``), recording
     nothing."""
-    guest = load_guest(guest_path)
+    guest = as_guest(guest_path)
     world = _provide(_live_world(config, streams, sources))
     register = SiteRegister(guest.sites) if guest.sites is not None else None
     try:

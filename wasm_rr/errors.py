@@ -224,6 +224,11 @@ class CodeHashMismatchError(WasmRRError):
         )
 
 
+class EmbeddedGuestError(TraceError):
+    """A trace's embedded guest is missing (and no guest was given) or is not the guest the
+    trace was recorded against."""
+
+
 class RecordingCutOffError(WasmRRError):
     """Replay reached the point where an interrupted recording stops."""
 

@@ -18,8 +18,9 @@ kept in :attr:`HostFunctions.pending` and turned into a wasm trap, and the runne
 from __future__ import annotations
 
 import ctypes
+import functools
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import wasmtime
@@ -28,6 +29,12 @@ from ._wasmtime import CALLBACK, define_func_unchecked, new_trap
 
 _VALTYPES = {"i": wasmtime.ValType.i32, "I": wasmtime.ValType.i64}
 _SLOT_FORMATS = {"i": "I12x", "I": "Q8x"}
+
+
+@functools.cache
+def _functype(params: str, results: str) -> wasmtime.FuncType:
+    """One function type per signature for the life of the process (the linker copies it)."""
+    return wasmtime.FuncType([_VALTYPES[p]() for p in params], [_VALTYPES[r]() for r in results])
 
 
 class AbiError(Exception):
@@ -52,9 +59,17 @@ def slot_unpacker(params: str) -> Callable[[memoryview], tuple[int, ...]]:
 class HostFunctions:
     """Registers Python functions as raw host functions on a core-module linker."""
 
-    def __init__(self, linker: wasmtime.Linker, error_result: ErrorResult) -> None:
+    def __init__(
+        self,
+        linker: wasmtime.Linker,
+        error_result: ErrorResult,
+        imported: Collection[tuple[str, str]] | None = None,
+    ) -> None:
         self._linker = linker
         self._error_result = error_result
+        self._imported = imported
+        """Only these ``(module, name)`` are defined, when given (the guest's imports: defining
+        the others would cost every run and serve nothing)."""
         self._keep: list[Any] = []
         self.pending: BaseException | None = None
 
@@ -82,9 +97,9 @@ class HostFunctions:
         :func:`slot_unpacker` and stores its result in ``ints[0]``: one call less, for the
         functions guests call in tight loops.
         """
-        functype = wasmtime.FuncType(
-            [_VALTYPES[p]() for p in params], [_VALTYPES[r]() for r in results]
-        )
+        if self._imported is not None and (module, name) not in self._imported:
+            return
+        functype = _functype(params, results)
         unpack = slot_unpacker(params)
         nbytes = 16 * max(len(params), len(results), 1)
         error_result = self._error_result

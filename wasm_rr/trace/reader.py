@@ -163,7 +163,7 @@ def _decode_prefix(data: bytes | memoryview, path: str) -> tuple[int, Header, in
     if bytes(data[: len(MAGIC_BYTES)]) != MAGIC_BYTES:
         if bytes(data[:4]) == b"\0asm":
             raise CorruptTraceError(
-                f"{path} is a wasm file, not a trace; the order is: GUEST.wasm TRACE.cbor"
+                f"{path} is a wasm file, not a trace; the order is: [GUEST.wasm] TRACE.cbor"
             )
         raise CorruptTraceError(f"{path} is not a wasm-rr trace (bad magic bytes)")
     if len(data) > _HEADER_WINDOW:
@@ -171,7 +171,8 @@ def _decode_prefix(data: bytes | memoryview, path: str) -> tuple[int, Header, in
             return _decode_prefix(bytes(data[:_HEADER_WINDOW]), path)
         except CorruptTraceError:
             pass  # a header larger than the window: decode from the whole file
-    stream = io.BytesIO(data)
+    # A large header (an embedded guest) is read through a view: no copy of the whole file.
+    stream = io.BufferedReader(_ViewStream(memoryview(data)), 1 << 16)
     dec = cbor2.CBORDecoder(stream)
     try:
         magic = dec.decode()
@@ -193,6 +194,34 @@ def _decode_prefix(data: bytes | memoryview, path: str) -> tuple[int, Header, in
     except Exception:
         raise CorruptTraceError(f"{path}: the trace header is damaged") from None
     return version, header, stream.tell()
+
+
+class _ViewStream(io.RawIOBase):
+    """A readable stream over a buffer, without copying it."""
+
+    def __init__(self, view: memoryview) -> None:
+        self._view = view
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, b: Any) -> int:
+        n = max(0, min(len(b), len(self._view) - self._pos))
+        b[:n] = self._view[self._pos : self._pos + n]
+        self._pos += n
+        return n
 
 
 def _decode_items_slowly(region: bytes) -> tuple[list[Any], str, list[int]]:
@@ -232,12 +261,26 @@ def _decode_region(buf: bytearray, size: int, offset: int) -> list[Any]:
     return items
 
 
-def load(path: str | os.PathLike[str]) -> Trace:
-    """Load and verify a trace file. Raises a :class:`TraceError` subclass on any problem."""
-    p = os.fspath(path)
+def load_bytes(data: bytes, name: str = "<memory>") -> Trace:
+    """Load and verify a trace held in memory (as :func:`load` does a file); messages call it
+    ``name``."""
+    fd = os.memfd_create("wasm-rr-trace", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        return load(f"/proc/self/fd/{fd}", name=name)
+    finally:
+        os.close(fd)
+
+
+def load(path: str | os.PathLike[str], *, name: str | None = None) -> Trace:
+    """Load and verify a trace file. Raises a :class:`TraceError` subclass on any problem;
+    messages call the trace ``name`` (default: its path)."""
+    p = name if name is not None else os.fspath(path)
     try:
         # O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer.
-        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(os.fspath(path), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise TraceNotFoundError(
             f"trace {p} does not exist; record one with `wasm-rr record`"

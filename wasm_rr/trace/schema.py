@@ -43,11 +43,17 @@ class Header:
     start_time_ns: int = 0
     host: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    guest_wasm: bytes | None = field(default=None, repr=False)
+    """The guest's own bytes, when the trace carries them (``record --embed-guest``): then the
+    trace replays with nothing else. Their identity is still :attr:`guest_blake3`, checked
+    before they run."""
 
     def to_cbor(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["config"] = self.config.to_cbor()
         d["kinds"] = dict(self.kinds)
+        if self.guest_wasm is None:
+            del d["guest_wasm"]  # absent, not null: traces without a guest stay as they were
         return d
 
     @classmethod
@@ -63,6 +69,9 @@ class Header:
         if not all(isinstance(data.get(k), str) for k in texts):
             raise ValueError("header misses a text field")
         extra = data.get("extra", {})
+        guest_wasm = data.get("guest_wasm")
+        if guest_wasm is not None and type(guest_wasm) is not bytes:
+            raise ValueError("header guest_wasm is not a byte string")
         tool_version, wasmtime_version, guest_blake3, guest_kind, guest_name = (
             str(data[k]) for k in texts
         )
@@ -77,6 +86,7 @@ class Header:
             start_time_ns=int(data.get("start_time_ns", 0) or 0),
             host=str(data.get("host", "")),
             extra=extra if isinstance(extra, dict) else {},
+            guest_wasm=guest_wasm,
         )
 
 

@@ -36,6 +36,7 @@ from .schema import (
 )
 
 _GROW_MIN = 1 << 20
+_MEMORY_START = 1 << 16
 _PWRITE_MIN = 4096
 _HASH_CHUNK = 1 << 22
 _SMALL = [bytes((i,)) for i in range(24)]
@@ -139,9 +140,20 @@ class TraceWriter:
     attach_fuel: Callable[[Any], None]
     """Stamp events with fuel read from ``cell[0]`` (instructions executed so far)."""
 
-    def __init__(self, path: str | os.PathLike[str], header: Header) -> None:
-        self.path = os.fspath(path)
-        self._fd = _open_exclusive(self.path)
+    data: bytes | None = None
+    """An in-memory trace's bytes, once closed."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, header: Header) -> None:
+        """Write to the file ``path``, or with ``path=None`` to memory (an anonymous file:
+        :attr:`data` holds the trace once closed)."""
+        if path is None:
+            self.path = "<memory>"
+            self._fd = os.memfd_create("wasm-rr-trace", os.MFD_CLOEXEC)
+            self._in_memory = True
+        else:
+            self.path = os.fspath(path)
+            self._fd = _open_exclusive(self.path)
+            self._in_memory = False
         self._blobs: dict[bytes, int] = {}
         self.codes = {name: code for code, name in header.kinds.items()}
         """``family.op`` -> the code its events get in this trace (from the header)."""
@@ -152,7 +164,7 @@ class TraceWriter:
     def _build(self) -> None:
         fileno = self._fd
         path = self.path
-        cap = _GROW_MIN
+        cap = _MEMORY_START if self._in_memory else _GROW_MIN
         try:
             _reserve_space(fileno, 0, cap)
             mm = mmap.mmap(fileno, cap)
@@ -360,6 +372,8 @@ class TraceWriter:
             self._mm.close()
             try:
                 os.ftruncate(self._fd, size)
+                if self._in_memory:
+                    self.data = os.pread(self._fd, size, 0) if size else b""
             finally:
                 os.close(self._fd)
 

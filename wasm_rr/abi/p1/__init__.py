@@ -15,6 +15,7 @@ world)``. Adding an area is adding its module and a line to :data:`AREAS`.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Protocol
 
@@ -46,6 +47,20 @@ AREAS: list[Callable[[Preview1Host, World], None]] = [
     http.define,
 ]
 """Every area's ``define(host, world)``, in the order they are defined."""
+
+
+_IMPORTS: weakref.WeakKeyDictionary[wasmtime.Module, frozenset[tuple[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def module_imports(module: wasmtime.Module) -> frozenset[tuple[str, str]]:
+    """The ``(module, name)`` pairs a compiled module imports (read once per module)."""
+    found = _IMPORTS.get(module)
+    if found is None:
+        found = frozenset((i.module, i.name or "") for i in module.imports)
+        _IMPORTS[module] = found
+    return found
 
 
 def error_result(exc: BaseException) -> int | None:
@@ -89,7 +104,7 @@ def run_module(
     interrupt.attach(store, engine)
     world.attach_fuel(fuel_cell(store))
     linker = wasmtime.Linker(engine)
-    functions = HostFunctions(linker, error_result)
+    functions = HostFunctions(linker, error_result, module_imports(module))
     host = build_host(functions, world)
     linker.define_unknown_imports_as_traps(module)
 

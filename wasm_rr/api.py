@@ -1,0 +1,332 @@
+"""The library API: record, replay and run guests from Python, many runs in one process.
+
+A :class:`Program` is a guest loaded and compiled once; each of its runs gets a fresh store
+and a fresh world, and writes its trace to a file or to memory::
+
+    import wasm_rr
+
+    prog = wasm_rr.Program("guests/build/flaky.wasm")
+    for seed in range(1000):
+        rec = prog.record(sources=wasm_rr.seeded_sources(seed))   # trace kept in memory
+        if rec.failed:
+            open("fail.cbor", "wb").write(rec.trace)
+            break
+    wasm_rr.replay("fail.cbor", "guests/build/flaky.wasm").stdout
+
+:func:`record`, :func:`replay` and :func:`run` are the one-shot forms. Every result is a frozen
+dataclass; every problem with the inputs (a missing guest, a damaged trace, a replay that
+drifts) is raised as a :class:`~wasm_rr.errors.WasmRRError` whose message is one line. The
+command line (:mod:`wasm_rr.cli`) is built on this module.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import BinaryIO, Literal
+
+from . import engine
+from .config import DirSpec, RunConfig
+from .errors import EXIT_TRAP
+from .trace import reader
+from .trace.schema import Outcome, Trap
+from .world import HOST, Sources, Streams, http, process
+from .world.clocks import stepping
+from .world.random import seeded
+
+__all__ = [
+    "LiveResult",
+    "Program",
+    "RecordResult",
+    "ReplayResult",
+    "Result",
+    "family_options",
+    "record",
+    "replay",
+    "run",
+    "seeded_sources",
+]
+
+GuestSpec = str | os.PathLike[str] | bytes
+"""A guest: the path of a wasm file (module or component) or ``.tape`` script, or wasm bytes."""
+
+Input = bytes | BinaryIO | None
+"""The guest's stdin: bytes, a binary stream read as the guest reads, or none (end of file)."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """How one run ended and what the guest printed."""
+
+    outcome: Outcome
+    stdout: bytes | None
+    """What the guest wrote to stdout (``None`` when it went to a ``stdout=`` stream)."""
+    stderr: bytes | None
+    events: int
+    """Events recorded, or replayed."""
+
+    @property
+    def exit_code(self) -> int | None:
+        """The guest's exit code; ``None`` when it trapped."""
+        return self.outcome.exit_code if self.outcome.trap is None else None
+
+    @property
+    def trap(self) -> Trap | None:
+        return self.outcome.trap
+
+    @property
+    def status(self) -> int:
+        """The exit status the command line gives this run: the exit code (modulo 256), or
+        134 for a trap."""
+        if self.outcome.trap is not None:
+            return EXIT_TRAP
+        return (self.outcome.exit_code or 0) & 0xFF
+
+    @property
+    def failed(self) -> bool:
+        """A trap, or a non-zero exit."""
+        return self.status != 0
+
+
+@dataclass(frozen=True)
+class RecordResult(Result):
+    """A recorded run: the trace is at :attr:`trace_path`, or in :attr:`trace` when it was
+    recorded to memory."""
+
+    trace_path: str | None = None
+    trace: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ReplayResult(Result):
+    """A replayed run. Replay checks the outcome and both outputs against the trace, so a
+    result means the run was reproduced exactly."""
+
+    trace_path: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveResult(Result):
+    """A run against the real world with nothing recorded."""
+
+
+def seeded_sources(seed: int, realtime_ns: int = 1_700_000_000_000_000_000) -> Sources:
+    """Reproducible clocks and random bytes: runs with the same ``seed`` see the same answers
+    (for tests and hunting: inject the seed instead of waiting for luck)."""
+    return Sources(clocks=stepping(realtime_ns), random=seeded(seed))
+
+
+def family_options(
+    allow_run: Sequence[str] = (),
+    run_wasm: Sequence[str] = (),
+    allow_http: Sequence[str] = (),
+    redact_headers: Sequence[str] = (),
+) -> dict[str, object]:
+    """The per-family part of a :class:`~wasm_rr.config.RunConfig` (``--allow-run``,
+    ``--run-wasm``, ``--allow-http``, ``--redact-header``); families with no options are left
+    out."""
+    families = {
+        "process": process.options(list(allow_run), list(run_wasm)),
+        "http": http.options(list(allow_http), list(redact_headers)),
+    }
+    return {name: opts for name, opts in families.items() if opts}
+
+
+class Program:
+    """A guest loaded and compiled once, run as many times as wanted.
+
+    ``guest`` is a path (a wasm module or component, or a ``.tape`` script, compiled here) or
+    wasm bytes (``name`` is then the program name the guest sees as ``argv[0]``). ``cache``
+    says what the on-disk compile cache may do: ``rw``, or ``r`` (read only, as replay does).
+    """
+
+    def __init__(
+        self,
+        guest: GuestSpec | engine.Guest,
+        name: str | None = None,
+        *,
+        cache: Literal["rw", "r"] = "rw",
+    ) -> None:
+        if isinstance(guest, engine.Guest):
+            loaded = guest
+        elif isinstance(guest, bytes):
+            loaded = engine.guest_from_bytes(guest, name or "guest.wasm")
+        else:
+            loaded = engine.load_guest(guest)
+        loaded = replace(loaded, cache=cache)
+        self.guest = loaded
+        self.name = name or loaded.name
+        """The program name the guest sees (``argv[0]``)."""
+        engine.compile_guest(loaded)  # now, once: every run reuses it
+
+    @classmethod
+    def from_trace(cls, trace: str | os.PathLike[str] | bytes) -> Program:
+        """The guest a self-contained trace carries (checked against its recorded identity)."""
+        return cls(engine.embedded_guest(_load(trace)), cache="r")
+
+    @property
+    def blake3(self) -> str:
+        """The guest's identity, as traces record it."""
+        return self.guest.blake3
+
+    @property
+    def kind(self) -> str:
+        """``module`` or ``component``."""
+        return self.guest.kind
+
+    def config(
+        self,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        dirs: Sequence[DirSpec | str] = (),
+        families: Mapping[str, object] | None = None,
+    ) -> RunConfig:
+        """The run configuration for these arguments (program name first), environment,
+        directories (a ``DirSpec``, or ``HOST[::GUEST]``) and family options."""
+        return RunConfig(
+            argv=[self.name, *args],
+            env=dict(env or {}),
+            dirs=[_dir(d) for d in dirs],
+            families=dict(families or {}),
+        )
+
+    def record(
+        self,
+        args: Sequence[str] = (),
+        *,
+        env: Mapping[str, str] | None = None,
+        dirs: Sequence[DirSpec | str] = (),
+        families: Mapping[str, object] | None = None,
+        config: RunConfig | None = None,
+        stdin: Input = None,
+        trace: str | os.PathLike[str] | None = None,
+        embed_guest: bool = False,
+        sources: Sources = HOST,
+        timeout: float | None = None,
+        stdout: BinaryIO | None = None,
+        stderr: BinaryIO | None = None,
+    ) -> RecordResult:
+        """Run the guest against the real world and record it: into the file ``trace``, or
+        with ``trace=None`` into memory (:attr:`RecordResult.trace`). ``config`` replaces
+        ``args``/``env``/``dirs``/``families``. Clocks and random bytes come from ``sources``
+        (:func:`seeded_sources` for reproducible ones). ``embed_guest`` stores the guest's
+        bytes in the trace, which then replays alone."""
+        cfg = config or self.config(args, env, dirs, families)
+        streams, out, err = _streams(stdin, stdout, stderr)
+        r = engine.record(
+            self.guest, trace, cfg, streams, timeout, sources=sources, embed_guest=embed_guest
+        )
+        return RecordResult(
+            r.outcome, _value(out), _value(err), r.events, r.trace_path, r.trace_bytes
+        )
+
+    def replay(
+        self,
+        trace: str | os.PathLike[str] | bytes,
+        *,
+        allow_code_change: bool = False,
+        timeout: float | None = None,
+        stdout: BinaryIO | None = None,
+        stderr: BinaryIO | None = None,
+    ) -> ReplayResult:
+        """Re-run the guest against a trace (a path, or the bytes of one), reading nothing
+        from the world; raises at the first divergence (a
+        :class:`~wasm_rr.errors.DriftError`)."""
+        return _replay(self.guest, trace, allow_code_change, timeout, stdout, stderr)
+
+    def run(
+        self,
+        args: Sequence[str] = (),
+        *,
+        env: Mapping[str, str] | None = None,
+        dirs: Sequence[DirSpec | str] = (),
+        families: Mapping[str, object] | None = None,
+        config: RunConfig | None = None,
+        stdin: Input = None,
+        sources: Sources = HOST,
+        timeout: float | None = None,
+        stdout: BinaryIO | None = None,
+        stderr: BinaryIO | None = None,
+    ) -> LiveResult:
+        """Run the guest against the real world, recording nothing."""
+        cfg = config or self.config(args, env, dirs, families)
+        streams, out, err = _streams(stdin, stdout, stderr)
+        r = engine.run_live(self.guest, cfg, streams, timeout, sources=sources)
+        return LiveResult(r.outcome, _value(out), _value(err), r.events)
+
+
+def record(guest: GuestSpec | Program, args: Sequence[str] = (), **options: object) -> RecordResult:
+    """Record one run of ``guest``: :meth:`Program.record`'s options."""
+    prog = guest if isinstance(guest, Program) else Program(guest)
+    return prog.record(args, **options)  # type: ignore[arg-type]
+
+
+def replay(
+    trace: str | os.PathLike[str] | bytes | reader.Trace,
+    guest: GuestSpec | Program | None = None,
+    *,
+    allow_code_change: bool = False,
+    timeout: float | None = None,
+    stdout: BinaryIO | None = None,
+    stderr: BinaryIO | None = None,
+) -> ReplayResult:
+    """Replay a trace (a path, its bytes, or a loaded one) with ``guest``, or with the guest
+    the trace carries when ``guest`` is ``None``; a guest given is checked against the
+    trace's."""
+    if guest is None:
+        code: engine.Guest | None = None
+    elif isinstance(guest, Program):
+        code = guest.guest
+    else:
+        code = Program(guest, cache="r").guest
+    return _replay(code, trace, allow_code_change, timeout, stdout, stderr)
+
+
+def run(guest: GuestSpec | Program, args: Sequence[str] = (), **options: object) -> LiveResult:
+    """Run ``guest`` once against the real world: :meth:`Program.run`'s options."""
+    prog = guest if isinstance(guest, Program) else Program(guest)
+    return prog.run(args, **options)  # type: ignore[arg-type]
+
+
+def _replay(
+    guest: engine.Guest | None,
+    trace: str | os.PathLike[str] | bytes | reader.Trace,
+    allow_code_change: bool,
+    timeout: float | None,
+    stdout: BinaryIO | None,
+    stderr: BinaryIO | None,
+) -> ReplayResult:
+    streams, out, err = _streams(None, stdout, stderr)
+    r = engine.replay(guest, _load(trace), streams, allow_code_change, timeout)
+    return ReplayResult(r.outcome, _value(out), _value(err), r.events, r.trace_path)
+
+
+def _load(trace: str | os.PathLike[str] | bytes | reader.Trace) -> reader.Trace:
+    if isinstance(trace, reader.Trace):
+        return trace
+    if isinstance(trace, bytes):
+        return reader.load_bytes(trace)
+    return reader.load(trace)
+
+
+def _dir(spec: DirSpec | str) -> DirSpec:
+    if isinstance(spec, DirSpec):
+        return spec
+    host, sep, guest = spec.partition("::")
+    return DirSpec(host, guest if sep else host)
+
+
+def _streams(
+    stdin: Input, stdout: BinaryIO | None, stderr: BinaryIO | None
+) -> tuple[Streams, io.BytesIO | None, io.BytesIO | None]:
+    out = io.BytesIO() if stdout is None else None
+    err = io.BytesIO() if stderr is None else None
+    source = io.BytesIO(stdin) if isinstance(stdin, bytes) else stdin
+    streams = Streams(source, stdout or out or io.BytesIO(), stderr or err or io.BytesIO())
+    return streams, out, err
+
+
+def _value(buf: io.BytesIO | None) -> bytes | None:
+    return None if buf is None else buf.getvalue()
