@@ -1,0 +1,152 @@
+"""Many guest runs on several workers: in this process, in local worker processes, or on a
+Dask distributed cluster (the ``cluster`` extra, imported only when asked for).
+
+A job is a top-level function (so that it pickles) applied to tasks; results come back as they
+complete. Jobs that run a guest get it with :func:`program`, which keeps one compiled
+:class:`~wasm_rr.api.Program` per guest per worker process.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, TypeVar
+
+from .api import Program
+from .errors import UsageError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Workers(Protocol):
+    size: int
+    """How many tasks run at once."""
+
+    def map(self, job: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """``job(task)`` for every task, results in the order they complete. Tasks are taken
+        from ``tasks`` only as workers free up, so it may be endless."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class InProcess:
+    """Tasks run one after another in this process (no pool, no pickling)."""
+
+    size = 1
+
+    def map(self, job: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        return (job(task) for task in tasks)
+
+    def close(self) -> None:
+        pass
+
+
+class LocalProcesses:
+    """``jobs`` worker processes on this machine (started fresh: ``spawn``, so no wasmtime
+    state is inherited)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.size = jobs
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context("spawn")
+        )
+
+    def map(self, job: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        return _windowed(lambda task: self._pool.submit(job, task), tasks, 2 * self.size)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskCluster:
+    """The workers of a Dask distributed cluster (``tcp://scheduler:8786``), or an existing
+    ``distributed.Client``."""
+
+    def __init__(self, address: Any) -> None:
+        try:
+            import distributed
+        except ImportError:
+            raise UsageError(
+                "--cluster needs Dask distributed: pip install 'wasm-rr[cluster]'"
+            ) from None
+        if isinstance(address, distributed.Client):
+            self._client, self._own = address, False
+        else:
+            try:
+                self._client, self._own = distributed.Client(address, timeout=10), True
+            except (OSError, TimeoutError) as exc:
+                raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        self.size = max(1, sum(self._client.nthreads().values()))
+
+    def map(self, job: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        client = self._client
+        return _windowed(lambda task: client.submit(job, task, pure=False), tasks, 2 * self.size)
+
+    def close(self) -> None:
+        if self._own:
+            self._client.close()
+
+
+def workers(jobs: int = 1, cluster: Any = None) -> Workers:
+    """The workers for ``--jobs N`` / ``--cluster ADDRESS``: a cluster when one is named, else
+    ``jobs`` local processes, else this process alone."""
+    if cluster is not None:
+        return DaskCluster(cluster)
+    if jobs > 1:
+        return LocalProcesses(jobs)
+    return InProcess()
+
+
+def _windowed(submit: Callable[[T], Any], tasks: Iterable[T], window: int) -> Iterator[Any]:
+    """Submit tasks keeping ``window`` in flight; yield each result as its future completes."""
+    pending: collections.deque[Any] = collections.deque()
+    source = iter(tasks)
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < window:
+                try:
+                    pending.append(submit(next(source)))
+                except StopIteration:
+                    exhausted = True
+            if not pending:
+                return
+            done = next(_first_done(pending))
+            pending.remove(done)
+            yield done.result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _first_done(futures: collections.deque[Any]) -> Iterator[Any]:
+    """The first of ``futures`` to complete (concurrent.futures or Dask futures)."""
+    first = futures[0]
+    if isinstance(first, concurrent.futures.Future):
+        done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
+        yield next(iter(done))
+        return
+    import distributed
+
+    yield next(iter(distributed.as_completed(list(futures))))
+
+
+_PROGRAMS: dict[str, Program] = {}
+
+
+def program(wasm: bytes, name: str) -> Program:
+    """The compiled program for these guest bytes in this worker process (compiled on first
+    use, then reused by every task)."""
+    import blake3
+
+    key = blake3.blake3(wasm).hexdigest()
+    found = _PROGRAMS.get(key)
+    if found is None:
+        if len(_PROGRAMS) >= 8:
+            _PROGRAMS.clear()
+        found = _PROGRAMS[key] = Program(wasm, name)
+    return found
