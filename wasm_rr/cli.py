@@ -387,6 +387,9 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
     sites = engine.recorded_sites(h)
     out = click.echo
     if as_json:
+        fields = h.to_cbor()
+        if h.guest_wasm is not None:
+            fields["guest_wasm"] = {"embedded_bytes": len(h.guest_wasm)}
         out(
             json.dumps(
                 {
@@ -394,7 +397,7 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
                     "path": trace.path,
                     "format": trace.version,
                     "size": trace.size,
-                    **shown(h.to_cbor()),
+                    **shown(fields),
                 }
             )
         )
@@ -415,7 +418,8 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
         return
     config = h.config
     out(f"trace      {trace.path} (format {trace.version}, {trace.size} bytes)")
-    out(f"guest      {h.guest_name} ({h.guest_kind}, blake3 {h.guest_blake3[:16]}...)")
+    carried = "" if h.guest_wasm is None else f", embedded: {len(h.guest_wasm)} bytes"
+    out(f"guest      {h.guest_name} ({h.guest_kind}, blake3 {h.guest_blake3[:16]}...{carried})")
     out(f"recorded   by wasm-rr {h.tool_version}, wasmtime {h.wasmtime_version}, on {h.host}")
     out(f"argv       {config.argv}")
     out(f"env        {config.env}")
