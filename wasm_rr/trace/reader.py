@@ -639,7 +639,8 @@ class _MapStream(io.RawIOBase):
         q = self.base + at + done - len(head)
         m = min(n - done, self.limit - q)
         if m > 0:
-            b[done : done + m] = self.mm[q : q + m]
+            with memoryview(self.mm) as view:  # one copy, from the mapping into cbor2's buffer
+                b[done : done + m] = view[q : q + m]
             done += m
         self.at = at + done
         return done
