@@ -40,6 +40,8 @@ class Crash:
     """The saved trace (``crash-<site>.cbor`` in the output directory)."""
     new: bool = True
     """False when the output directory already held this site's trace."""
+    first_run: int = 0
+    """The run (counted from 1) that first reached this site in this session."""
 
 
 @dataclass
@@ -198,6 +200,8 @@ class Session:
         crash = self.stats.crashes.get(site.id)
         if crash is None:
             crash = self.stats.crashes[site.id] = Crash(site, smallest=len(data))
+        if crash.count == 0:
+            crash.site, crash.first_run = site, self.stats.execs
         crash.count += 1
         crash.smallest = min(crash.smallest, len(data))
         if crash.path is None and ex.trace is not None:

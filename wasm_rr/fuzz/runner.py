@@ -26,6 +26,7 @@ from ..config import DirSpec, RunConfig
 from ..crashes import CrashSite, crash_site
 from ..errors import UsageError
 from ..trace import reader
+from ..trace.events import BLOB, SITE
 from ..trace.schema import Outcome
 from ..world import Sources
 from .chaos import WorldChaos
@@ -97,16 +98,25 @@ def bucket(n: int) -> int:
 def signature(trace: bytes, outcome: Outcome) -> bytes:
     """A run's path signature: its events' kinds and bucketed fuel deltas, its outcome (exit
     status, or trap site) and the bucketed total fuel, hashed (16 bytes)."""
-    h = blake3.blake3()
+    loaded = reader.load_bytes(trace)
+    arity = loaded.arity
+    names = {code: decl.name for code, decl in loaded.kinds.items()}
     total = 0
     parts: list[str] = []
-    for event in reader.load_bytes(trace).events():
-        total += event.fuel
-        parts.append(f"{event.name}:{bucket(event.fuel)}")
-    site = crash_site(outcome)
-    parts.append(f"end:{site.id}:{bucket(total)}")
-    h.update(";".join(parts).encode())
-    return h.digest(16)
+    chunks = loaded.chunks()
+    # The flat items, as Trace.events walks them, without resolving payloads.
+    while (chunk := chunks.next()) is not None:
+        items, end = chunk
+        i = 0
+        while i < end:
+            k = items[i]
+            if k != BLOB and k != SITE:
+                fuel = items[i + 1]
+                total += fuel
+                parts.append(f"{names[k]}:{bucket(fuel)}")
+            i += 1 + arity[k]
+    parts.append(f"end:{crash_site(outcome).id}:{bucket(total)}")
+    return blake3.blake3(";".join(parts).encode()).digest(16)
 
 
 def sources(seed: int, chaos: bool) -> Sources:
