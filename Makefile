@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/p2.py
 	$(PY) benchmarks/real.py
+	$(PY) benchmarks/fuzz.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

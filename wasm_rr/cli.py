@@ -485,6 +485,184 @@ def diff(trace_a: str, trace_b: str, as_json: bool) -> None:
     raise SystemExit(1)
 
 
+# ---- fuzz ----------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("guest", type=click.Path(dir_okay=False))
+@click.option("--stdin", "to_stdin", is_flag=True, help="Mutate the guest's stdin (the default).")
+@click.option(
+    "--file",
+    "guest_file",
+    metavar="GUESTPATH",
+    help="Mutate a file the guest reads, written at GUESTPATH (its directory is preopened; a "
+    "--dir given there is copied).",
+)
+@click.option(
+    "--args",
+    "to_args",
+    is_flag=True,
+    help="Mutate the guest's arguments (one per line of an input; after the ones given after --).",
+)
+@click.option("--chaos", is_flag=True, help="Vary the world's answers instead of the input.")
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(file_okay=False),
+    help="Seed inputs, one per file (none: start from the empty input).",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Where crash-<site>.cbor traces are written (created if missing).",
+)
+@click.option(
+    "--time",
+    "seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop after SECONDS (default 60 when --runs is not given).",
+)
+@click.option("--runs", type=click.IntRange(min=1), help="Stop after N runs.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Local worker processes.",
+)
+@click.option("--cluster", metavar="ADDRESS", help="Run on a Dask cluster (tcp://scheduler:8786).")
+@click.option(
+    "--until",
+    "until",
+    metavar="EXPR",
+    help="What counts as a crash (default: a trap); see docs/hunting.md.",
+)
+@click.option(
+    "--max-len",
+    type=click.IntRange(min=1),
+    default=4096,
+    show_default=True,
+    help="Largest input tried.",
+)
+@click.option(
+    "--save-corpus", is_flag=True, help="Also write inputs that found new paths to OUT/corpus/."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="A run taking longer is a crash of its own (site `timeout`).",
+)
+@click.option("--env", "env_specs", multiple=True, metavar="NAME[=VALUE]", help="As for `record`.")
+@_DIR_OPTIONS[0]
+@_DIR_OPTIONS[1]
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def fuzz(
+    guest: str,
+    to_stdin: bool,
+    guest_file: str | None,
+    to_args: bool,
+    chaos: bool,
+    corpus_dir: str | None,
+    out_dir: str,
+    seconds: float | None,
+    runs: int | None,
+    seed: int,
+    jobs: int,
+    cluster: str | None,
+    until: str | None,
+    max_len: int,
+    save_corpus: bool,
+    timeout: float,
+    env_specs: tuple[str, ...],
+    dirs: tuple[str, ...],
+    ro_dirs: tuple[str, ...],
+    args: tuple[str, ...],
+) -> None:
+    """Fuzz GUEST: mutate its input (stdin, a file, or its arguments) from a seed corpus, or
+    vary the world's answers (--chaos), recording every run; each distinct crash is saved once
+    as OUT/crash-<site>.cbor, a trace that `wasm-rr replay` reproduces alone.
+
+    Exit status 0 when no run crashed, 1 when some did (the report lists them), 125 for a
+    usage error.
+    """
+    from . import predicate
+    from .fuzz import Session, Setup, load_corpus
+    from .fuzz.runner import file_dir
+
+    if to_stdin + to_args + (guest_file is not None) > 1:
+        raise click.UsageError("choose one of --stdin, --file and --args")
+    target: Any = "args" if to_args else "file" if guest_file is not None else "stdin"
+    if guest_file is not None:
+        file_dir(guest_file)
+    predicate.parse(until)  # a bad expression is a usage error before anything runs
+    prog = api.Program(guest)
+    setup = Setup(
+        prog.guest.wasm,
+        prog.name,
+        target,
+        guest_file,
+        tuple(args),
+        tuple(_env(env_specs).items()),
+        tuple(_dirs(dirs, ro_dirs)),
+        (),
+        until,
+        chaos,
+        timeout,
+    )
+    tty = sys.stderr.isatty()
+    session = Session(
+        setup,
+        load_corpus(corpus_dir),
+        out_dir,
+        seed=seed,
+        runs=runs,
+        seconds=seconds if seconds is not None or runs is not None else 60.0,
+        jobs=jobs,
+        cluster=cluster,
+        max_len=max_len,
+        save_corpus=save_corpus,
+        progress=_fuzz_status if tty else None,
+    )
+    stats = session.run()
+    if tty:
+        sys.stderr.write("\r\033[K")
+    click.echo(
+        f"fuzz: {stats.execs} runs in {stats.seconds:.1f} s ({stats.execs_per_s:.0f}/s, "
+        f"{stats.workers} worker{'s' if stats.workers != 1 else ''}), corpus {stats.corpus} "
+        f"inputs from {stats.seeds} seed{'s' if stats.seeds != 1 else ''}, {stats.paths} paths"
+    )
+    crashes = sorted(stats.crashes.values(), key=lambda c: -c.count)
+    if not crashes:
+        click.echo("no crashes")
+        raise SystemExit(0)
+    click.echo(f"{len(crashes)} distinct crash{'es' if len(crashes) != 1 else ''}:")
+    for c in crashes:
+        where = c.path or "(no trace)"
+        seen = "" if c.new else " (saved before)"
+        click.echo(f"  {where}{seen}")
+        click.echo(
+            f"    {c.site.describe()}: {c.count} run{'s' if c.count != 1 else ''}, "
+            f"smallest input {c.smallest} bytes"
+        )
+    click.echo(f"replay one with: wasm-rr replay {crashes[0].path}")
+    raise SystemExit(1)
+
+
+def _fuzz_status(stats: Any) -> None:
+    sys.stderr.write(
+        f"\r\033[Kfuzz: {stats.execs} runs ({stats.execs_per_s:.0f}/s), corpus {stats.corpus}, "
+        f"{stats.paths} paths, {len(stats.crashes)} crashes"
+    )
+    sys.stderr.flush()
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 70 else text[:67] + "..."

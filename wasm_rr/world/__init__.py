@@ -20,12 +20,23 @@ from . import poll as _poll
 from . import random as _random
 from . import stdio as _stdio
 from .base import FuelCell, Recorder, Replayer, WorldError, ZeroFuel
-from .family import HOST, ByteSource, ClockReader, ClockReaders, Context, Family, Sources, Streams
+from .family import (
+    HOST,
+    ByteSource,
+    Chaos,
+    ClockReader,
+    ClockReaders,
+    Context,
+    Family,
+    Sources,
+    Streams,
+)
 from .registry import FAMILIES
 
 __all__ = [
     "HOST",
     "ByteSource",
+    "Chaos",
     "ClockReader",
     "ClockReaders",
     "Context",

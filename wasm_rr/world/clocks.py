@@ -16,7 +16,7 @@ from typing import Protocol
 from ..trace.events import EventDecl, f
 from ..trace.writer import INT, INT_TABLE_SIZE, enc_int
 from .base import Recorder, Replayer
-from .family import ClockReader, ClockReaders, Family
+from .family import Chaos, ClockReader, ClockReaders, Family, Sources
 
 REALTIME = 0
 MONOTONIC = 1
@@ -105,6 +105,25 @@ def stepping(realtime_ns: int, step_ns: int = 1_000) -> ClockReaders:
     return (clocks[0], clocks[1], clocks[2], clocks[3])
 
 
+def _readers(sources: Sources) -> ClockReaders:
+    """The live clocks' readers: the sources' (else the host's), each passed through the chaos
+    when there is one (built here, once: a world without chaos reads its clocks directly)."""
+    readers = sources.clocks or HOST_CLOCKS
+    chaos = sources.chaos
+    if chaos is None:
+        return readers
+
+    def chaotic(clock_id: int, read: ClockReader, chaos: Chaos = chaos) -> ClockReader:
+        return lambda: chaos.clock(clock_id, read())
+
+    return (
+        chaotic(REALTIME, readers[0]),
+        chaotic(MONOTONIC, readers[1]),
+        chaotic(PROCESS_CPUTIME, readers[2]),
+        chaotic(THREAD_CPUTIME, readers[3]),
+    )
+
+
 class RecordingClocks:
     now: Callable[[int], int]
 
@@ -162,7 +181,7 @@ class ReplayingClocks:
 FAMILY: Family[Clocks] = Family(
     "clock",
     (NOW, RESOLUTION),
-    live=lambda ctx: LiveClocks(ctx.sources.clocks or HOST_CLOCKS),
+    live=lambda ctx: LiveClocks(_readers(ctx.sources)),
     recording=lambda live, rec, ctx: RecordingClocks(live, rec),
     replaying=lambda rep, ctx: ReplayingClocks(rep),
     doc="wall-clock, monotonic and CPU-time clocks, and their resolutions",

@@ -45,6 +45,29 @@ time."""
 ByteSource = Callable[[int], bytes]
 """A random source: ``n`` bytes."""
 
+DirEntry = tuple[bytes, str, int]
+"""One directory entry as the fs family lists it: name, file type, inode."""
+
+
+class Chaos(Protocol):
+    """Answers a live world varies within what WASI allows (``wasm-rr fuzz --chaos``): the live
+    clocks, stdio and fs consult it when :attr:`Sources.chaos` is set; with ``None`` they are
+    built without it (no cost). A recording records whatever the chaotic world answered."""
+
+    def short_read(self, n: int) -> int:
+        """How many of the ``n`` bytes a read asks for (``n >= 1``) it may answer: ``1..n``."""
+        ...
+
+    def shuffle(self, entries: list[DirEntry]) -> list[DirEntry]:
+        """A directory listing in another order (the same order for the same listing within a
+        run, as a real directory that does not change lists the same way twice)."""
+        ...
+
+    def clock(self, clock_id: int, value: int) -> int:
+        """What clock ``clock_id`` answers when it read ``value``: the wall clock may jump back
+        or forward; the others only forward, and never below an earlier answer."""
+        ...
+
 
 @dataclass(frozen=True)
 class Sources:
@@ -63,6 +86,9 @@ class Sources:
     insecure_random: ByteSource | None = None
     """The insecure one; when ``None`` and :attr:`random` is set, :attr:`random` answers it too
     (a seeded world stays seeded)."""
+    chaos: Chaos | None = None
+    """Short reads, shuffled directory listings and clock jumps (:class:`Chaos`); ``None``: the
+    world answers as the OS does."""
 
 
 HOST = Sources()

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from ..errors import ArgsMismatchError
 from ..trace.events import Elem, EventDecl, Field, Seq, Shape, among, each, f, opt, rec
 from .base import Recorder, Replayer, WorldError, describe, kept_bytes, world_error_from_os
-from .family import Context, Family
+from .family import Chaos, Context, Family
 
 # File types, as WASI 0.2 names them.
 UNKNOWN = "unknown"
@@ -1040,6 +1040,28 @@ def _name(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
 
 
+class ChaoticFs(LiveFs):
+    """The live file system, with reads that may answer fewer bytes than asked (at least one)
+    and directory listings in another order (``--chaos``)."""
+
+    def __init__(self, preopens: list[tuple[str, str, bool]], chaos: Chaos) -> None:
+        super().__init__(preopens)
+        self._chaos = chaos
+
+    def read(self, h: int, n: int, offset: int) -> bytes:
+        return super().read(h, self._chaos.short_read(n) if n > 1 else n, offset)
+
+    def readdir(self, h: int) -> list[tuple[bytes, str, int]]:
+        return self._chaos.shuffle(super().readdir(h))
+
+
+def _live(ctx: Context) -> LiveFs:
+    preopens = [(d.host, d.guest, d.readonly) for d in ctx.config.dirs]
+    if ctx.sources.chaos is not None:
+        return ChaoticFs(preopens, ctx.sources.chaos)
+    return LiveFs(preopens)
+
+
 def _replaying(rep: Replayer, ctx: Context) -> ReplayingFs:
     preopens = [Preopen(i + 1, d.guest, d.host, d.readonly) for i, d in enumerate(ctx.config.dirs)]
     return ReplayingFs(rep, preopens)
@@ -1048,7 +1070,7 @@ def _replaying(rep: Replayer, ctx: Context) -> ReplayingFs:
 FAMILY: Family[Fs] = Family(
     "fs",
     tuple(EVENTS.values()),
-    live=lambda ctx: LiveFs([(d.host, d.guest, d.readonly) for d in ctx.config.dirs]),
+    live=_live,
     recording=lambda live, rec, ctx: RecordingFs(live, rec),
     replaying=_replaying,
     doc="files and directories below the preopened directories",

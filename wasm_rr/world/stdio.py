@@ -16,7 +16,7 @@ import blake3
 from ..errors import OutputMismatchError
 from ..trace.events import EventDecl, f
 from .base import Recorder, Replayer, WorldError, describe, world_error_from_os
-from .family import Family
+from .family import Chaos, Context, Family
 
 READ = EventDecl(
     "io", "read", (f("fd", "uint"), f("max", "uint")), (f("data", "payload", errno=True),)
@@ -104,6 +104,27 @@ class LiveStdio:
         pass
 
 
+class ChaoticStdio(LiveStdio):
+    """The live streams, with reads from stdin that may answer fewer bytes than asked (at
+    least one), as a pipe does (``--chaos``)."""
+
+    def __init__(
+        self, stdin: BinaryIO | None, stdout: BinaryIO, stderr: BinaryIO, chaos: Chaos
+    ) -> None:
+        super().__init__(stdin, stdout, stderr)
+        self._chaos = chaos
+
+    def read(self, fd: int, n: int) -> bytes:
+        return super().read(fd, self._chaos.short_read(n) if n > 1 else n)
+
+
+def _live(ctx: Context) -> LiveStdio:
+    s = ctx.streams
+    if ctx.sources.chaos is not None:
+        return ChaoticStdio(s.stdin, s.stdout, s.stderr, ctx.sources.chaos)
+    return LiveStdio(s.stdin, s.stdout, s.stderr)
+
+
 class RecordingStdio:
     def __init__(self, live: Stdio, recorder: Recorder) -> None:
         self._live = live
@@ -186,7 +207,7 @@ class ReplayingStdio:
 FAMILY: Family[Stdio] = Family(
     "io",
     (READ, WRITE, ISATTY),
-    live=lambda ctx: LiveStdio(ctx.streams.stdin, ctx.streams.stdout, ctx.streams.stderr),
+    live=_live,
     recording=lambda live, rec, ctx: RecordingStdio(live, rec),
     replaying=lambda rep, ctx: ReplayingStdio(
         rep, {STDOUT: ctx.streams.stdout, STDERR: ctx.streams.stderr}
