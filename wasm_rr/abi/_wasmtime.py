@@ -413,6 +413,17 @@ class EpochTicker:
         self._libc = libc
         return True
 
+    def pause(self) -> None:
+        """Stop ticking until :meth:`resume` (the timer is kept: re-arming it is one call)."""
+        if self._libc is not None:
+            self._libc.timer_settime(self._timer, 0, ctypes.byref(_Itimerspec()), None)
+
+    def resume(self, interval: float) -> None:
+        if self._libc is not None:
+            sec, frac = divmod(interval, 1.0)
+            every = _Timespec(int(sec), int(frac * 1e9))
+            self._libc.timer_settime(self._timer, 0, ctypes.byref(_Itimerspec(every, every)), None)
+
     def stop(self) -> None:
         if self._libc is not None:
             self._libc.timer_delete(self._timer)

@@ -83,7 +83,7 @@ class Watchdog:
         for signum, old in self._old.items():
             signal.signal(signum, old)
         for ticker in self._tickers.values():
-            ticker.stop()
+            ticker.pause()
 
     def _timed_out(self) -> GuestTimeout:
         return GuestTimeout(f"the guest ran longer than {self.timeout:g} s{self.note}")
@@ -120,9 +120,15 @@ class Watchdog:
         on_epoch_deadline(store, callback)
         key = id(engine)
         if key not in self._tickers:
-            ticker = EpochTicker(engine)
-            if ticker.start(TICK):
-                self._tickers[key] = ticker
+            ticker = _TICKERS.get(key)
+            if ticker is None:
+                ticker = EpochTicker(engine)
+                if not ticker.start(TICK):
+                    return
+                _TICKERS[key] = ticker  # kept for the engine's life, paused between runs
+            else:
+                ticker.resume(TICK)
+            self._tickers[key] = ticker
 
     def check(self) -> None:
         """Raise the reason the guest was stopped, if it was."""
@@ -131,6 +137,9 @@ class Watchdog:
 
 
 _ACTIVE: Watchdog | None = None
+_TICKERS: dict[int, EpochTicker] = {}
+"""One ticker per engine (engines live as long as the process), armed while a run is watched:
+creating a timer per run would cost a run of a tiny guest a third of its time."""
 
 
 def attach(store: wasmtime.Store, engine: wasmtime.Engine) -> None:
