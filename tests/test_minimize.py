@@ -110,6 +110,20 @@ def test_a_10kb_stdin_shrinks_to_the_pattern(tmp_path: Path) -> None:
     assert recorded_inputs(reader.load(tmp_path / "min.cbor")).stdin == b"BUG"
 
 
+def test_a_component_shrinks_too(tmp_path: Path) -> None:
+    component = CRASHME.with_name("crashme.component.wasm")
+    data = noise(500)
+    wasm_rr.record(
+        component,
+        stdin=data[:400] + b"BUG" + data[403:],
+        trace=tmp_path / "t.cbor",
+        embed_guest=True,
+    )
+    done = minimize(tmp_path / "t.cbor", tmp_path / "min.cbor")
+    assert done.inputs.stdin == b"BUG"
+    assert "crash_stdin" in crash_site(wasm_rr.replay(tmp_path / "min.cbor").outcome).describe()
+
+
 def test_args_are_dropped_and_shortened(tmp_path: Path) -> None:
     record_crash(tmp_path / "t.cbor", args=("one", "xxBOOMyy", "three"), stdin=b"BUG")
     done = minimize(tmp_path / "t.cbor", tmp_path / "min.cbor", CRASHME)

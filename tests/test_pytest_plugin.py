@@ -105,7 +105,8 @@ def test_count(wasm_rr_run):
     path = pytester.path / "wasm_rr_traces" / "test_stdin" / "test_count.cbor"
     result.stdout.fnmatch_lines(
         [
-            f"*wasm-rr drift: replaying {path} (mode once): seq *: io.read: stdin differs *at byte 11;*"
+            f"*wasm-rr drift: replaying {path} (mode once): seq *: "
+            "io.read: stdin differs *at byte 11;*"
         ]
     )
 
