@@ -185,6 +185,14 @@ def test_a_run_that_did_not_fail_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "min.cbor").exists()
 
 
+def test_a_cut_off_recording_is_refused(tmp_path: Path) -> None:
+    record_crash(tmp_path / "t.cbor", stdin=noise(3000) + b"BUG")
+    data = (tmp_path / "t.cbor").read_bytes()
+    (tmp_path / "cut.cbor").write_bytes(data[:-200])  # the footer and some events
+    with pytest.raises(NotFailingError, match="was cut off"):
+        minimize(tmp_path / "cut.cbor", tmp_path / "min.cbor", CRASHME)
+
+
 def test_a_trace_without_its_guest_needs_one(tmp_path: Path) -> None:
     record_crash(tmp_path / "t.cbor", stdin=b"BUG")
     with pytest.raises(UsageError, match="give the guest too"):

@@ -180,3 +180,24 @@ def test_alone(wasm_rr_run):
     pytester.runpytest().assert_outcomes(passed=1)
     trace = pytester.path / "wasm_rr_traces" / "test_alone" / "test_alone.cbor"
     assert wasm_rr.replay(trace).stdout == b"hello, ann\n"
+
+
+def test_env_is_matched_when_asked(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        test_env=f"""
+import os
+
+def test_env(wasm_rr_run):
+    wasm_rr_run({str(GREET)!r}, env={{"NAME": os.environ["WHO"]}}, match_on=["env"])
+"""
+    )
+    monkeypatch.setenv("WHO", "ann")
+    pytester.runpytest().assert_outcomes(passed=1)
+    monkeypatch.setenv("WHO", "bob")
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*wasm-rr drift: *test_env.cbor (mode once): seq 1: cli.environ: *differs in NAME;*"]
+    )
