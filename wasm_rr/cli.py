@@ -663,6 +663,67 @@ def _fuzz_status(stats: Any) -> None:
     sys.stderr.flush()
 
 
+# ---- minimize ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
+@click.argument("guest", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    metavar="MIN.cbor",
+    help="Where the minimized run's trace goes (default: TRACE's name with .min.cbor).",
+)
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="At most this many guest runs; then the smallest failing input found so far is kept.",
+)
+@_TIMEOUT_OPTION
+@click.option("-q", "--quiet", is_flag=True, help="No line per improvement, only the summary.")
+def minimize(
+    trace_path: str,
+    guest: str | None,
+    output: str | None,
+    runs: int,
+    timeout: float | None,
+    quiet: bool,
+) -> None:
+    """Shrink the inputs of TRACE's failing run (args, stdin, files read from its directories)
+    to the smallest that still fail at the same crash site, and record that run to MIN.cbor
+    with its guest embedded.
+
+    GUEST defaults to the guest TRACE carries. Each candidate is a new run of the guest, with
+    the recorded environment; clocks and random bytes answer what the recording got, then
+    seeded values.
+    """
+    from . import minimize as mini
+
+    if output is None:
+        stem = trace_path[: -len(".cbor")] if trace_path.endswith(".cbor") else trace_path
+        output = f"{stem}.min.cbor"
+
+    def say(line: str) -> None:
+        click.echo(f"minimize: {line}", err=True)
+
+    try:
+        done = mini.minimize(
+            trace_path,
+            output,
+            guest,
+            max_runs=runs,
+            timeout=timeout,
+            progress=None if quiet else say,
+        )
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted") from None
+    click.echo(f"{done.summary()}; wrote {output}")
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 70 else text[:67] + "..."
