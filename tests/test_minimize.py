@@ -224,3 +224,47 @@ def test_cli_minimizes_and_prints_one_summary_line(tmp_path: Path) -> None:
     quiet = cli("minimize", "-q", tmp_path / "t.cbor", "-o", tmp_path / "q.cbor", "--runs", "3")
     assert quiet.status == 0 and quiet.stderr == ""
     assert "run budget used up" in quiet.stdout
+
+
+# ---- candidates that run away ------------------------------------------------------------------
+
+# Reads up to 16 bytes of stdin: traps when they hold a `!`, spins forever when there are none.
+LOOPER = """
+(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (local $i i32)
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const 16))
+    (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (if (i32.eqz (i32.load (i32.const 8))) (then (loop $spin (br $spin))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (i32.load (i32.const 8))))
+        (if (i32.eq (i32.load8_u (i32.add (i32.const 64) (local.get $i))) (i32.const 33))
+          (then unreachable))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
+)
+"""
+
+
+def test_a_candidate_that_loops_is_rejected_not_a_hang(tmp_path: Path) -> None:
+    import wasmtime
+
+    wasm = tmp_path / "looper.wasm"
+    wasm.write_bytes(wasmtime.wat2wasm(LOOPER))
+    trace = tmp_path / "loop.cbor"
+    rec = wasm_rr.record(wasm, stdin=b"abc!def", trace=trace, embed_guest=True)
+    assert rec.trap is not None
+    # ddmin tries the empty stdin first: that run spins until its timeout, and is rejected.
+    result = minimize(trace, tmp_path / "min.cbor", timeout=0.3)
+    assert bytes(result.inputs.stdin) == b"!"
+
+
+def test_the_default_timeout_follows_the_recorded_run(tmp_path: Path) -> None:
+    from wasm_rr.minimize import MIN_TIMEOUT, default_timeout
+
+    trace = tmp_path / "t.cbor"
+    wasm_rr.record(guest("greet"), trace=trace)
+    assert default_timeout(reader.load(trace)) == MIN_TIMEOUT

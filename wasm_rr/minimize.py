@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from . import engine
+from .abi.interrupt import GuestTimeout
 from .api import Program, RecordResult
 from .config import DirSpec, RunConfig
 from .crashes import CrashSite, crash_site
@@ -363,7 +364,25 @@ class _Runner:
             self.exhausted = True
             raise Exhausted
         self.runs += 1
-        return _same(self.run(inputs).outcome, self.target)
+        try:
+            return _same(self.run(inputs).outcome, self.target)
+        except GuestTimeout:
+            return False  # a candidate that runs away is not the failure being minimized
+
+
+MIN_TIMEOUT = 10.0
+"""Seconds a candidate run may take at least, whatever the recorded run took."""
+
+
+def default_timeout(trace: reader.Trace) -> float:
+    """How long a candidate run may take when no ``--timeout`` is given: twenty times the
+    recorded run, and at least :data:`MIN_TIMEOUT` (a shrunk input may make a guest loop
+    forever; minimize must not hang on it)."""
+    footer = trace.footer
+    took = 0.0
+    if footer is not None and footer.end_time_ns > trace.header.start_time_ns > 0:
+        took = (footer.end_time_ns - trace.header.start_time_ns) / 1e9
+    return max(MIN_TIMEOUT, 20 * took)
 
 
 def _same(outcome: Outcome, target: CrashSite) -> bool:
@@ -444,6 +463,8 @@ def minimize(
                 f"{prog.blake3[:16]}..., the trace says {trace.header.guest_blake3[:16]}...); "
                 "give the same guest, or none if the trace carries it"
             )
+    if timeout is None:
+        timeout = default_timeout(trace)
     target = crash_site(outcome)
     original = recorded_inputs(trace)
     runner = _Runner(prog, trace.header.config, recorded_sources(trace), target, max_runs, timeout)
