@@ -15,7 +15,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,cluster]'
 	@# Byte-compile now: an editable install does not, and with PYTHONDONTWRITEBYTECODE set every
 	@# start of wasm-rr would compile its modules again (about 40 ms).
 	$(PY) -m compileall -q wasm_rr > /dev/null
