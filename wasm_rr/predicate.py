@@ -134,8 +134,9 @@ class _Parser:
         tok = self.take()
         if tok == "(":
             inner = self.or_()
-            if self.take() != ")":
+            if self.peek() != ")":
                 raise self.error("missing ')'")
+            self.take()
             return inner
         if tok == "fail":
             return lambda run: run.outcome.trap is not None or bool(run.outcome.exit_code)
