@@ -327,6 +327,214 @@ def replay(paths: tuple[str, ...], allow_code_change: bool, timeout: float | Non
     raise SystemExit(_report(result.outcome, code.sites))
 
 
+# ---- hunt: record until a run fails ----------------------------------------------------------
+
+
+@cli.command()
+@click.argument("guest", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(),
+    help="Where to write the failing run's trace (with --all: a directory for one trace per "
+    "distinct failure).",
+)
+@click.option(
+    "--until",
+    "until",
+    default=None,
+    metavar="EXPR",
+    help="When a run counts as a failure (default: fail, a trap or a non-zero exit); e.g. "
+    "'trap or stdout~FAIL' (see docs/hunting.md).",
+)
+@click.option("--runs", type=click.IntRange(min=1), default=None, help="At most this many runs.")
+@click.option(
+    "--time",
+    "seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop after this long (without --runs or --time: 10000 runs).",
+)
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Local workers."
+)
+@click.option(
+    "--cluster",
+    default=None,
+    metavar="ADDRESS",
+    help="Run on a Dask cluster (tcp://scheduler:8786; needs wasm-rr[cluster]).",
+)
+@click.option(
+    "--all",
+    "keep_all",
+    is_flag=True,
+    help="Run the whole budget and keep one trace per distinct failure (OUTPUT is a directory).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Run i sees clocks and random bytes seeded by SEED+i (a reproducible hunt).",
+)
+@click.option(
+    "--no-embed-guest",
+    is_flag=True,
+    help="Do not store the guest in the traces (replay then needs GUEST too).",
+)
+@click.option(
+    "--stdin",
+    "stdin_path",
+    default=None,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    metavar="FILE",
+    help="Give every run these bytes on stdin (- : read wasm-rr's stdin once).",
+)
+@click.option(
+    "--env",
+    "env_specs",
+    multiple=True,
+    metavar="NAME[=VALUE]",
+    help="Give the guest an environment variable (NAME alone: the host's value).",
+)
+@_DIR_OPTIONS[0]
+@_DIR_OPTIONS[1]
+@_FAMILY_OPTIONS[0]
+@_FAMILY_OPTIONS[1]
+@_FAMILY_OPTIONS[2]
+@_FAMILY_OPTIONS[3]
+@_TIMEOUT_OPTION
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def hunt(
+    guest: str,
+    output: str,
+    until: str | None,
+    runs: int | None,
+    seconds: float | None,
+    jobs: int,
+    cluster: str | None,
+    keep_all: bool,
+    seed: int | None,
+    no_embed_guest: bool,
+    stdin_path: str | None,
+    env_specs: tuple[str, ...],
+    dirs: tuple[str, ...],
+    ro_dirs: tuple[str, ...],
+    timeout: float | None,
+    args: tuple[str, ...],
+    **family_options: Any,
+) -> None:
+    """Record runs of GUEST until one fails, and write that run's trace to OUTPUT.
+
+    Exits 0 when a run failed (its trace replays with `wasm-rr replay OUTPUT`), 1 when the
+    budget ran out first. Arguments after `--` are passed to the guest.
+    """
+    from . import hunt as hunting
+
+    if cluster is not None and jobs > 1:
+        raise click.UsageError("--jobs and --cluster: give one (a cluster has its own workers)")
+    _hunt_output(output, keep_all)
+    stdin = _hunt_stdin(stdin_path)
+    prog = api.Program(guest)
+    config = prog.config(
+        args, _env(env_specs), _dirs(dirs, ro_dirs), _family_config(family_options)
+    )
+    live = sys.stderr.isatty()
+
+    def progress(done: int, failed: int, elapsed: float) -> None:
+        rate = done / elapsed if elapsed > 0 else 0.0
+        sys.stderr.write(f"\r{done} runs, {rate:.0f} runs/s, {failed} failed ")
+        sys.stderr.flush()
+
+    try:
+        report = hunting.hunt(
+            prog,
+            config=config,
+            until=until,
+            runs=runs,
+            seconds=seconds,
+            jobs=jobs,
+            cluster=cluster,
+            keep_all=keep_all,
+            seed=seed,
+            stdin=stdin,
+            timeout=timeout,
+            embed_guest=not no_embed_guest,
+            progress=progress if live else None,
+        )
+    finally:
+        if live:
+            sys.stderr.write("\r\033[K")
+    rate = f"{report.rate:.0f} runs/s"
+    replay = "wasm-rr replay " + ("" if not no_embed_guest else f"{guest} ")
+    if not report.found:
+        budget = "time ran out" if report.stopped == "time" else "the runs ran out"
+        click.echo(f"no failure in {report.runs} runs ({rate}): {budget}")
+        raise SystemExit(1)
+    if not keep_all:
+        first = report.failures[0]
+        _hunt_write(output, first.trace)
+        click.echo(
+            f"found a failure after {report.runs} runs ({rate}): {first.site.describe()}"
+            f"{_hunt_which(first)}; replay: {replay}{output}"
+        )
+        for name, data in (("stdout", first.stdout), ("stderr", first.stderr)):
+            for line in data.decode("utf-8", "replace").splitlines()[-3:]:
+                click.echo(f"  {name}| {line}")
+        raise SystemExit(0)
+    lines = [
+        f"{len(report.failures)} distinct failure{'s' if len(report.failures) > 1 else ''} "
+        f"in {report.runs} runs ({rate}); {report.failed_runs} runs failed:"
+    ]
+    for f in report.failures:
+        path = os.path.join(output, f"fail-{f.site.id}.cbor")
+        _hunt_write(path, f.trace)
+        lines.append(f"  {path}  {f.count} runs  {f.site.describe()}{_hunt_which(f)}")
+    lines.append(f"replay one: {replay}{os.path.join(output, 'fail-<id>.cbor')}")
+    _hunt_write(os.path.join(output, "report.txt"), ("\n".join(lines) + "\n").encode())
+    click.echo("\n".join(lines))
+    raise SystemExit(0)
+
+
+def _hunt_which(f: Any) -> str:
+    return f" (run {f.run}, seed {f.seed})" if f.seed is not None else f" (run {f.run})"
+
+
+def _hunt_output(output: str, keep_all: bool) -> None:
+    """Check (and for --all create) where the traces go, before hunting."""
+    target = output if keep_all else os.path.dirname(output) or "."
+    if not keep_all and os.path.isdir(output):
+        raise click.UsageError(f"-o {output} is a directory (a directory is for --all)")
+    try:
+        os.makedirs(target, exist_ok=True)
+    except OSError as exc:
+        raise click.UsageError(f"cannot create {target}: {exc.strerror}") from None
+    if not os.access(target, os.W_OK):
+        raise click.UsageError(f"cannot write in {target}")
+
+
+def _hunt_stdin(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise click.UsageError(f"--stdin {path}: {exc.strerror}") from None
+
+
+def _hunt_write(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
 @cli.command()
 @_recording_options
 @click.option("--no-trace", is_flag=True, help="Run against the real world, recording nothing.")

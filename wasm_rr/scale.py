@@ -62,6 +62,36 @@ class LocalProcesses:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+CONNECT_TIMEOUT = 5
+"""Seconds to wait for a Dask scheduler to answer."""
+
+
+def _probe(address: str) -> None:
+    """Fail fast on a scheduler address that cannot work: not ``[tcp://]HOST:PORT`` (or
+    another Dask scheme), or a TCP port nobody listens on (refused at once, where Dask would
+    retry until its timeout)."""
+    scheme, sep, rest = address.rpartition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, colon, port = rest.rpartition(":")
+    if not colon or not port.isdigit() or not host:
+        raise UsageError(
+            f"--cluster {address!r}: expected a scheduler address like tcp://HOST:8786"
+        )
+    if scheme != "tcp":
+        return
+    import socket
+
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise UsageError(
+            f"cannot reach the Dask scheduler at {address}: {reason}; start one with "
+            "`dask scheduler` (see docs/hunting.md)"
+        ) from None
+
+
 class DaskCluster:
     """The workers of a Dask distributed cluster (``tcp://scheduler:8786``), or an existing
     ``distributed.Client``."""
@@ -76,10 +106,12 @@ class DaskCluster:
         if isinstance(address, distributed.Client):
             self._client, self._own = address, False
         else:
+            _probe(str(address))
             try:
-                self._client, self._own = distributed.Client(address, timeout=10), True
-            except (OSError, TimeoutError) as exc:
+                client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
+            except (OSError, TimeoutError, ValueError) as exc:
                 raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+            self._client, self._own = client, True
         self.size = max(1, sum(self._client.nthreads().values()))
 
     def map(self, job: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
@@ -150,3 +182,14 @@ def program(wasm: bytes, name: str) -> Program:
             _PROGRAMS.clear()
         found = _PROGRAMS[key] = Program(wasm, name)
     return found
+
+
+def adopt(prog: Program) -> None:
+    """Let :func:`program` answer ``prog`` for its bytes in this process (a program the caller
+    compiled already is not compiled again for in-process runs)."""
+    import blake3
+
+    key = blake3.blake3(prog.guest.wasm).hexdigest()
+    if key not in _PROGRAMS and len(_PROGRAMS) >= 8:
+        _PROGRAMS.clear()
+    _PROGRAMS[key] = prog
