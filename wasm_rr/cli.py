@@ -471,13 +471,13 @@ def hunt(
     replay = "wasm-rr replay " + ("" if not no_embed_guest else f"{guest} ")
     if not report.found:
         budget = "time ran out" if report.stopped == "time" else "the runs ran out"
-        click.echo(f"no failure in {report.runs} runs ({rate}): {budget}")
+        click.echo(f"no failure in {_hunt_runs(report.runs)} ({rate}): {budget}")
         raise SystemExit(1)
     if not keep_all:
         first = report.failures[0]
         _hunt_write(output, first.trace)
         click.echo(
-            f"found a failure after {report.runs} runs ({rate}): {first.site.describe()}"
+            f"found a failure after {_hunt_runs(report.runs)} ({rate}): {first.site.describe()}"
             f"{_hunt_which(first)}; replay: {replay}{output}"
         )
         for name, data in (("stdout", first.stdout), ("stderr", first.stderr)):
@@ -486,16 +486,24 @@ def hunt(
         raise SystemExit(0)
     lines = [
         f"{len(report.failures)} distinct failure{'s' if len(report.failures) > 1 else ''} "
-        f"in {report.runs} runs ({rate}); {report.failed_runs} runs failed:"
+        f"in {_hunt_runs(report.runs)} ({rate}); {_hunt_runs(report.failed_runs)} failed:"
     ]
+    last = ""
     for f in report.failures:
         path = os.path.join(output, f"fail-{f.site.id}.cbor")
         _hunt_write(path, f.trace)
-        lines.append(f"  {path}  {f.count} runs  {f.site.describe()}{_hunt_which(f)}")
-    lines.append(f"replay one: {replay}{os.path.join(output, 'fail-<id>.cbor')}")
+        lines.append(f"  {path}  {_hunt_runs(f.count)}  {f.site.describe()}{_hunt_which(f)}")
+        last = path
+    if len(report.failures) > 1:
+        last = os.path.join(output, "fail-<id>.cbor")
+    lines.append(f"replay: {replay}{last}")
     _hunt_write(os.path.join(output, "report.txt"), ("\n".join(lines) + "\n").encode())
     click.echo("\n".join(lines))
     raise SystemExit(0)
+
+
+def _hunt_runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
 
 
 def _hunt_which(f: Any) -> str:
