@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/p2.py
 	$(PY) benchmarks/real.py
 	$(PY) benchmarks/fuzz.py
+	$(PY) benchmarks/hunt.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ import pytest
 import wasmtime
 
 import wasm_rr
+from wasm_rr.abi.interrupt import GuestTimeout
 from wasm_rr.errors import UsageError
 from wasm_rr.hunt import HuntReport, hunt
 
@@ -116,6 +117,13 @@ def test_local_workers_find_what_one_process_finds(two_ways: Path) -> None:
     two = hunt(two_ways, seed=0, runs=300, keep_all=True, jobs=2)
     assert two.workers == 2 and two.runs == 300
     assert sites(two) == sites(alone)
+
+
+def test_a_run_that_hangs_stops_the_hunt_with_its_seed(tmp_path: Path) -> None:
+    spin = tmp_path / "spin.wasm"
+    spin.write_bytes(wasmtime.wat2wasm('(module (func (export "_start") (loop $l (br $l))))'))
+    with pytest.raises(GuestTimeout, match=r"^run 0, seed 7: the guest ran longer than 0.1 s"):
+        hunt(spin, seed=7, timeout=0.1)
 
 
 def test_bad_usage_is_a_usage_error() -> None:

@@ -30,10 +30,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import predicate, scale
+from .abi.interrupt import GuestTimeout
 from .api import GuestSpec, Program, seeded_sources
 from .config import DirSpec, RunConfig
 from .crashes import CrashSite, crash_site
-from .errors import UsageError
+from .errors import UsageError, WasmRRError
 from .trace.schema import Outcome
 from .world import HOST
 
@@ -152,6 +153,8 @@ class _Done:
     runs: int
     found: tuple[_Found, ...]
     seconds: float
+    error: tuple[bool, str] | None = None
+    """A run's error: whether it was a timeout, and the message."""
 
 
 @functools.lru_cache(maxsize=16)
@@ -172,13 +175,23 @@ def _run_batch(batch: _Batch) -> _Done:
         if batch.seconds is not None and runs and time.monotonic() - t0 >= batch.seconds:
             break
         sources = HOST if batch.seed is None else seeded_sources(batch.seed + i)
-        r = prog.record(
-            config=batch.config,
-            stdin=batch.stdin,
-            sources=sources,
-            timeout=batch.timeout,
-            embed_guest=batch.embed_guest,
-        )
+        try:
+            r = prog.record(
+                config=batch.config,
+                stdin=batch.stdin,
+                sources=sources,
+                timeout=batch.timeout,
+                embed_guest=batch.embed_guest,
+            )
+        except GuestTimeout:
+            seed = "" if batch.seed is None else f", seed {batch.seed + i}"
+            message = (
+                f"run {i}{seed}: the guest ran longer than {batch.timeout:g} s (--timeout); "
+                "hunt stops at a run that hangs and keeps no trace of it"
+            )
+            return _Done(batch.start, runs, tuple(found.values()), 0.0, (True, message))
+        except WasmRRError as exc:  # sent back as text: a worker's traceback may not pickle
+            return _Done(batch.start, runs, tuple(found.values()), 0.0, (False, str(exc)))
         runs += 1
         out, err = r.stdout or b"", r.stderr or b""
         if not until(view(r.outcome, out, err)):
@@ -284,6 +297,9 @@ def _hunt(
             )  # fmt: skip
 
     for result in pool.map(_run_batch, batches()):
+        if result.error is not None:
+            timed_out, message = result.error
+            raise GuestTimeout(message) if timed_out else UsageError(message)
         done_runs += result.runs
         for f in result.found:
             _merge(failures, f, seed)
