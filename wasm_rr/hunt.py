@@ -199,9 +199,7 @@ def _run_batch(batch: _Batch) -> _Done:
         site = crash_site(r.outcome)
         seen = found.get(site.id)
         if seen is not None:
-            found[site.id] = _Found(
-                seen.run, site, seen.count + 1, seen.outcome, seen.stdout, seen.stderr, seen.trace
-            )
+            found[site.id] = replace(seen, count=seen.count + 1)
         else:
             assert r.trace is not None
             found[site.id] = _Found(i, site, 1, r.outcome, out, err, r.trace)
