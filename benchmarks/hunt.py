@@ -108,9 +108,12 @@ def _worker_cpu() -> float:
 def cluster(runs: int, n_workers: int) -> tuple[float, float, float]:
     """On a LocalCluster of ``n_workers`` processes: runs/s of the first hunt (workers compile
     the guest) and of a second one, and the second's runs per worker CPU second."""
+    import dask
     import distributed
 
+    # Dask's sampling profiler walks the workers' stacks every 10 ms: not what is measured.
     with (
+        dask.config.set({"distributed.worker.profile.enabled": False}),
         distributed.LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,

@@ -135,14 +135,21 @@ def test_bad_usage_is_a_usage_error() -> None:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=40,
-    ) as local:
+    import dask
+
+    # No sampling profiler in the workers (it walks their stacks every 10 ms).
+    quiet = dask.config.set({"distributed.worker.profile.enabled": False})
+    with (
+        quiet,
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=40,
+        ) as local,
+    ):
         yield local.scheduler_address
 
 
