@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, cast
 
 import click
@@ -218,6 +219,34 @@ _FAMILY_OPTIONS = [
     ),
 ]
 """Options of the effect families, each turned into its family's configuration below."""
+
+
+@contextlib.contextmanager
+def _progress_bar(
+    label: str, runs: int | None, seconds: float | None
+) -> Iterator[Callable[[int, float, str], None]]:
+    """click's progress bar on stderr, over the run budget (or the time budget), showing a
+    status line: ``bar(runs_done, seconds_elapsed, status)``. Nothing when stderr is not a
+    terminal."""
+    if not sys.stderr.isatty():
+        yield lambda done, elapsed, status: None
+        return
+    by_runs = runs is not None
+    length = runs if runs is not None else max(1, int((seconds or 1.0) * 10))
+    with click.progressbar(
+        length=length,
+        label=label,
+        file=sys.stderr,
+        show_eta=by_runs,
+        show_pos=False,
+        item_show_func=lambda status: status,
+    ) as bar:
+
+        def update(done: int, elapsed: float, status: str) -> None:
+            step = min(length, done if by_runs else int(elapsed * 10)) - bar.pos
+            bar.update(max(0, step), status)
+
+        yield update
 
 
 def _family_config(o: dict[str, Any]) -> dict[str, object]:
@@ -441,14 +470,12 @@ def hunt(
     config = prog.config(
         args, _env(env_specs), _dirs(dirs, ro_dirs), _family_config(family_options)
     )
-    live = sys.stderr.isatty()
+    with _progress_bar("hunt", runs, seconds) as bar:
 
-    def progress(done: int, failed: int, elapsed: float) -> None:
-        rate = done / elapsed if elapsed > 0 else 0.0
-        sys.stderr.write(f"\r{done} runs, {rate:.0f} runs/s, {failed} failed ")
-        sys.stderr.flush()
+        def progress(done: int, failed: int, elapsed: float) -> None:
+            rate = done / elapsed if elapsed > 0 else 0.0
+            bar(done, elapsed, f"{done} runs, {rate:.0f} runs/s, {failed} failed")
 
-    try:
         report = hunting.hunt(
             prog,
             config=config,
@@ -462,11 +489,8 @@ def hunt(
             stdin=stdin,
             timeout=timeout,
             embed_guest=not no_embed_guest,
-            progress=progress if live else None,
+            progress=progress,
         )
-    finally:
-        if live:
-            sys.stderr.write("\r\033[K")
     rate = f"{report.rate:.0f} runs/s"
     replay = "wasm-rr replay " + ("" if not no_embed_guest else f"{guest} ")
     if not report.found:
@@ -832,23 +856,31 @@ def fuzz(
         chaos,
         timeout,
     )
-    tty = sys.stderr.isatty()
-    session = Session(
-        setup,
-        load_corpus(corpus_dir),
-        out_dir,
-        seed=seed,
-        runs=runs,
-        seconds=seconds if seconds is not None or runs is not None else 60.0,
-        jobs=jobs,
-        cluster=cluster,
-        max_len=max_len,
-        save_corpus=save_corpus,
-        progress=_fuzz_status if tty else None,
-    )
-    stats = session.run()
-    if tty:
-        sys.stderr.write("\r\033[K")
+    bar_runs, bar_seconds = runs, seconds if seconds is not None or runs is not None else 60.0
+    with _progress_bar("fuzz", bar_runs, bar_seconds) as bar:
+
+        def status(stats: Any) -> None:
+            bar(
+                stats.execs,
+                stats.seconds,
+                f"{stats.execs} runs ({stats.execs_per_s:.0f}/s), corpus {stats.corpus}, "
+                f"{stats.paths} paths, {len(stats.crashes)} crashes",
+            )
+
+        session = Session(
+            setup,
+            load_corpus(corpus_dir),
+            out_dir,
+            seed=seed,
+            runs=runs,
+            seconds=bar_seconds,
+            jobs=jobs,
+            cluster=cluster,
+            max_len=max_len,
+            save_corpus=save_corpus,
+            progress=status,
+        )
+        stats = session.run()
     click.echo(
         f"fuzz: {stats.execs} runs in {stats.seconds:.1f} s ({stats.execs_per_s:.0f}/s, "
         f"{stats.workers} worker{'s' if stats.workers != 1 else ''}), corpus {stats.corpus} "
@@ -869,14 +901,6 @@ def fuzz(
         )
     click.echo(f"replay one with: wasm-rr replay {crashes[0].path}")
     raise SystemExit(1)
-
-
-def _fuzz_status(stats: Any) -> None:
-    sys.stderr.write(
-        f"\r\033[Kfuzz: {stats.execs} runs ({stats.execs_per_s:.0f}/s), corpus {stats.corpus}, "
-        f"{stats.paths} paths, {len(stats.crashes)} crashes"
-    )
-    sys.stderr.flush()
 
 
 # ---- minimize ----------------------------------------------------------------------------------
