@@ -338,6 +338,12 @@ def _provide(world: World) -> World:
     return world
 
 
+@functools.cache
+def _kinds() -> dict[int, str]:
+    """The kinds a new trace declares (every family's events, numbered in registry order)."""
+    return codes_to_cbor(assign_codes(EVENTS.values()))
+
+
 def _header(guest: Guest, config: RunConfig, embed: bool = False) -> Header:
     return Header(
         tool_version=__version__,
@@ -346,7 +352,7 @@ def _header(guest: Guest, config: RunConfig, embed: bool = False) -> Header:
         guest_kind=guest.kind,
         guest_name=guest.name,
         config=config,
-        kinds=codes_to_cbor(assign_codes(EVENTS.values())),
+        kinds=_kinds(),
         start_time_ns=time.time_ns(),
         host=f"{platform.system()} {platform.machine()} python {platform.python_version()}",
         extra=_sites_extra(guest.sites),

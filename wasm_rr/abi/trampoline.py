@@ -18,7 +18,6 @@ kept in :attr:`HostFunctions.pending` and turned into a wasm trap, and the runne
 from __future__ import annotations
 
 import ctypes
-import functools
 import struct
 from collections.abc import Callable, Collection
 from typing import Any
@@ -31,10 +30,21 @@ _VALTYPES = {"i": wasmtime.ValType.i32, "I": wasmtime.ValType.i64}
 _SLOT_FORMATS = {"i": "I12x", "I": "Q8x"}
 
 
-@functools.cache
-def _functype(params: str, results: str) -> wasmtime.FuncType:
-    """One function type per signature for the life of the process (the linker copies it)."""
-    return wasmtime.FuncType([_VALTYPES[p]() for p in params], [_VALTYPES[r]() for r in results])
+_FUNCTYPES: dict[tuple[int, str, str], tuple[wasmtime.Engine, wasmtime.FuncType]] = {}
+
+
+def _functype(engine: wasmtime.Engine, params: str, results: str) -> wasmtime.FuncType:
+    """One function type per signature and engine, for the engine's life. Per engine: the C
+    API's function type registers itself with the first engine it is used with, and using it
+    with another one aborts the process."""
+    key = (id(engine), params, results)
+    found = _FUNCTYPES.get(key)
+    if found is None or found[0] is not engine:
+        functype = wasmtime.FuncType(
+            [_VALTYPES[p]() for p in params], [_VALTYPES[r]() for r in results]
+        )
+        found = _FUNCTYPES[key] = (engine, functype)
+    return found[1]
 
 
 class AbiError(Exception):
@@ -67,7 +77,7 @@ class HostFunctions:
     ) -> None:
         self._linker = linker
         self._error_result = error_result
-        self._imported = imported
+        self.imported = imported
         """Only these ``(module, name)`` are defined, when given (the guest's imports: defining
         the others would cost every run and serve nothing)."""
         self._keep: list[Any] = []
@@ -97,9 +107,9 @@ class HostFunctions:
         :func:`slot_unpacker` and stores its result in ``ints[0]``: one call less, for the
         functions guests call in tight loops.
         """
-        if self._imported is not None and (module, name) not in self._imported:
+        if self.imported is not None and (module, name) not in self.imported:
             return
-        functype = _functype(params, results)
+        functype = _functype(self._linker.engine, params, results)
         unpack = slot_unpacker(params)
         nbytes = 16 * max(len(params), len(results), 1)
         error_result = self._error_result

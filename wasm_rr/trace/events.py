@@ -128,9 +128,11 @@ class EventDecl:
     """A readable one-line description of an event from its question and answer (``inspect``);
     None: the generic ``family.op(question) -> answer``."""
 
-    @property
-    def name(self) -> str:
-        return f"{self.family}.{self.op}"
+    name: str = field(init=False, compare=False, repr=False)
+    """``family.op``."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"{self.family}.{self.op}")
 
     @property
     def arity(self) -> int:

@@ -173,9 +173,15 @@ class Footer:
     end_time_ns: int = 0
 
     def to_cbor(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["outcome"] = self.outcome.to_cbor()
-        return d
+        return {
+            "events": self.events,
+            "outcome": self.outcome.to_cbor(),
+            "stdout_blake3": self.stdout_blake3,
+            "stderr_blake3": self.stderr_blake3,
+            "stdout_bytes": self.stdout_bytes,
+            "stderr_bytes": self.stderr_bytes,
+            "end_time_ns": self.end_time_ns,
+        }
 
     @classmethod
     def from_cbor(cls, data: Any) -> Footer:

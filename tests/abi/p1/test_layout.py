@@ -71,6 +71,8 @@ WITX: dict[str, tuple[str, str]] = {
 class Recorder:
     """Stands in for HostFunctions: keeps what would be defined."""
 
+    imported = None  # define everything, as for a guest that imports every function
+
     def __init__(self) -> None:
         self.defined: list[tuple[str, str, str, str, bool]] = []
 
@@ -135,3 +137,24 @@ def test_no_abi_module_imports_the_engine() -> None:
                 continue
             for name in names:
                 assert not name.startswith("wasm_rr.engine"), f"{path}: imports {name}"
+
+
+def test_only_the_functions_a_module_imports_are_defined() -> None:
+    import wasmtime
+
+    from wasm_rr.abi.p1 import error_result, module_imports
+    from wasm_rr.abi.trampoline import HostFunctions
+
+    wat = """(module
+      (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func (param i32))))"""
+    engine = wasmtime.Engine()
+    module = wasmtime.Module(engine, wat)
+    imported = module_imports(module)
+    assert imported == {(MODULE, "fd_write"), (MODULE, "proc_exit")}
+    assert module_imports(module) is imported  # read once per module
+    linker = wasmtime.Linker(engine)
+    functions = HostFunctions(linker, error_result, imported)
+    world = live_world(RunConfig(["g"]), Streams(None, None, None))  # type: ignore[arg-type]
+    p1.build_host(functions, world)
+    assert len(functions._keep) == 2

@@ -163,7 +163,10 @@ class Preview1Host:
         when there is one (for the functions guests call in tight loops), else the method of
         that name of ``functions``."""
         raw = raw_bodies or {}
+        imported = self.functions.imported
         for name, (params, results) in signatures.items():
+            if imported is not None and (module, name) not in imported:
+                continue  # the guest does not import it
             if name in raw:
                 self.functions.define(module, name, params, results, raw[name], raw_body=True)
             else:
