@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-dev
 GSTAMP := $(VENV)/.installed-guests
 OUT    := out
 
-.PHONY: all demo test lint golden golden-update guests bench clean
+.PHONY: all demo demo-resume test lint golden golden-update guests bench clean
 
 all: test
 
@@ -40,9 +40,13 @@ demo: $(STAMP)
 	@NAME=ann $(RR) record guests/build/greet.wasm -t $(OUT)/greet.cbor --env NAME
 	@NAME=bob $(RR) replay guests/build/greet.wasm $(OUT)/greet.cbor
 
+# A transfer killed mid-effect, resumed, replayed; fails unless the bank made exactly 1 transfer.
+demo-resume: $(STAMP)
+	$(PY) demo/resume_demo.py
+
 lint: $(STAMP)
-	$(PY) -m ruff check wasm_rr tests golden benchmarks guests/build.py
-	$(PY) -m ruff format --check wasm_rr tests golden benchmarks guests/build.py
+	$(PY) -m ruff check wasm_rr tests golden benchmarks demo guests/build.py
+	$(PY) -m ruff format --check wasm_rr tests golden benchmarks demo guests/build.py
 	$(PY) -m mypy wasm_rr
 
 test: $(STAMP) lint

@@ -39,7 +39,13 @@ from .engine import (
     as_guest,
     embedded_guest,
 )
-from .errors import CodeHashMismatchError, PendingIntentError, ResumeError, UnusedEventsError
+from .errors import (
+    CodeHashMismatchError,
+    PendingIntentError,
+    ResumeError,
+    UnresolvedIntentError,
+    UnusedEventsError,
+)
 from .trace import reader
 from .trace.events import BLOB, SITE
 from .trace.reader import _decode_prefix
@@ -47,6 +53,8 @@ from .trace.schema import Footer
 from .trace.writer import TraceWriter
 from .world import HOST, Context, Sources, Streams, World, live_world
 from .world import clocks as clocks_family
+from .world import http as http_family
+from .world import process as process_family
 from .world import stdio as stdio_family
 from .world.base import Recorder, Replayer, WorldError, ZeroFuel
 from .world.fs import FsConfigError, LiveFs, OpenFlags
@@ -83,6 +91,8 @@ class Cut:
     next_handle: int = 1
     in_child: str | None = None
     """The wasm child running at the cut, if any."""
+    pending: tuple[int, str, list[Any]] | None = None
+    """The intent the trace ends with (seq, effect, call): the effect in flight."""
 
 
 def scan(trace: reader.Trace) -> Cut:
@@ -100,6 +110,7 @@ def scan(trace: reader.Trace) -> Cut:
     stop = 0
     highest = preopens
     children: list[str] = []
+    pending: tuple[int, str, list[Any]] | None = None
     i = 0
     while i < end:
         k = items[i]
@@ -126,6 +137,10 @@ def scan(trace: reader.Trace) -> Cut:
                 children.append(str(fields[0]))
             elif name == "process.wasm_end" and children:
                 children.pop()
+            if name == "journal.intent":
+                pending = (events, str(fields[0]), list(fields[1]))
+            elif name != "journal.resolved":
+                pending = None
             stop = i + 1 + n
             kept_blobs = len(blobs)
         i += 1 + n
@@ -137,6 +152,7 @@ def scan(trace: reader.Trace) -> Cut:
         open_now,
         highest + 1,
         children[-1] if children else None,
+        pending,
     )
 
 
@@ -276,6 +292,25 @@ class _ContinuedClocks:
         self._rec.close()
 
 
+def _unobservable(effect: str, call: list[Any], config: RunConfig) -> str | None:
+    """How the effect in flight is named when its family's policy is to ask (a host program; a
+    non-idempotent request sent without an idempotency key), else None. The families decide
+    again when the guest reaches it (``RecordingProcess``, ``RecordingHttp``)."""
+    if effect == process_family.EFFECT and call:
+        return f"({' '.join([str(call[0]), *map(str, call[1])])})"
+    if effect == http_family.EFFECT and len(call) >= 2:
+        if str(call[0]).upper() in http_family.IDEMPOTENT:
+            return None
+        if http_family.Options.of(config).idempotency_key is not None:
+            return None
+        return f"{call[0]} {call[1]}"
+    return None
+
+
+def _journal_first(kind: str) -> tuple[bool, str]:
+    return not kind.startswith("journal."), kind
+
+
 def _check(trace: reader.Trace, guest: Guest) -> None:
     p = trace.path
     if not trace.cut_off:
@@ -283,12 +318,12 @@ def _check(trace: reader.Trace, guest: Guest) -> None:
             f"cannot resume {p}: the recording is complete (it ends with its footer); there is "
             "nothing to resume, replay it with `wasm-rr replay`"
         )
-    missing = sorted(set(EVENTS) - set(trace.header.kinds.values()))
+    missing = sorted(set(EVENTS) - set(trace.header.kinds.values()), key=_journal_first)
     if trace.version < 2 or missing:
         raise ResumeError(
-            f"cannot resume {p}: it was recorded by wasm-rr {trace.header.tool_version}, "
-            f"without the event kinds {', '.join(missing[:3])}; only traces recorded by wasm-rr "
-            f"{__version__} can be resumed (replay it, or record it again)"
+            f"cannot resume {p}: it was recorded before wasm-rr journalled effects (it lacks "
+            f"the event kinds {', '.join(missing[:3])}); it replays, but only a trace recorded "
+            f"by wasm-rr {__version__} with the journal can be resumed"
         )
     if guest.blake3 != trace.header.guest_blake3:
         raise CodeHashMismatchError(trace.header.guest_blake3, guest.blake3)
@@ -355,9 +390,14 @@ def resume(
             f"cannot resume {p}: the recording stopped inside the wasm child {cut.in_child}; "
             "resuming inside a wasm child is not supported, record again"
         )
+    config = trace.header.config
+    if cut.pending is not None and assume is None:
+        seq, effect, call = cut.pending
+        what = _unobservable(effect, call, config)
+        if what is not None:  # stop now, before anything is replayed
+            raise UnresolvedIntentError(seq, effect, what)
     if guest.kind == "module":
         compile_module(guest)
-    config = trace.header.config
     try:
         live = live_world(config, streams, sources)
     except FsConfigError as exc:
