@@ -64,6 +64,7 @@ guests: $(GSTAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/p2.py
+	$(PY) benchmarks/resume.py
 	$(PY) benchmarks/real.py
 
 clean:

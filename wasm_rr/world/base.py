@@ -144,6 +144,9 @@ class Replayer:
     """The recorded site of the event being taken (for error messages)."""
     peek: Callable[[], int | None]
     """The code of the next event (blobs and sites skipped), or None when none is left."""
+    take_opt: Callable[[int], list[Any] | None]
+    """``take(kind)`` (answers only, the question unchecked) when the next event is of
+    ``kind``; None, moving nothing, when it is not (an optional event: a journal intent)."""
     fuel_mark: Callable[[], int]
     """The fuel count at the last event taken (a resumed recording counts on from it)."""
     _rest: Callable[[], None]
@@ -313,12 +316,32 @@ class Replayer:
         def fuel_mark() -> int:
             return last_fuel
 
+        def take_opt(kind: int) -> list[Any] | None:
+            """``take(kind)`` when the next event is of ``kind``, else None, moving nothing."""
+            nonlocal pos, seq, last_fuel
+            i = pos
+            if i < end:
+                k = items[i]
+                if k == kind:
+                    now = fuel_cell[0]
+                    if now - last_fuel == items[i + 1] or not check_fuel:
+                        n = arity[kind]
+                        last_fuel = now
+                        pos = i + 1 + n
+                        seq += 1
+                        return items[i + 2 : i + 1 + n]
+                    return take(kind)  # raises the fuel mismatch
+                if k != blob and k != site_kind:
+                    return None
+            return take(kind) if peek() == kind else None
+
         def last_site() -> int | None:
             return recorded_site
 
         self.enable_sites = enable_sites
         self.peek = peek
         self.fuel_mark = fuel_mark
+        self.take_opt = take_opt
         self.last_site = last_site
         self.take = take
         self.take0 = take0

@@ -810,6 +810,10 @@ open does when it creates, truncates or is exclusive: :data:`CHANGING_OPEN`)."""
 CHANGING_OPEN = (1 << 1) | (1 << 2) | (1 << 3)  # create, exclusive, truncate (OpenFlags bits)
 
 
+_EFFECT = {op: decl.name for op, decl in EVENTS.items()}
+"""Each operation's effect name in its intents (its event kind)."""
+
+
 def _journalled(op: int, args: list[Any]) -> bool:
     return op in JOURNALLED or (op == Op.OPEN and bool(args[2] & CHANGING_OPEN))
 
@@ -938,7 +942,7 @@ class RecordingFs:
         """``fn`` with its intent recorded first; on resume, the policy for the effect that
         was in flight."""
         resolver = self._resolver
-        pending = journal.intent(EVENTS[op].name, args, lambda: resolver.context(op, args))
+        pending = journal.intent(_EFFECT[op], args, lambda: resolver.context(op, args))
         if pending is None:
 
             def effect() -> Any:
@@ -1125,7 +1129,7 @@ class ReplayingFs:
 
     def _answer(self, op: int, args: list[Any]) -> Any:
         if self._journal is not None and _journalled(op, args):
-            self._journal.consume(EVENTS[op].name, args)
+            self._journal.consume(_EFFECT[op], args)
         (result,) = self._r.take(self._codes[op], args)
         if type(result) is str:  # an FS answer that is a text string is always an errno name
             raise WorldError(result)

@@ -21,8 +21,11 @@ import os
 import signal
 from typing import Any
 
+import cbor2
+
 from ..errors import ArgsMismatchError, PendingIntentError, UnresolvedIntentError
 from ..trace.events import EventDecl, f
+from ..trace.writer import enc_item
 from .base import Recorder, Replayer, describe
 from .family import Family
 
@@ -68,6 +71,25 @@ KILL = _kill_spec(os.environ.get("WASM_RR_TEST_KILL"))
 """Test hook: where to SIGKILL this process (None, the rule, outside the crash tests)."""
 
 
+_NULL = b"\xf6"
+
+
+def _enc(value: Any) -> bytes:
+    """CBOR for an intent's fields (ints, bytes, text, lists of them) without cbor2's per-call
+    cost; anything else through cbor2."""
+    t = type(value)
+    if t is int or t is bytes:
+        return enc_item(value)
+    if t is str:
+        data = value.encode()
+        return bytes((0x60 + len(data),)) + data if len(data) < 24 else bytes(cbor2.dumps(value))
+    if t is list and len(value) < 24:
+        return bytes((0x80 + len(value),)) + b"".join(map(_enc, value))
+    if value is None:
+        return _NULL
+    return bytes(cbor2.dumps(value))
+
+
 class Journal:
     """The recording side: writes intents and resolutions, and on resume hands the effect in
     flight (:attr:`pending`) to the family that made it. One per recorder (:meth:`of`)."""
@@ -110,7 +132,8 @@ class Journal:
             self._count(effect)
             self.at("before-intent")
         self.seq = self._rec.events + 1
-        self._rec.event(self._intent, effect, call, None if context is None else context())
+        body = _enc(effect) + _enc(call) + (_NULL if context is None else _enc(context()))
+        self._rec.put(self._intent, body)
         if KILL is not None:
             self.at("after-intent")
         return None
@@ -160,6 +183,8 @@ class JournalReplay:
         self._r = replayer
         self._intent = intent
         self._resolved = replayer.code(RESOLVED)
+        self._take = replayer.take_opt
+        self._cut_off = replayer.trace.cut_off
 
     @classmethod
     def of(cls, replayer: Replayer) -> JournalReplay | None:
@@ -171,16 +196,15 @@ class JournalReplay:
         """Take the intent before an effect's completion (and any resolutions). Its question is
         checked by the completion's own check, whose drift message says more; only an intent
         the trace ends with (the effect in flight) is checked here."""
-        r = self._r
-        got = r.take_if(self._intent)
+        take = self._take
+        got = take(self._intent)
         if got is None:
             return
-        seq = r.seq
-        nxt = r.peek()
-        while nxt == self._resolved and self._resolved >= 0:
-            r.take(self._resolved)
-            nxt = r.peek()
-        if nxt is None and r.trace.cut_off:
+        resolutions = 0
+        while self._resolved >= 0 and take(self._resolved) is not None:
+            resolutions += 1
+        if self._cut_off and self._r.peek() is None:
+            seq = self._r.seq - resolutions  # the intent's
             if [got[0], got[1]] != [effect, call]:
                 raise ArgsMismatchError(
                     seq,
