@@ -367,3 +367,16 @@ def test_the_clocks_go_on(tmp_path: Path) -> None:
     result, out = resume(guest("bench_clock"), cut)
     assert result.outcome.exit_code == 0 and b"backwards=0" in out
     assert replay(guest("bench_clock"), cut)[1] == out
+
+
+def test_a_component_resumes_too(tmp_path: Path) -> None:
+    wasm = guest("fstour.component")
+    (tmp_path / "d").mkdir()
+    dir_opt = f"{tmp_path / 'd'}::/scratch"
+    full = cli("record", wasm, "-t", tmp_path / "full.cbor", "--dir", dir_opt, "--", "/scratch")
+    trace = tmp_path / "t.cbor"
+    killed("after-effect:fs.append:1", wasm, "-t", trace, "--dir", dir_opt, "--", "/scratch")
+    result, out = resume(wasm, trace)
+    assert result.outcome.exit_code == 0 and out.decode() == full.stdout
+    assert [r[1] for r in resolutions(trace)] == ["observe"]
+    assert replay(wasm, trace)[1] == out
