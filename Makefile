@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-dev
 GSTAMP := $(VENV)/.installed-guests
 OUT    := out
 
-.PHONY: all demo test lint golden golden-update guests bench clean
+.PHONY: all demo demo-resume test lint golden golden-update guests bench clean
 
 all: test
 
@@ -36,9 +36,13 @@ demo: $(STAMP)
 	@NAME=ann $(RR) record guests/build/greet.wasm -t $(OUT)/greet.cbor --env NAME
 	@NAME=bob $(RR) replay guests/build/greet.wasm $(OUT)/greet.cbor
 
+# A transfer killed mid-effect, resumed, replayed; fails unless the bank made exactly 1 transfer.
+demo-resume: $(STAMP)
+	$(PY) demo/resume_demo.py
+
 lint: $(STAMP)
-	$(PY) -m ruff check wasm_rr tests golden benchmarks guests/build.py
-	$(PY) -m ruff format --check wasm_rr tests golden benchmarks guests/build.py
+	$(PY) -m ruff check wasm_rr tests golden benchmarks demo guests/build.py
+	$(PY) -m ruff format --check wasm_rr tests golden benchmarks demo guests/build.py
 	$(PY) -m mypy wasm_rr
 
 test: $(STAMP) lint
@@ -56,6 +60,7 @@ guests: $(GSTAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/p2.py
+	$(PY) benchmarks/resume.py
 	$(PY) benchmarks/real.py
 	$(PY) benchmarks/fuzz.py
 	$(PY) benchmarks/hunt.py

@@ -338,7 +338,7 @@ def test_a_50mb_output_is_streamed_into_the_trace(tmp_path: Path) -> None:
 
 
 def test_timeout_and_signal_are_recorded(module_tour: Recorded) -> None:
-    evs = events(module_tour.trace)
+    evs = [e for e in events(module_tour.trace) if e.name != "journal.intent"]
     fields = ["error", "path", "status", "signal", "timed_out"]
     killed = evs[index_of(evs, "sh") + 2]  # sh -c 'exit 3', cat, then sh -c 'kill -9 $$'
     assert killed.question[:2] == ("sh", ["-c", "kill -9 $$"])
@@ -454,22 +454,24 @@ def test_sigkill_mid_call_keeps_the_events_before_it(killed: Killed) -> None:
     trace = load(killed.trace)
     assert trace.cut_off and trace.footer is None
     names = [e.name for e in trace.events()]
-    assert names == ["cli.args", "cli.args", "io.isatty", "io.write", "io.write"]
+    # The run's intent is there (it was in flight: `resume` would ask), its completion is not.
+    assert names == ["cli.args", "cli.args", "io.isatty", "io.write", "io.write", "journal.intent"]
     shown = cli("inspect", killed.trace)
     assert shown.status == 0, shown.stderr
     assert "footer     none: the recording was cut off" in shown.stdout
-    assert "process.run" not in shown.stdout
+    assert " process.run(" not in shown.stdout and "journal.intent('process.run'" in shown.stdout
     as_json = [
         json.loads(line) for line in cli("inspect", killed.trace, "--json").stdout.splitlines()
     ]
     assert as_json[-1]["type"] == "footer" and as_json[-1]["cut_off"] is True
-    assert len([j for j in as_json if j["type"] == "event"]) == 5
+    assert len([j for j in as_json if j["type"] == "event"]) == 6
 
 
 def test_sigkill_mid_call_replays_to_the_cut(killed: Killed) -> None:
     rep = cli("replay", guest("procdemo"), killed.trace, env=NO_PATH)
     line = one_line_error(rep)
-    assert line.startswith("wasm-rr: the recording was cut off after event 5 ")
+    assert line.startswith("wasm-rr: the recording was cut off after event 6 ")
+    assert "event 6 is the intent of process.run with no completion" in line
     assert rep.stdout == "== run sleep (1 args)\n"
 
 

@@ -25,7 +25,7 @@ from .trace import reader
 from .trace.diff import describe_event, divergence_json, first_divergence
 from .trace.events import shown
 from .trace.schema import Outcome
-from .world import Streams
+from .world import Streams, http
 from .world.base import describe
 
 DEFAULT_TRACE = "wasm-rr-trace.cbor"
@@ -217,6 +217,13 @@ _FAMILY_OPTIONS = [
         help="Never store this header's value (besides Authorization, Cookie, "
         "Proxy-Authorization): a keyed digest for requests, a placeholder for responses.",
     ),
+    click.option(
+        "--http-idempotency-key",
+        "http_idempotency_key",
+        is_flag=True,
+        help="Send every non-idempotent HTTP request (POST, PATCH...) with an Idempotency-Key "
+        "header unique to this trace and request, so that `resume` may send one in flight again.",
+    ),
 ]
 """Options of the effect families, each turned into its family's configuration below."""
 
@@ -250,7 +257,14 @@ def _progress_bar(
 
 
 def _family_config(o: dict[str, Any]) -> dict[str, object]:
-    return api.family_options(o["allow_run"], o["run_wasm"], o["allow_http"], o["redact_headers"])
+    families = api.family_options(
+        o["allow_run"], o["run_wasm"], o["allow_http"], o["redact_headers"]
+    )
+    if o.get("http_idempotency_key"):
+        http_opts = dict(families.get("http") or {})  # type: ignore[call-overload]
+        http_opts["idempotency_key"] = http.idempotency_token()
+        families["http"] = http_opts
+    return families
 
 
 def _record(
@@ -587,6 +601,50 @@ def run(
     _record(
         guest, None if no_trace else trace_path, env_specs, dirs, ro_dirs, args, **family_options
     )
+
+
+# ---- resume ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("paths", metavar="[GUEST] TRACE", nargs=-1, required=True)
+@click.option(
+    "--assume-done",
+    is_flag=True,
+    help="An effect in flight that cannot be observed (a host program, a POST) happened: the "
+    "guest gets a program that exited 0 with no output, or an HTTP connection dropped after "
+    "sending.",
+)
+@click.option(
+    "--assume-not-done",
+    is_flag=True,
+    help="An effect in flight that cannot be observed did not happen: do it now.",
+)
+@_TIMEOUT_OPTION
+def resume(
+    paths: tuple[str, ...], assume_done: bool, assume_not_done: bool, timeout: float | None
+) -> None:
+    """Finish a recording cut off by a crash: replay TRACE up to its cut (doing nothing
+    again), then run GUEST on live from there, appending to TRACE.
+
+    Output recorded before the cut is printed again, so the whole run's output appears. An
+    effect left in flight is observed, done again when that is safe, or needs --assume-done
+    or --assume-not-done (docs/resume.md). With TRACE alone, the guest is the one it carries.
+    """
+    if len(paths) > 2:
+        raise click.UsageError(f"expected [GUEST] TRACE, got {len(paths)} paths")
+    if assume_done and assume_not_done:
+        raise click.UsageError("--assume-done and --assume-not-done exclude each other")
+    assume = "assume-done" if assume_done else "assume-not-done" if assume_not_done else None
+    prog = engine.load_guest(paths[0]) if len(paths) == 2 else None
+    streams = _streams(True)
+    try:
+        result = engine.resume(prog, paths[-1], streams, assume=assume, timeout=timeout)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "interrupted; the trace keeps every event recorded so far (resume it again)"
+        ) from None
+    raise SystemExit(_report(result.outcome, result.sites))
 
 
 @cli.command()

@@ -530,3 +530,21 @@ def run_live(
         return RunResult(_run(guest, world, register, timeout), 0, None, guest.sites)
     finally:
         world.close()
+
+
+def resume(
+    guest_path: str | os.PathLike[str] | Guest | None,
+    trace_path: str | os.PathLike[str],
+    streams: Streams,
+    *,
+    assume: str | None = None,
+    timeout: float | None = None,
+    sources: Sources = HOST,
+) -> RunResult:
+    """Resume a recording cut off by a crash (see :func:`wasm_rr.resume.resume`): replay it to
+    its cut, then run on live, appending to the same trace."""
+    from .resume import resume as resume_trace
+
+    return resume_trace(
+        guest_path, trace_path, streams, assume=assume, timeout=timeout, sources=sources
+    )

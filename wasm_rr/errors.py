@@ -238,3 +238,37 @@ class RecordingCutOffError(WasmRRError):
             f"the recording was cut off after event {seq} (it has no footer: the recorder was "
             "killed or the file truncated); replay reproduced the run up to that point"
         )
+
+
+class PendingIntentError(RecordingCutOffError):
+    """Replay reached a journalled effect whose intent was recorded but not its completion:
+    the recorder stopped while the effect was in flight. ``wasm-rr resume`` resolves it."""
+
+    def __init__(self, seq: int, effect: str, call: list[Any], context: Any) -> None:
+        super().__init__(seq)
+        self.effect = effect
+        self.call = call
+        self.context = context
+        self.message += (
+            f"; event {seq} is the intent of {effect} with no completion (it was in flight); "
+            "`wasm-rr resume` can finish the run"
+        )
+
+
+class ResumeError(TraceError):
+    """A trace that cannot be resumed: complete, empty, of another guest, or a world that
+    cannot be re-established (a preopen or an open file that is gone)."""
+
+
+class UnresolvedIntentError(WasmRRError):
+    """Resuming met an effect in flight that cannot be observed (a host program, a
+    non-idempotent HTTP request) and the user did not say whether it happened."""
+
+    def __init__(self, seq: int, effect: str, what: str) -> None:
+        self.seq = seq
+        self.effect = effect
+        super().__init__(
+            f"cannot resume: event {seq} is {effect} {what}, which was in flight when the "
+            "recording stopped and cannot be observed; say whether it happened: "
+            "--assume-done or --assume-not-done (the trace is left as it was)"
+        )

@@ -137,15 +137,39 @@ class TraceWriter:
     write_raw: Callable[..., None]
     """Copy bytes into the file, their first byte last (see the module docstring)."""
 
-    attach_fuel: Callable[[Any], None]
+    attach_fuel: Callable[..., None]
     """Stamp events with fuel read from ``cell[0]`` (instructions executed so far)."""
 
     data: bytes | None = None
     """An in-memory trace's bytes, once closed."""
 
-    def __init__(self, path: str | os.PathLike[str] | None, header: Header) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None,
+        header: Header,
+        *,
+        continue_at: tuple[int, int, Sequence[bytes]] | None = None,
+    ) -> None:
         """Write to the file ``path``, or with ``path=None`` to memory (an anonymous file:
-        :attr:`data` holds the trace once closed)."""
+        :attr:`data` holds the trace once closed).
+
+        ``continue_at=(offset, events, blob_digests)`` appends to the existing trace at
+        ``path`` (``wasm-rr resume``): its first ``offset`` bytes (the header ``header`` and
+        ``events`` complete events, with these blobs in order) are kept, the rest is dropped,
+        and new events follow them."""
+        if continue_at is not None:
+            if path is None:
+                raise ValueError("continue_at needs a trace file")
+            offset, events, digests = continue_at
+            self.path = os.fspath(path)
+            self._fd = _open_exclusive(self.path, keep=offset)
+            self._in_memory = False
+            self._blobs: dict[bytes, int] = {d: i for i, d in enumerate(digests)}
+            self.codes = {name: code for code, name in header.kinds.items()}
+            self.closed = False
+            self._build(offset, events)
+            return
+        self._blobs = {}
         if path is None:
             self.path = "<memory>"
             self._fd = os.memfd_create("wasm-rr-trace", os.MFD_CLOEXEC)
@@ -154,17 +178,17 @@ class TraceWriter:
             self.path = os.fspath(path)
             self._fd = _open_exclusive(self.path)
             self._in_memory = False
-        self._blobs: dict[bytes, int] = {}
         self.codes = {name: code for code, name in header.kinds.items()}
         """``family.op`` -> the code its events get in this trace (from the header)."""
         self.closed = False
         self._build()
         self.write_raw(MAGIC_BYTES + enc_int(FORMAT_VERSION) + bytes(cbor2.dumps(header.to_cbor())))
 
-    def _build(self) -> None:
+    def _build(self, start: int = 0, start_events: int = 0) -> None:
         fileno = self._fd
         path = self.path
         cap = _MEMORY_START if self._in_memory else _GROW_MIN
+        cap = max(cap, start + _GROW_MIN) if start else cap
         try:
             _reserve_space(fileno, 0, cap)
             mm = mmap.mmap(fileno, cap)
@@ -173,8 +197,8 @@ class TraceWriter:
             raise TraceWriteError(
                 f"cannot write trace {path}: {_why(exc)}; record to a file on a writable disk"
             ) from None
-        pos = 0
-        events = 0
+        pos = start
+        events = start_events
         fuel_cell: Any = _NoFuel()
         fuel_last = 0
         packers = _PACKERS
@@ -233,10 +257,11 @@ class TraceWriter:
             pos = p + n + 1
             events += 1
 
-        def attach_fuel(cell: Any) -> None:
+        def attach_fuel(cell: Any, mark: int | None = None) -> None:
+            # ``mark``: the count at the previous event, when it was not now (a resumed trace).
             nonlocal fuel_cell, fuel_last
             fuel_cell = cell
-            fuel_last = cell[0]
+            fuel_last = cell[0] if mark is None else mark
 
         def count_event() -> None:
             nonlocal events
@@ -378,14 +403,15 @@ class TraceWriter:
                 os.close(self._fd)
 
 
-def _open_exclusive(path: str) -> int:
+def _open_exclusive(path: str, keep: int = 0) -> int:
     """Open (create) the trace file for writing, refusing anything but a regular file and a file
-    another recording is writing; only then empty it. Returns the descriptor, which holds an
-    exclusive ``flock`` until it is closed."""
+    another recording is writing; only then empty it (but its first ``keep`` bytes: a resumed
+    trace). Returns the descriptor, which holds an exclusive ``flock`` until it is closed."""
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a reader. No O_TRUNC: another
         # recording's trace is emptied only once the lock says there is none.
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+        create = os.O_CREAT if not keep else 0
+        fd = os.open(path, os.O_RDWR | create | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
     except OSError as exc:
         raise TraceWriteError(f"cannot write trace {path}: {_why(exc)}") from None
     try:
@@ -404,7 +430,11 @@ def _open_exclusive(path: str) -> int:
                 f"trace {path} is being written by another wasm-rr recording; wait for it to "
                 "end or record to another path with -t"
             ) from None
-        os.ftruncate(fd, 0)
+        if keep and os.fstat(fd).st_size < keep:
+            raise TraceWriteError(f"cannot continue trace {path}: it is shorter than it was")
+        # Drops whatever followed the kept bytes (zero padding, a cut record); the space after
+        # them is zeros again, as the crash-safe writer needs.
+        os.ftruncate(fd, keep)
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     except OSError as exc:
         os.close(fd)

@@ -80,6 +80,8 @@ class Recorder:
         self.event = writer.event
         self.payload = writer.payload
         self.payload_stream = writer.payload_stream
+        self.journal: Any = None
+        """The family-independent side of journalling (``world.journal.Journal.of``)."""
 
     def attach(self, fuel: FuelCell) -> None:
         """Start counting on a store's fuel cell (the engine calls this before the guest runs)."""
@@ -139,8 +141,15 @@ class Replayer:
     """Check, before answering each event, that the guest's site register holds the site the
     recording holds for it (``.tape`` programs)."""
     last_site: Callable[[], int | None]
-    _rest: Callable[[], None]
     """The recorded site of the event being taken (for error messages)."""
+    peek: Callable[[], int | None]
+    """The code of the next event (blobs and sites skipped), or None when none is left."""
+    take_opt: Callable[[int], list[Any] | None]
+    """``take(kind)`` (answers only, the question unchecked) when the next event is of
+    ``kind``; None, moving nothing, when it is not (an optional event: a journal intent)."""
+    fuel_mark: Callable[[], int]
+    """The fuel count at the last event taken (a resumed recording counts on from it)."""
+    _rest: Callable[[], None]
 
     def __init__(self, trace: Trace, fuel: FuelCell, check_fuel: bool) -> None:
         self.trace = trace
@@ -292,10 +301,47 @@ class Replayer:
             nonlocal site_reader
             site_reader = reader
 
+        def peek() -> int | None:
+            """The code of the next event (blobs and sites skipped), None at the end."""
+            i = pos
+            while True:
+                while i < end and (items[i] == blob or items[i] == site_kind):
+                    i += 3 if items[i] == blob else 2
+                if i < end:
+                    return int(items[i])
+                if not advance():  # as take does: only blobs and sites are passed over
+                    return None
+                i = 0
+
+        def fuel_mark() -> int:
+            return last_fuel
+
+        def take_opt(kind: int) -> list[Any] | None:
+            """``take(kind)`` when the next event is of ``kind``, else None, moving nothing."""
+            nonlocal pos, seq, last_fuel
+            i = pos
+            if i < end:
+                k = items[i]
+                if k == kind:
+                    now = fuel_cell[0]
+                    if now - last_fuel == items[i + 1] or not check_fuel:
+                        n = arity[kind]
+                        last_fuel = now
+                        pos = i + 1 + n
+                        seq += 1
+                        return items[i + 2 : i + 1 + n]
+                    return take(kind)  # raises the fuel mismatch
+                if k != blob and k != site_kind:
+                    return None
+            return take(kind) if peek() == kind else None
+
         def last_site() -> int | None:
             return recorded_site
 
         self.enable_sites = enable_sites
+        self.peek = peek
+        self.fuel_mark = fuel_mark
+        self.take_opt = take_opt
         self.last_site = last_site
         self.take = take
         self.take0 = take0
@@ -315,6 +361,13 @@ class Replayer:
     def seq(self) -> int:
         """Events answered so far."""
         return self._state()[1]
+
+    def take_if(self, kind: int, *question: Any) -> list[Any] | None:
+        """``take`` the next event when it is of ``kind`` (an optional event: a journal intent
+        that older traces do not hold); None, moving nothing, when it is not."""
+        if kind < 0 or self.peek() != kind:
+            return None
+        return self.take(kind, *question)
 
     def resolve(self, field: Any) -> bytes:
         """A payload field's bytes (inline, or the blob it names)."""

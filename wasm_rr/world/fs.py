@@ -27,13 +27,14 @@ import stat as stat_mod
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from ..errors import ArgsMismatchError
+from ..errors import ArgsMismatchError, PendingIntentError, ResumeError
 from ..trace.events import Elem, EventDecl, Field, Seq, Shape, among, each, f, opt, rec
 from .base import Recorder, Replayer, WorldError, describe, kept_bytes, world_error_from_os
 from .family import Chaos, Context, Family
+from .journal import OBSERVE, REDISPATCH, Journal, JournalReplay, completed, effected
 
 # File types, as WASI 0.2 names them.
 UNKNOWN = "unknown"
@@ -465,6 +466,33 @@ class LiveFs:
         kind = _type_of(st.st_mode)
         return Opened(self._add(_Handle(fd, kind == DIRECTORY, base.perms)), kind)
 
+    def reopen(self, h: int, dir: int, path: str, flags: OpenFlags) -> Opened:
+        """Open ``path`` again as handle ``h`` (resume: a handle the guest holds), without
+        creating or truncating anything; later opens count on from ``h + 1``."""
+        self._next = h
+        return self.open_at(
+            dir, path, replace(flags, create=False, exclusive=False, truncate=False)
+        )
+
+    def read_back(self, h: int, n: int, offset: int) -> bytes:
+        """What file handle ``h`` holds at ``offset``, even when it was opened write-only (resume
+        observes a write through it): read through a second, read-only open of the same file."""
+        handle = self._get(h)
+        try:
+            fd = os.open(f"/proc/self/fd/{handle.fd}", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+        try:
+            return os.pread(fd, min(n, MAX_READ), signed64(offset))
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+        finally:
+            os.close(fd)
+
+    def count_from(self, h: int) -> None:
+        """The next open answers handle ``h`` (resume: as the recording would have)."""
+        self._next = max(self._next, h)
+
     def close_handle(self, h: int) -> None:
         handle = self._get(h)
         del self._handles[h]
@@ -762,6 +790,125 @@ EVENTS: dict[int, EventDecl] = {
 written_digest = kept_bytes
 """What a trace keeps of bytes the guest wrote to a file (replay checks writes through it)."""
 
+JOURNALLED = frozenset(
+    {
+        Op.WRITE,
+        Op.APPEND,
+        Op.SET_SIZE,
+        Op.SET_TIMES,
+        Op.SET_TIMES_AT,
+        Op.MKDIR,
+        Op.RMDIR,
+        Op.UNLINK,
+        Op.RENAME,
+        Op.LINK,
+        Op.SYMLINK,
+    }
+)
+"""The operations that change the world outside the guest: each has an intent before it (an
+open does when it creates, truncates or is exclusive: :data:`CHANGING_OPEN`)."""
+CHANGING_OPEN = (1 << 1) | (1 << 2) | (1 << 3)  # create, exclusive, truncate (OpenFlags bits)
+
+
+_EFFECT = {op: decl.name for op, decl in EVENTS.items()}
+"""Each operation's effect name in its intents (its event kind)."""
+
+
+def _journalled(op: int, args: list[Any]) -> bool:
+    return op in JOURNALLED or (op == Op.OPEN and bool(args[2] & CHANGING_OPEN))
+
+
+_REDO = object()
+"""A policy's verdict: the effect did not happen (or is safe to do again): do it."""
+
+
+class _Resolver:
+    """The file-system policies for an effect left in flight (``wasm-rr resume``): each
+    operation is *observed* (the bytes at a write's offset against its digest, an append
+    against the size before it, which names exist) and, when it did not happen, re-dispatched;
+    setting a size or times is re-dispatched. What an intent records to observe later
+    (:meth:`context`) is computed before the effect, through the unrecorded live fs."""
+
+    def __init__(self, live: Fs) -> None:
+        self._live = live
+
+    def _exists(self, dir: int, path: str) -> bool:
+        try:
+            self._live.stat_at(dir, path, False)
+        except WorldError:
+            return False
+        return True
+
+    def context(self, op: int, args: list[Any]) -> Any:
+        if op == Op.APPEND:
+            try:
+                return self._live.stat(args[0]).size
+            except WorldError:
+                return None
+        if op in (Op.MKDIR, Op.RMDIR, Op.UNLINK, Op.OPEN):
+            return [self._exists(args[0], args[1])]
+        if op == Op.RENAME:
+            return [self._exists(args[0], args[1]), self._exists(args[2], args[3])]
+        if op == Op.LINK:
+            return [self._exists(args[3], args[4])]
+        if op == Op.SYMLINK:
+            return [self._exists(args[1], args[2])]
+        return None
+
+    def _bytes_match(self, h: int, digest: bytes, n: int, offset: int) -> bool:
+        live = self._live
+        try:
+            seen = (
+                live.read_back(h, n, offset)
+                if isinstance(live, LiveFs)
+                else live.read(h, n, offset)
+            )
+        except WorldError:
+            return False
+        return len(seen) == n and written_digest(seen) == digest
+
+    def observe(self, op: int, args: list[Any], before: Any) -> tuple[Any, Any]:
+        """``(answer, observed)``: the answer the effect gave if it happened, else
+        :data:`_REDO`; and what was seen, for the trace."""
+        if op == Op.WRITE:
+            h, digest, n, offset = args
+            match = self._bytes_match(h, digest, n, offset)
+            return (n if match else _REDO), {"bytes_match": match}
+        if op == Op.APPEND:
+            h, digest, n = args
+            size = self._live.stat(h).size
+            seen = {"size_before": before, "size": size}
+            if before is None or size == before:
+                return _REDO, seen
+            if size >= before + n and self._bytes_match(h, digest, n, before):
+                return [n, before + n], seen
+            raise ResumeError(
+                f"cannot resume: the file appended to by event {args!r} changed after the "
+                f"crash (it was {before} bytes before the append, it is {size} bytes and does "
+                "not end with the appended bytes); restore it and resume again"
+            )
+        if op in (Op.MKDIR, Op.RMDIR, Op.UNLINK, Op.LINK, Op.SYMLINK):
+            d, p = {Op.LINK: (3, 4), Op.SYMLINK: (1, 2)}.get(op, (0, 1))
+            now = self._exists(args[d], args[p])
+            appears = op in (Op.MKDIR, Op.LINK, Op.SYMLINK)
+            happened = (not before[0] and now) if appears else (before[0] and not now)
+            return (None if happened else _REDO), {"existed": before[0], "exists": now}
+        if op == Op.RENAME:
+            src, dst = self._exists(args[0], args[1]), self._exists(args[2], args[3])
+            happened = before[0] and not src and dst
+            return (None if happened else _REDO), {"existed": before, "exists": [src, dst]}
+        if op == Op.OPEN:
+            dir, path, bits = args
+            now = self._exists(dir, path)
+            if bits & (1 << 2) and not before[0] and now:  # exclusive: it created the file
+                return OPEN_AGAIN, {"existed": False, "exists": True}
+            return _REDO, {"existed": before[0], "exists": now}
+        return _REDO, None  # set_size, set_times: the same again is the same
+
+
+OPEN_AGAIN = object()
+"""An exclusive create that happened: open the file it made (without creating it again)."""
+
 
 class RecordingFs:
     """Asks the live file system; records each question with its answer or errno name."""
@@ -770,17 +917,63 @@ class RecordingFs:
         self._live = live
         self._rec = recorder
         self._codes = {op: recorder.code(decl) for op, decl in EVENTS.items()}
+        self._journal = Journal.of(recorder)
+        self._resolver = _Resolver(live)
 
     def _call(
         self, op: int, args: list[Any], fn: Callable[[], Any], enc: Callable[[Any], Any]
     ) -> Any:
+        journal = self._journal if _journalled(op, args) else None
+        if journal is not None:
+            fn = self._effect(journal, op, args, fn)
         try:
             result = fn()
         except WorldError as err:
             self._rec.event(self._codes[op], args, err.name)
             raise
         self._rec.event(self._codes[op], args, enc(result))
+        if journal is not None:
+            completed(journal)
         return result
+
+    def _effect(
+        self, journal: Journal, op: int, args: list[Any], fn: Callable[[], Any]
+    ) -> Callable[[], Any]:
+        """``fn`` with its intent recorded first; on resume, the policy for the effect that
+        was in flight."""
+        resolver = self._resolver
+        pending = journal.intent(_EFFECT[op], args, lambda: resolver.context(op, args))
+        if pending is None:
+
+            def effect() -> Any:
+                result = fn()
+                effected(journal)
+                return result
+
+            return effect
+        return lambda: self._resolve(journal, pending, op, args, fn)
+
+    def _resolve(
+        self,
+        journal: Journal,
+        pending: PendingIntentError,
+        op: int,
+        args: list[Any],
+        fn: Callable[[], Any],
+    ) -> Any:
+        answer, observed = self._resolver.observe(op, args, pending.context)
+        if answer is _REDO:
+            journal.resolved(pending, REDISPATCH, observed)
+            return fn()
+        journal.resolved(pending, OBSERVE, observed)
+        if answer is OPEN_AGAIN:
+            dir, path, bits = args
+            again = bits & ~CHANGING_OPEN
+            flags = OpenFlags(*(bool(again >> i & 1) for i in range(len(_FLAG_NAMES))))
+            return self._live.open_at(dir, path, flags)
+        if op == Op.APPEND:
+            return tuple(answer)
+        return answer
 
     def preopens(self) -> list[Preopen]:
         return self._live.preopens()
@@ -932,8 +1125,11 @@ class ReplayingFs:
         self._codes = {op: replayer.code(decl) for op, decl in EVENTS.items()}
         # The handles' permissions follow from the preopens and the recorded opens.
         self._perms = {p.handle: preopen_perms(p.readonly) for p in preopens}
+        self._journal = JournalReplay.of(replayer)
 
     def _answer(self, op: int, args: list[Any]) -> Any:
+        if self._journal is not None and _journalled(op, args):
+            self._journal.consume(_EFFECT[op], args)
         (result,) = self._r.take(self._codes[op], args)
         if type(result) is str:  # an FS answer that is a text string is always an errno name
             raise WorldError(result)

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from ..trace.events import BLOB, SITE, EventDecl, each, f, opt, rec
 from .base import Recorder, Replayer, kept_bytes
 from .family import Context, Family
 from .http_protocol import Headers, Http, HttpError, Request, Response, Timeouts
+from .journal import ASSUME_DONE, REDISPATCH, Journal, JournalReplay, completed, effected
 from .process import BytesOutput, FileOutput
 
 __all__ = [
@@ -149,6 +150,9 @@ class Options:
     redact: frozenset[str]
     """Lower-case header names redacted besides :data:`ALWAYS_REDACTED` (request headers by
     keyed digest, response headers by :data:`PLACEHOLDER`)."""
+    idempotency_key: str | None = None
+    """``--http-idempotency-key``: this trace's token; every non-idempotent request is sent
+    with ``Idempotency-Key: TOKEN-SEQ`` (SEQ its intent's), the same again on resume."""
 
     @classmethod
     def of(cls, config: RunConfig) -> Options:
@@ -161,7 +165,8 @@ class Options:
                 port = entry[1] if isinstance(entry[1], int) else None
                 pairs.append((str(entry[0]).lower(), port))
         names = frozenset(str(n).lower() for n in redact) if isinstance(redact, list) else []
-        return cls(tuple(pairs), frozenset(names))
+        key = opts.get("idempotency_key")
+        return cls(tuple(pairs), frozenset(names), key if isinstance(key, str) else None)
 
     def allows(self, scheme: str, host: str, port: int | None) -> bool:
         default = 443 if scheme == "https" else 80
@@ -423,6 +428,34 @@ class LiveHttp:
             self._pool = None
 
 
+# ---- the journal -----------------------------------------------------------------------------
+
+EFFECT = "http.send"
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+"""Methods that may be sent again when a resume finds one in flight (RFC 9110, 9.2.2)."""
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def intent_call(request: Request) -> list[Any]:
+    """The key fields of a request, as its intent holds them (no headers: secrets stay out)."""
+    return [request.method, request.url, body_digest(request.body), len(request.body)]
+
+
+def idempotency_token() -> str:
+    """A new trace's ``--http-idempotency-key`` token."""
+    return secrets.token_hex(12)
+
+
+def assumed_done() -> HttpError:
+    """What the guest gets for a request in flight that the user says was done: the
+    connection dropped after the request was sent."""
+    return HttpError(
+        "connection-terminated",
+        "wasm-rr resume --assume-done: the request was sent before the recorder stopped; its "
+        "response was lost",
+    )
+
+
 # ---- recording -------------------------------------------------------------------------------
 
 
@@ -430,18 +463,41 @@ class RecordingHttp:
     def __init__(self, live: Http, recorder: Recorder, ctx: Context) -> None:
         self._live = live
         self._rec = recorder
-        self._redactor = Redactor(Options.of(ctx.config))
+        self._opts = Options.of(ctx.config)
+        self._redactor = Redactor(self._opts)
         self._send = recorder.code(SEND)
+        self._journal = Journal.of(recorder)
+
+    def _dispatch(self, request: Request) -> Response:
+        """The intent, then the request (with its idempotency key when configured); on resume,
+        the policy for a request in flight: idempotent methods and keyed requests are sent
+        again, others need the user's word (``--assume-done`` answers :func:`assumed_done`)."""
+        journal = self._journal
+        pending = journal.intent(EFFECT, intent_call(request))
+        key = self._opts.idempotency_key
+        idempotent = request.method.upper() in IDEMPOTENT
+        if pending is not None:
+            if idempotent or key is not None:
+                journal.resolved(pending, REDISPATCH, {"idempotency_key": key is not None})
+            elif journal.ask(pending, f"{request.method} {request.url}") == ASSUME_DONE:
+                raise assumed_done()
+        if key is not None and not idempotent:
+            extra = (IDEMPOTENCY_HEADER, f"{key}-{journal.seq}".encode())
+            request = replace(request, headers=[*request.headers, extra])
+        resp = self._live.send(request)
+        effected(journal)
+        return resp
 
     def send(self, request: Request) -> Response:
         rec = self._rec
         q = question(request, self._redactor)
         start = time.monotonic_ns()
         try:
-            resp = self._live.send(request)
+            resp = self._dispatch(request)
         except HttpError as err:
             duration = time.monotonic_ns() - start
             rec.event(self._send, *q, err.code, err.detail, 0, [], b"", 0, None, duration)
+            completed(self._journal)
             raise
         duration = time.monotonic_ns() - start
         body = rec.payload_stream(resp.body)
@@ -458,6 +514,7 @@ class RecordingHttp:
             trailers,
             duration,
         )
+        completed(self._journal)
         return resp
 
     def close(self) -> None:
@@ -557,6 +614,7 @@ class ReplayingHttp:
         self._redactor = Redactor(self._opts)
         self._send = replayer.code(SEND)
         self._warned = False
+        self._journal = JournalReplay.of(replayer)
 
     def _unchecked_secrets(
         self, recorded: tuple[Any, ...], got: tuple[Any, ...]
@@ -590,6 +648,8 @@ class ReplayingHttp:
 
     def send(self, request: Request) -> Response:
         r = self._r
+        if self._journal is not None:
+            self._journal.consume(EFFECT, intent_call(request))
         has_secret = any(self._opts.redacted_request(n) for n, _ in request.headers)
         q = question(request, self._redactor)
         recorded = _peek(r, self._send)

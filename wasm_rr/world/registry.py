@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..trace.events import EventDecl
-from . import cli, clocks, fs, http, poll, process, random, stdio
+from . import cli, clocks, fs, http, journal, poll, process, random, stdio
 from .family import Family
 
 FAMILIES: tuple[Family[Any], ...] = (
@@ -22,6 +22,7 @@ FAMILIES: tuple[Family[Any], ...] = (
     fs.FAMILY,
     process.FAMILY,
     http.FAMILY,
+    journal.FAMILY,
 )
 
 EVENTS: dict[str, EventDecl] = {e.name: e for fam in FAMILIES for e in fam.events}

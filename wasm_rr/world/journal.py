@@ -1,0 +1,246 @@
+"""The journal of effects: an intent before every effect that changes the world outside the
+guest, so that a recording cut off by a crash can be resumed without doing an effect twice.
+
+A family whose call changes something outside (a file written, renamed or removed, a host
+program run, an HTTP request sent) records a ``journal.intent`` event (the effect's kind, the
+key fields of its call, and what it needs later to observe the effect: a file's size before an
+append, whether a name existed) *before* the effect, and its own event, the *completion*, after
+it. A trace whose last event is an intent was cut off while that effect was in flight:
+``wasm-rr resume`` resolves it by the family's policy (observe the world, re-dispatch the
+effect, or ask the user) and records which in a ``journal.resolved`` event before the
+completion. Replay consumes both when they are there (older traces have neither).
+
+The journal family has no protocol of its own: the families that journal use :class:`Journal`
+(recording) and :class:`JournalReplay` (replaying). ``WASM_RR_TEST_KILL`` (read once, here)
+kills the recorder at a chosen point around a journalled effect, for the crash-window tests.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import cbor2
+
+from ..errors import ArgsMismatchError, PendingIntentError, UnresolvedIntentError
+from ..trace.events import EventDecl, f
+from ..trace.writer import enc_item
+from .base import Recorder, Replayer, describe
+from .family import Family
+
+FAMILY_NAME = "journal"
+
+INTENT = EventDecl(
+    FAMILY_NAME,
+    "intent",
+    (f("effect", "str"), f("call", "list")),
+    (f("context", "any"),),
+    doc="an effect about to happen (its kind and the key fields of its call); its completion "
+    "is the effect's own event, next",
+)
+RESOLVED = EventDecl(
+    FAMILY_NAME,
+    "resolved",
+    (f("effect", "str"),),
+    (f("intent", "uint"), f("policy", "str"), f("observed", "any")),
+    doc="on resume: how an intent left without completion was resolved (observe, re-dispatch, "
+    "assume-done, assume-not-done) and what was observed",
+)
+
+OBSERVE = "observe"
+REDISPATCH = "re-dispatch"
+ASSUME_DONE = "assume-done"
+ASSUME_NOT_DONE = "assume-not-done"
+
+WINDOWS = ("before-intent", "after-intent", "after-effect", "after-completion")
+"""The points around a journalled effect where ``WASM_RR_TEST_KILL`` can kill the recorder."""
+
+
+def _kill_spec(text: str | None) -> tuple[str, str | None, int] | None:
+    """``WINDOW:N`` (the Nth journalled effect) or ``WINDOW:KIND:N`` (the Nth of that kind)."""
+    if not text:
+        return None
+    parts = text.split(":")
+    if parts[0] not in WINDOWS or len(parts) not in (2, 3) or not parts[-1].isdigit():
+        return None
+    return parts[0], parts[1] if len(parts) == 3 else None, int(parts[-1])
+
+
+KILL = _kill_spec(os.environ.get("WASM_RR_TEST_KILL"))
+"""Test hook: where to SIGKILL this process (None, the rule, outside the crash tests)."""
+
+
+_NULL = b"\xf6"
+
+
+def _enc(value: Any) -> bytes:
+    """CBOR for an intent's fields (ints, bytes, text, lists of them) without cbor2's per-call
+    cost; anything else through cbor2."""
+    t = type(value)
+    if t is int or t is bytes:
+        return enc_item(value)
+    if t is str:
+        data = value.encode()
+        return bytes((0x60 + len(data),)) + data if len(data) < 24 else bytes(cbor2.dumps(value))
+    if t is list and len(value) < 24:
+        return bytes((0x80 + len(value),)) + b"".join(map(_enc, value))
+    if value is None:
+        return _NULL
+    return bytes(cbor2.dumps(value))
+
+
+class Journal:
+    """The recording side: writes intents and resolutions, and on resume hands the effect in
+    flight (:attr:`pending`) to the family that made it. One per recorder (:meth:`of`)."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._rec = recorder
+        self._intent = recorder.code(INTENT)
+        self._resolved = recorder.code(RESOLVED)
+        self.pending: PendingIntentError | None = None
+        """On resume: the intent the trace ends with, until the call that made it comes."""
+        self.assume: str | None = None
+        """``--assume-done`` / ``--assume-not-done``: the answer for effects that cannot be
+        observed (:data:`ASSUME_DONE`, :data:`ASSUME_NOT_DONE`, or None: stop and ask)."""
+        self.seq = 0
+        """The seq of the last intent (recorded, or the pending one being resolved)."""
+        self._n = 0
+        self._per: dict[str, int] = {}
+        self._current = 0
+
+    @classmethod
+    def of(cls, recorder: Recorder) -> Journal:
+        journal = recorder.journal
+        if journal is None:
+            journal = recorder.journal = cls(recorder)
+        assert isinstance(journal, Journal)
+        return journal
+
+    def intent(
+        self, effect: str, call: list[Any], context: Any = None
+    ) -> PendingIntentError | None:
+        """Record the intent of ``effect`` before it happens; on resume, when it is the effect
+        that was in flight, record nothing and return it (the caller resolves it).
+        ``context`` is a function computing what observing the effect needs later."""
+        pending = self.pending
+        if pending is not None:
+            self.pending = None
+            self.seq = pending.seq
+            return pending  # replay checked that this call is the recorded one
+        if KILL is not None:
+            self._count(effect)
+            self.at("before-intent")
+        self.seq = self._rec.events + 1
+        body = _enc(effect) + _enc(call) + (_NULL if context is None else _enc(context()))
+        self._rec.put(self._intent, body)
+        if KILL is not None:
+            self.at("after-intent")
+        return None
+
+    def resolved(self, pending: PendingIntentError, policy: str, observed: Any = None) -> None:
+        self._rec.event(self._resolved, pending.effect, pending.seq, policy, observed)
+
+    def ask(self, pending: PendingIntentError, what: str) -> str:
+        """An effect that cannot be observed: the user's ``--assume-*`` answer (recorded), or
+        :class:`UnresolvedIntentError`."""
+        if self.assume is None:
+            raise UnresolvedIntentError(pending.seq, pending.effect, what)
+        self.resolved(pending, self.assume)
+        return self.assume
+
+    def _count(self, effect: str) -> None:
+        assert KILL is not None
+        self._n += 1
+        self._per[effect] = self._per.get(effect, 0) + 1
+        kind = KILL[1]
+        self._current = self._n if kind is None else (self._per[effect] if effect == kind else 0)
+
+    def at(self, window: str) -> None:
+        """The test hook: SIGKILL this process at ``window`` of the chosen effect."""
+        if KILL is not None and KILL[0] == window and self._current == KILL[2]:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def effected(journal: Journal) -> None:
+    """The effect happened (its completion is not recorded yet)."""
+    if KILL is not None:
+        journal.at("after-effect")
+
+
+def completed(journal: Journal) -> None:
+    """The effect's completion is recorded."""
+    if KILL is not None:
+        journal.at("after-completion")
+
+
+class JournalReplay:
+    """The replaying side: consumes an effect's intent (checked like any question) and any
+    resolutions before its completion; at the cut of a trace that ends with the intent, raises
+    :class:`~wasm_rr.errors.PendingIntentError` (a cut-off error, which resume catches)."""
+
+    def __init__(self, replayer: Replayer, intent: int) -> None:
+        self._r = replayer
+        self._intent = intent
+        self._resolved = replayer.code(RESOLVED)
+        self._take = replayer.take_opt
+        self._cut_off = replayer.trace.cut_off
+
+    @classmethod
+    def of(cls, replayer: Replayer) -> JournalReplay | None:
+        """None for a trace without intents (recorded before the journal): nothing to take."""
+        code = replayer.code(INTENT)
+        return None if code < 0 else cls(replayer, code)
+
+    def consume(self, effect: str, call: list[Any]) -> None:
+        """Take the intent before an effect's completion (and any resolutions). Its question is
+        checked by the completion's own check, whose drift message says more; only an intent
+        the trace ends with (the effect in flight) is checked here."""
+        take = self._take
+        got = take(self._intent)
+        if got is None:
+            return
+        resolutions = 0
+        while self._resolved >= 0 and take(self._resolved) is not None:
+            resolutions += 1
+        if self._cut_off and self._r.peek() is None:
+            seq = self._r.seq - resolutions  # the intent's
+            if [got[0], got[1]] != [effect, call]:
+                raise ArgsMismatchError(
+                    seq,
+                    describe(INTENT, (got[0], got[1])),
+                    "called " + describe(INTENT, (effect, call)),
+                )
+            raise PendingIntentError(seq, effect, call, got[2])
+
+
+class _Nothing:
+    """The journal family's implementation: the families that journal do the work."""
+
+    def close(self) -> None:
+        pass
+
+
+FAMILY: Family[_Nothing] = Family(
+    FAMILY_NAME,
+    (INTENT, RESOLVED),
+    live=lambda ctx: _Nothing(),
+    recording=lambda live, rec, ctx: _Nothing(),
+    replaying=lambda rep, ctx: _Nothing(),
+    doc="intents before effects that change the world outside the guest, and how resume "
+    "resolved one left in flight",
+)
+
+__all__ = [
+    "ASSUME_DONE",
+    "ASSUME_NOT_DONE",
+    "FAMILY",
+    "INTENT",
+    "OBSERVE",
+    "REDISPATCH",
+    "RESOLVED",
+    "Journal",
+    "JournalReplay",
+    "completed",
+    "effected",
+]
