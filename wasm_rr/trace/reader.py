@@ -605,6 +605,9 @@ def _start_of_last(items: list[Any], end: int, kinds: dict[int, EventDecl]) -> i
 
 _CHUNK_BYTES = 1 << 20
 """About how many bytes of the event region one decoded chunk covers."""
+_CHUNK_CAP = 8 << 20
+"""The most bytes one chunk decodes (unless a single record is larger): what bounds a replay's
+memory whatever the trace holds."""
 _READ_SIZE = 1 << 16
 _TAIL_LOADS = 4 << 20
 """When a chunk's estimated item count runs past the end of the file, the rest is decoded in one
@@ -714,13 +717,24 @@ class MappedChunks(Chunks):
         return memoryview(self.mm)[start : start + self.lengths[n]]
 
     def _decode(self) -> list[Any]:
-        """The next items of the file (the footer is the last)."""
+        """The next items of the file (the footer is the last). At most ``_CHUNK_CAP`` bytes
+        are decoded at once, whatever the estimate says (a run of small events estimates many
+        items per chunk; if large payloads follow, that many would be far more bytes), unless
+        one item alone is larger."""
         k = self.estimate
+        cap = _CHUNK_CAP
         while True:
-            stream = _MapStream(self.mm, b"\x9b" + k.to_bytes(8, "big"), self.at, self.limit)
+            limit = min(self.limit, self.at + cap)
+            stream = _MapStream(self.mm, b"\x9b" + k.to_bytes(8, "big"), self.at, limit)
             try:
                 items: list[Any] = cbor2.CBORDecoder(stream, read_size=_READ_SIZE).decode()  # type: ignore[arg-type]
             except Exception:
+                if limit < self.limit:  # k items are more than the cap: fewer, or one larger
+                    if k > 1:
+                        k = max(1, k // 4)
+                    else:
+                        cap *= 2
+                    continue
                 if k > 1 and self.limit - self.at > _TAIL_LOADS:
                     k //= 4
                     continue
