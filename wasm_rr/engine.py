@@ -344,6 +344,20 @@ def _kinds() -> dict[int, str]:
     return codes_to_cbor(assign_codes(EVENTS.values()))
 
 
+def footer(writer: TraceWriter, world: World, outcome: Outcome) -> Footer:
+    """What ends a recording: its event count, the outcome, and what the guest printed."""
+    log = world.output
+    return Footer(
+        events=writer.events,
+        outcome=outcome,
+        stdout_blake3=log.digest(STDOUT),
+        stderr_blake3=log.digest(STDERR),
+        stdout_bytes=log.sizes[STDOUT],
+        stderr_bytes=log.sizes[STDERR],
+        end_time_ns=time.time_ns(),
+    )
+
+
 def _header(guest: Guest, config: RunConfig, embed: bool = False) -> Header:
     return Header(
         tool_version=__version__,
@@ -435,18 +449,7 @@ def record(
         world.close()
         raise
     world.close()
-    log = world.output
-    writer.close(
-        Footer(
-            events=writer.events,
-            outcome=outcome,
-            stdout_blake3=log.digest(STDOUT),
-            stderr_blake3=log.digest(STDERR),
-            stdout_bytes=log.sizes[STDOUT],
-            stderr_bytes=log.sizes[STDERR],
-            end_time_ns=time.time_ns(),
-        )
-    )
+    writer.close(footer(writer, world, outcome))
     return RunResult(
         outcome,
         writer.events,

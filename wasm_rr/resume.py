@@ -38,6 +38,7 @@ from .engine import (
     _run,
     as_guest,
     embedded_guest,
+    footer,
 )
 from .errors import (
     CodeHashMismatchError,
@@ -49,7 +50,6 @@ from .errors import (
 from .trace import reader
 from .trace.events import BLOB, SITE
 from .trace.reader import _decode_prefix
-from .trace.schema import Footer
 from .trace.writer import TraceWriter
 from .world import HOST, Context, Sources, Streams, World, live_world
 from .world import clocks as clocks_family
@@ -60,7 +60,6 @@ from .world.base import Recorder, Replayer, WorldError, ZeroFuel
 from .world.fs import FsConfigError, LiveFs, OpenFlags
 from .world.journal import ASSUME_DONE, ASSUME_NOT_DONE, Journal
 from .world.registry import EVENTS, FAMILIES
-from .world.stdio import STDERR, STDOUT
 
 ASSUME = (ASSUME_DONE, ASSUME_NOT_DONE)
 
@@ -436,18 +435,7 @@ def resume(
         _close(world, live, state)
         raise
     _close(world, live, state)
-    log = world.output
-    writer.close(
-        Footer(
-            events=writer.events,
-            outcome=outcome,
-            stdout_blake3=log.digest(STDOUT),
-            stderr_blake3=log.digest(STDERR),
-            stdout_bytes=log.sizes[STDOUT],
-            stderr_bytes=log.sizes[STDERR],
-            end_time_ns=_now(),
-        )
-    )
+    writer.close(footer(writer, world, outcome))
     return RunResult(outcome, writer.events, p, guest.sites)
 
 
@@ -458,9 +446,3 @@ def _close(world: World, live: World, state: _Resuming) -> None:
         return
     for impl in state.replaying.values():
         impl.close()
-
-
-def _now() -> int:
-    import time
-
-    return time.time_ns()
