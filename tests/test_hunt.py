@@ -19,6 +19,7 @@ from wasm_rr.errors import UsageError
 from wasm_rr.hunt import HuntReport, hunt
 
 from .conftest import ROOT, guest
+from .test_cli import CAT
 
 FLAKY = guest("flaky")
 FLAKY_FIRST = 20
@@ -158,24 +159,6 @@ def test_a_dask_cluster_finds_what_one_process_finds(cluster: str, two_ways: Pat
     on_cluster = hunt(two_ways, seed=0, runs=300, keep_all=True, cluster=cluster)
     assert on_cluster.workers == 2 and on_cluster.runs == 300
     assert sites(on_cluster) == sites(alone)
-
-
-CAT = """
-(module
-  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 0) "\\10\\00\\00\\00\\04\\00\\00\\00")
-  (func (export "_start")
-    (loop $l
-      (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
-      (if (i32.eqz (i32.load (i32.const 8))) (then (return)))
-      (i32.store (i32.const 4) (i32.load (i32.const 8)))
-      (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))
-      (i32.store (i32.const 4) (i32.const 4))
-      (br $l))))
-"""
-"""Copies stdin to stdout (as tests/test_cli.py's)."""
 
 
 # ---- the command line ------------------------------------------------------------------------
