@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,3 +116,26 @@ def cli(*args: str | Path, env: dict[str, str] | None = None, stdin: bytes = b""
 @pytest.fixture
 def tmp_trace(tmp_path: Path) -> Path:
     return tmp_path / "run.cbor"
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[str]:
+    """A Dask LocalCluster of two worker processes on 127.0.0.1, for the whole session (hunt
+    and fuzz --cluster); its scheduler's address."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    # No sampling profiler in the workers (it walks their stacks every 10 ms).
+    quiet = dask.config.set({"distributed.worker.profile.enabled": False})
+    with (
+        quiet,
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=40,
+        ) as local,
+    ):
+        yield local.scheduler_address

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -131,27 +130,6 @@ def test_bad_usage_is_a_usage_error() -> None:
     for kwargs in ({"until": "exit 3"}, {"runs": 0}, {"seconds": 0.0}, {"jobs": 0}):
         with pytest.raises(UsageError):
             hunt(FLAKY, **kwargs)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    distributed = pytest.importorskip("distributed")
-    import dask
-
-    # No sampling profiler in the workers (it walks their stacks every 10 ms).
-    quiet = dask.config.set({"distributed.worker.profile.enabled": False})
-    with (
-        quiet,
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=40,
-        ) as local,
-    ):
-        yield local.scheduler_address
 
 
 def test_a_dask_cluster_finds_what_one_process_finds(cluster: str, two_ways: Path) -> None:

@@ -130,6 +130,17 @@ def test_jobs_2(tmp_path: Path) -> None:
     assert {top_frame(f) for f in crash_files(tmp_path)} == {OVERFLOW, DIVIDE}
 
 
+def test_on_a_dask_cluster(tmp_path: Path, cluster: str) -> None:
+    # The client writes the crash traces the workers send back as bytes.
+    stats = Session(Setup(PARSER, "parser"), SEEDS, str(tmp_path), cluster=cluster, runs=700).run()
+    assert stats.workers == 2
+    assert stats.execs == 700
+    assert {top_frame(f) for f in crash_files(tmp_path)} == {OVERFLOW, DIVIDE}
+    for path in crash_files(tmp_path):
+        replayed = wasm_rr.replay(path)
+        assert replayed.trap is not None
+
+
 def test_needs_a_limit(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         Session(Setup(PARSER, "parser"), [], str(tmp_path))
