@@ -208,6 +208,15 @@ SHORT = 64
 bytearray (see :class:`_U8List`)."""
 
 
+def view_at(addr: int, n: int) -> memoryview:
+    """A byte view over ``n`` C values at ``addr`` (for raw callbacks, which rebuild it only
+    when wasmtime hands them a new array: its allocator gives back the same block call after
+    call)."""
+    if not addr:
+        return memoryview(b"")
+    return memoryview((ctypes.c_char * (n * VAL_SIZE)).from_address(addr)).cast("B")
+
+
 class ValSlot:
     """A memoryview over ``n`` C values at an address, and a ``c_void_p`` to the first one's
     payload, rebuilt only when the address changes (wasmtime allocates the argument and result

@@ -52,7 +52,7 @@ def define(host: ComponentHost, world: World) -> None:
     own_pollable = canon.Own(POLLABLE)
 
     mono = iface("wasi:clocks/monotonic-clock")
-    host.hot(mono, "now", _mono_now(now))
+    host.raw(mono, "now", _mono_now(host, now))
     host.func(mono, "resolution", [], U64_T, lambda: resolution(MONOTONIC))
 
     def subscribe_instant(when: int) -> Pollable:
@@ -67,7 +67,7 @@ def define(host: ComponentHost, world: World) -> None:
     host.func(mono, "subscribe-duration", [U64_T], own_pollable, subscribe_duration)
 
     wall = iface("wasi:clocks/wall-clock")
-    host.hot(wall, "now", _wall_now(now))
+    host.raw(wall, "now", _wall_now(host, now))
 
     def wall_resolution() -> tuple[int, int]:
         ns = resolution(REALTIME)
@@ -76,17 +76,25 @@ def define(host: ComponentHost, world: World) -> None:
     host.func(wall, "resolution", [], DATETIME, wall_resolution)
 
 
-def _mono_now(now: Any) -> Any:
+def _mono_now(host: ComponentHost, now: Any) -> Any:
+    """``monotonic-clock.now`` as a raw callback (see :meth:`ComponentHost.raw`)."""
     slot = Slot(1)
     pack = _U64_VAL.pack_into
+    fail = host.fail
 
-    def body(args: int, results: int) -> None:
-        pack(slot.at(results), 0, canon.U64, now(MONOTONIC))
+    def callback(
+        env: int, ctx: int, ty: int, args: int, nargs: int, results: int, nresults: int
+    ) -> int:
+        try:
+            pack(slot.at(results), 0, canon.U64, now(MONOTONIC))
+        except BaseException as exc:  # every exception: see ComponentHost.raw
+            return fail(exc)
+        return 0
 
-    return body
+    return callback
 
 
-def _wall_now(now: Any) -> Any:
+def _wall_now(host: ComponentHost, now: Any) -> Any:
     """The datetime record: the two field values are written into the template's entries
     (through a memoryview), then the template is deep-copied into the result."""
     slot = Slot(1)
@@ -100,14 +108,22 @@ def _wall_now(now: Any) -> Any:
     seconds_at = canon.NAME_SIZE
     nanos_at = canon.ENTRY_SIZE + canon.NAME_SIZE
 
-    def body(args: int, results: int) -> None:
-        s, ns = divmod(now(REALTIME), NS)
-        pack64(entries, seconds_at, canon.U64, s)
-        pack32(entries, nanos_at, canon.U32, ns)
-        copy(results + 8, template)
-        slot.at(results)[0] = canon.RECORD
+    fail = host.fail
 
-    return body
+    def callback(
+        env: int, ctx: int, ty: int, args: int, nargs: int, results: int, nresults: int
+    ) -> int:
+        try:
+            s, ns = divmod(now(REALTIME), NS)
+            pack64(entries, seconds_at, canon.U64, s)
+            pack32(entries, nanos_at, canon.U32, ns)
+            copy(results + 8, template)
+            slot.at(results)[0] = canon.RECORD
+        except BaseException as exc:  # every exception: see ComponentHost.raw
+            return fail(exc)
+        return 0
+
+    return callback
 
 
 def define_stock(host: ComponentHost, world: World) -> None:

@@ -5,8 +5,9 @@
 
 * functions as ctypes callbacks given to ``wasmtime_component_linker_instance_add_func``. A
   generic function has its parameter and result :class:`~.canon.Ty` and a Python function
-  taking and returning Python values; a *hot* function is a body that reads its arguments and
-  writes its results itself (``body(args, results)``, addresses of the value arrays);
+  taking and returning Python values; a *raw* function (the hot paths: reads, writes, clock
+  reads, random bytes) is itself the ctypes callback, reading its arguments and writing its
+  results in place, with no wrapper between wasmtime and it;
 * resources as host resource types with a destructor callback that removes the object from
   the handle table (and lets it release what it holds: a world file handle, say).
 
@@ -75,6 +76,7 @@ class _Interface:
     funcs: dict[str, Body] = field(default_factory=dict)
     resources: dict[str, int] = field(default_factory=dict)
     stock: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    raw: dict[str, Callable[..., int]] = field(default_factory=dict)
 
 
 class ComponentHost(Resources):
@@ -113,9 +115,13 @@ class ComponentHost(Resources):
         if drop is not None:
             self._dtors[type_id] = drop
 
-    def hot(self, iface: str, name: str, body: Body) -> None:
-        """Define a function whose ``body(args, results)`` handles the C values itself."""
-        self._iface(iface).funcs[name] = body
+    def raw(self, iface: str, name: str, callback: Callable[..., int]) -> None:
+        """Define a function as a Python function with the C callback's own signature
+        ``(env, ctx, type, args, nargs, results, nresults) -> error``, wrapped in nothing
+        (one Python frame less per call than a :meth:`func`). It must catch every exception
+        itself and return ``host.fail(exc)`` for it, 0 on success; ``ctx`` is the store
+        context of the call (what :func:`~.canon.rep_of` needs)."""
+        self._iface(iface).raw[name] = callback
 
     def stock(self, iface: str, name: str, fn: Callable[..., Any]) -> None:
         """Define a function through wasmtime-py's own ``LinkerInstance.add_func`` (values boxed
@@ -251,10 +257,11 @@ class ComponentHost(Resources):
                 resource_type_delete(rtype)
         for name, fn in iface.stock.items():
             inst.add_func(name, fn)
-        for name, body in iface.funcs.items():
+        callbacks = {name: self._callback(body) for name, body in iface.funcs.items()}
+        callbacks.update({name: FUNC_CALLBACK(fn) for name, fn in iface.raw.items()})
+        for name, cb in callbacks.items():
             if name in iface.stock:
                 continue
-            cb = self._callback(body)
             self._keep.append(cb)
             n = name.encode()
             check_error(add_func(inst_ptr, n, len(n), cb, None, None))

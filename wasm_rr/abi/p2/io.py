@@ -207,7 +207,7 @@ def define(host: ComponentHost, world: World) -> Poller:
         return len(data)
 
     for name in ("read", "blocking-read"):
-        host.hot(streams, f"[method]input-stream.{name}", _read_body(host, bytes_or_error))
+        host.raw(streams, f"[method]input-stream.{name}", _read_body(host, bytes_or_error))
     for name in ("skip", "blocking-skip"):
         host.func(streams, f"[method]input-stream.{name}", [borrow_in, U64_T], u64_or_error, skip)
     host.func(
@@ -225,7 +225,7 @@ def define(host: ComponentHost, world: World) -> Poller:
         lambda s: s.check_write(),
     )
     for name in ("write", "blocking-write-and-flush"):
-        host.hot(streams, f"[method]output-stream.{name}", _write_body(host, done_or_error))
+        host.raw(streams, f"[method]output-stream.{name}", _write_body(host, done_or_error))
     for name in ("flush", "blocking-flush"):
         host.func(streams, f"[method]output-stream.{name}", [borrow_out], done_or_error, flush)
     for name in ("write-zeroes", "blocking-write-zeroes-and-flush"):
@@ -267,9 +267,11 @@ def _error_value(exc: BaseException) -> Any:
 
 
 def _read_body(host: ComponentHost, result: canon.Result) -> Any:
-    """``input-stream.read``/``blocking-read`` (self, len) -> result<list<u8>, stream-error>:
-    the arguments are read in place, the bytes lowered into a boxed list."""
+    """``input-stream.read``/``blocking-read`` (self, len) -> result<list<u8>, stream-error>,
+    as a raw callback (see :meth:`ComponentHost.raw`): the arguments are read in place, the
+    bytes lowered into a boxed list."""
     table = host.table
+    fail = host.fail
     rep_of = canon.rep_of
     lower_bytes = canon.lower_bytes
     u64 = ctypes.c_uint64.from_address
@@ -278,46 +280,68 @@ def _read_body(host: ComponentHost, result: canon.Result) -> Any:
     box_addr = ctypes.addressof(box)
     val_new = _wasmtime.val_new
 
-    def body(args: int, results: int, box: Any = box) -> None:
-        cell = u64(args + 8)
-        any_ptr = cell.value
-        cell.value = 0
-        stream = table[rep_of(host.ctx, any_ptr)]
-        n = u64(args + VAL_SIZE + 8).value
+    def callback(
+        env: int,
+        ctx: int,
+        ty: int,
+        args: int,
+        nargs: int,
+        results: int,
+        nresults: int,
+        box: Any = box,
+    ) -> int:
         try:
-            data = stream.read(n)
-        except (Fail, WorldError) as exc:
-            result.lower(host, results, ("err", _error_value(exc)))
-            return
-        lower_bytes(box_addr, data)
-        u64(results + 16).value = val_new(box_addr)
-        u64(results + 8).value = 1
-        u8(results).value = canon.RESULT
+            host.ctx = ctx
+            cell = u64(args + 8)
+            any_ptr = cell.value
+            cell.value = 0
+            stream = table[rep_of(ctx, any_ptr)]
+            n = u64(args + VAL_SIZE + 8).value
+            try:
+                data = stream.read(n)
+            except (Fail, WorldError) as exc:
+                result.lower(host, results, ("err", _error_value(exc)))
+                return 0
+            lower_bytes(box_addr, data)
+            u64(results + 16).value = val_new(box_addr)
+            u64(results + 8).value = 1
+            u8(results).value = canon.RESULT
+        except BaseException as exc:  # every exception: see ComponentHost.raw
+            return fail(exc)
+        return 0
 
-    return body
+    return callback
 
 
 def _write_body(host: ComponentHost, result: canon.Result) -> Any:
     """``output-stream.write``/``blocking-write-and-flush`` (self, list<u8>) ->
-    result<_, stream-error>."""
+    result<_, stream-error>, as a raw callback."""
     table = host.table
+    fail = host.fail
     rep_of = canon.rep_of
     lift_bytes = canon.lift_bytes
     u64 = ctypes.c_uint64.from_address
     u8 = ctypes.c_uint8.from_address
 
-    def body(args: int, results: int) -> None:
-        cell = u64(args + 8)
-        any_ptr = cell.value
-        cell.value = 0
-        stream = table[rep_of(host.ctx, any_ptr)]
+    def callback(
+        env: int, ctx: int, ty: int, args: int, nargs: int, results: int, nresults: int
+    ) -> int:
         try:
-            stream.write(lift_bytes(args + VAL_SIZE))
-        except (Fail, WorldError) as exc:
-            result.lower(host, results, ("err", _error_value(exc)))
-            return
-        u64(results + 8).value = 1  # is_ok, and its padding
-        u64(results + 16).value = 0  # no payload
-        u8(results).value = canon.RESULT
+            host.ctx = ctx
+            cell = u64(args + 8)
+            any_ptr = cell.value
+            cell.value = 0
+            stream = table[rep_of(ctx, any_ptr)]
+            try:
+                stream.write(lift_bytes(args + VAL_SIZE))
+            except (Fail, WorldError) as exc:
+                result.lower(host, results, ("err", _error_value(exc)))
+                return 0
+            u64(results + 8).value = 1  # is_ok, and its padding
+            u64(results + 16).value = 0  # no payload
+            u8(results).value = canon.RESULT
+        except BaseException as exc:  # every exception: see ComponentHost.raw
+            return fail(exc)
+        return 0
 
-    return body
+    return callback

@@ -7,6 +7,7 @@ recorded and replayed like any other insecure draw.
 
 from __future__ import annotations
 
+import ctypes
 import struct
 from typing import Any
 
@@ -36,7 +37,7 @@ def define(host: ComponentHost, world: World) -> None:
         return n
 
     rand = iface("wasi:random/random")
-    host.hot(rand, "get-random-bytes", _bytes_body(secure, _len))
+    host.raw(rand, "get-random-bytes", _bytes_body(host, secure, _len))
     host.func(rand, "get-random-u64", [], U64_T, lambda: _U64.unpack(secure(8))[0])
 
     ins = iface("wasi:random/insecure")
@@ -53,12 +54,13 @@ def define(host: ComponentHost, world: World) -> None:
     )
 
 
-def _bytes_body(secure: Any, check: Any) -> Any:
-    """``get-random-bytes(len) -> list<u8>``: the length is read in place; the bytes go into a
-    cached buffer of u8 values (one strided copy) that ``wasmtime_component_vallist_new``
-    copies into the result. The argument and result arrays are reached through cached views
-    and the C call gets ready-made ctypes arguments: on an 8-byte draw these costs, not the
-    bytes, are what counts."""
+def _bytes_body(host: ComponentHost, secure: Any, check: Any) -> Any:
+    """``get-random-bytes(len) -> list<u8>`` as a raw callback (see :meth:`ComponentHost.raw`):
+    the length is read in place; the bytes go into a cached buffer of u8 values (one strided
+    copy) that ``wasmtime_component_vallist_new`` copies into the result. The argument and
+    result arrays are reached through views rebuilt only when their address changes, and the
+    C call gets ready-made ctypes arguments: on an 8-byte draw these costs, not the bytes,
+    are what counts."""
     lists = canon._U8_LISTS
     u8_list = canon.u8_list
     vallist_new = _wasmtime.vallist_new_raw
@@ -66,25 +68,43 @@ def _bytes_body(secure: Any, check: Any) -> Any:
     short = canon.SHORT
     kind = canon.LIST
     u64 = _U64.unpack_from
-    arg = canon.ValSlot(1)
-    res = canon.ValSlot(1)
+    fail = host.fail
+    view_at = canon.view_at
+    args_at = -1
+    args_view = view_at(0, 0)
+    results_at = -1
+    results_view = args_view
+    payload = ctypes.c_void_p(0)
 
-    def body(args: int, results: int) -> None:
-        n = u64(arg.at(args), 8)[0]
-        if n > MAX_LEN:
-            check(n)
-        data = secure(n)
-        lst = lists.get(n) or u8_list(n)
-        if n <= short:
-            if n:
-                lst.view[8::stride] = data
-        else:
-            lst.buf[8::stride] = data
-        out = res.at(results)
-        vallist_new(res.payload, lst.c_n, lst.c_addr)
-        out[0] = kind
+    def callback(
+        env: int, ctx: int, ty: int, args: int, nargs: int, results: int, nresults: int
+    ) -> int:
+        nonlocal args_at, args_view, results_at, results_view, payload
+        try:
+            if args != args_at:
+                args_view = view_at(args, 1)
+                args_at = args
+            n = u64(args_view, 8)[0]
+            if n > MAX_LEN:
+                check(n)
+            data = secure(n)
+            lst = lists.get(n) or u8_list(n)
+            if n <= short:
+                if n:
+                    lst.view[8::stride] = data
+            else:
+                lst.buf[8::stride] = data
+            if results != results_at:
+                results_view = view_at(results, 1)
+                payload = ctypes.c_void_p(results + 8)
+                results_at = results
+            vallist_new(payload, lst.c_n, lst.c_addr)
+            results_view[0] = kind
+        except BaseException as exc:  # every exception: see ComponentHost.raw
+            return fail(exc)
+        return 0
 
-    return body
+    return callback
 
 
 def define_stock(host: ComponentHost, world: World) -> None:
