@@ -67,33 +67,33 @@ def _bytes_body(host: ComponentHost, secure: Any, check: Any) -> Any:
     stride = canon.VAL_SIZE
     short = canon.SHORT
     kind = canon.LIST
-    u64 = _U64.unpack_from
+    elems = slice(8, None, stride)  # the byte of each u8 value
     fail = host.fail
     view_at = canon.view_at
     args_at = -1
-    args_view = view_at(0, 0)
+    args_u64 = view_at(0, 0).cast("Q")
     results_at = -1
-    results_view = args_view
+    results_view = view_at(0, 0)
     payload = ctypes.c_void_p(0)
 
     def callback(
         env: int, ctx: int, ty: int, args: int, nargs: int, results: int, nresults: int
     ) -> int:
-        nonlocal args_at, args_view, results_at, results_view, payload
+        nonlocal args_at, args_u64, results_at, results_view, payload
         try:
             if args != args_at:
-                args_view = view_at(args, 1)
+                args_u64 = view_at(args, 1).cast("Q")
                 args_at = args
-            n = u64(args_view, 8)[0]
+            n = args_u64[1]  # the u64 payload at offset 8
             if n > MAX_LEN:
                 check(n)
             data = secure(n)
             lst = lists.get(n) or u8_list(n)
             if n <= short:
                 if n:
-                    lst.view[8::stride] = data
+                    lst.view[elems] = data
             else:
-                lst.buf[8::stride] = data
+                lst.buf[elems] = data
             if results != results_at:
                 results_view = view_at(results, 1)
                 payload = ctypes.c_void_p(results + 8)
