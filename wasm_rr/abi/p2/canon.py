@@ -217,28 +217,6 @@ def view_at(addr: int, n: int) -> memoryview:
     return memoryview((ctypes.c_char * (n * VAL_SIZE)).from_address(addr)).cast("B")
 
 
-class ValSlot:
-    """A memoryview over ``n`` C values at an address, and a ``c_void_p`` to the first one's
-    payload, rebuilt only when the address changes (wasmtime allocates the argument and result
-    arrays per call; the allocator hands back the same block call after call)."""
-
-    __slots__ = ("addr", "n", "payload", "view")
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.addr = -1
-        self.view = memoryview(b"")
-        self.payload = ctypes.c_void_p(0)
-
-    def at(self, addr: int) -> memoryview:
-        if addr != self.addr:
-            self.view = memoryview((ctypes.c_char * (self.n * VAL_SIZE)).from_address(addr))
-            self.view = self.view.cast("B")
-            self.payload = ctypes.c_void_p(addr + 8)
-            self.addr = addr
-        return self.view
-
-
 _U8_LISTS: dict[int, _U8List] = {}
 _U8_LISTS_MAX_BYTES = 16 << 20
 """The buffers are kept per length (a guest reads and draws the same sizes again and again);

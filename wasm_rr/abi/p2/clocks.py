@@ -16,7 +16,7 @@ from ...world import World
 from ...world.clocks import MONOTONIC, REALTIME
 from .. import _wasmtime
 from . import canon
-from .canon import U64_T, VAL_SIZE
+from .canon import U64_T
 from .host import ComponentHost
 from .io import READY, ClockPollable, Pollable
 from .wit import DATETIME, POLLABLE, iface
@@ -24,26 +24,6 @@ from .wit import DATETIME, POLLABLE, iface
 NS = 1_000_000_000
 _U64_VAL = struct.Struct("<B7xQ")
 _U32_VAL = struct.Struct("<B7xI")
-
-
-class Slot:
-    """A memoryview over a C value array, rebuilt only when the array's address changes
-    (wasmtime allocates it per call; the allocator hands back the same block call after
-    call)."""
-
-    __slots__ = ("addr", "n", "view")
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.addr = 0
-        self.view = memoryview(b"")
-
-    def at(self, addr: int) -> memoryview:
-        if addr != self.addr:
-            self.view = memoryview((ctypes.c_char * (self.n * VAL_SIZE)).from_address(addr))
-            self.view = self.view.cast("B")
-            self.addr = addr
-        return self.view
 
 
 def define(host: ComponentHost, world: World) -> None:
@@ -78,15 +58,21 @@ def define(host: ComponentHost, world: World) -> None:
 
 def _mono_now(host: ComponentHost, now: Any) -> Any:
     """``monotonic-clock.now`` as a raw callback (see :meth:`ComponentHost.raw`)."""
-    slot = Slot(1)
     pack = _U64_VAL.pack_into
     fail = host.fail
+    view_at = canon.view_at
+    results_at = -1
+    results_view = view_at(0, 0)
 
     def callback(
         env: int, ctx: int, ty: int, args: int, nargs: int, results: int, nresults: int
     ) -> int:
+        nonlocal results_at, results_view
         try:
-            pack(slot.at(results), 0, canon.U64, now(MONOTONIC))
+            if results != results_at:
+                results_view = view_at(results, 1)
+                results_at = results
+            pack(results_view, 0, canon.U64, now(MONOTONIC))
         except BaseException as exc:  # every exception: see ComponentHost.raw
             return fail(exc)
         return 0
@@ -97,7 +83,6 @@ def _mono_now(host: ComponentHost, now: Any) -> Any:
 def _wall_now(host: ComponentHost, now: Any) -> Any:
     """The datetime record: the two field values are written into the template's entries
     (through a memoryview), then the template is deep-copied into the result."""
-    slot = Slot(1)
     template = DATETIME.template_address()
     entries = memoryview(
         (ctypes.c_char * (2 * canon.ENTRY_SIZE)).from_address(DATETIME.entries_address())
@@ -118,7 +103,7 @@ def _wall_now(host: ComponentHost, now: Any) -> Any:
             pack64(entries, seconds_at, canon.U64, s)
             pack32(entries, nanos_at, canon.U32, ns)
             copy(results + 8, template)
-            slot.at(results)[0] = canon.RECORD
+            ctypes.c_uint8.from_address(results).value = canon.RECORD
         except BaseException as exc:  # every exception: see ComponentHost.raw
             return fail(exc)
         return 0
