@@ -201,6 +201,24 @@ def test_interrupt_from_the_world_is_reraised(tmp_path: Path) -> None:
         p2.run_component(load_guest(component("dice")), world)
 
 
+def test_a_trap_raised_in_a_raw_callback_is_the_outcome(tmp_path: Path) -> None:
+    """get-random-bytes is a raw callback (no wrapper catches for it): a GuestTrap raised
+    under it ends the run as a trap, and the guest runs no further."""
+    from wasm_rr.abi.outcome import GuestTrap
+    from wasm_rr.engine import load_guest
+
+    s, out, _ = streams()
+    world = live_world(run_config("entropy"), s)
+
+    def refused(n: int) -> bytes:
+        raise GuestTrap(f"no {n} bytes today")
+
+    world.random.secure = refused  # type: ignore[method-assign]
+    outcome = p2.run_component(load_guest(component("entropy")), world)
+    assert outcome.trap is not None and "no 16 bytes today" in outcome.trap.message
+    assert out.getvalue() == b""
+
+
 # ---- behaviour matches wasmtime's own WASI 0.2 (add_wasip2) -------------------------------------
 
 
