@@ -94,16 +94,23 @@ def _wall_now(host: ComponentHost, now: Any) -> Any:
     nanos_at = canon.ENTRY_SIZE + canon.NAME_SIZE
 
     fail = host.fail
+    view_at = canon.view_at
+    results_at = -1
+    results_view = view_at(0, 0)
 
     def callback(
         env: int, ctx: int, ty: int, args: int, nargs: int, results: int, nresults: int
     ) -> int:
+        nonlocal results_at, results_view
         try:
+            if results != results_at:
+                results_view = view_at(results, 1)
+                results_at = results
             s, ns = divmod(now(REALTIME), NS)
             pack64(entries, seconds_at, canon.U64, s)
             pack32(entries, nanos_at, canon.U32, ns)
             copy(results + 8, template)
-            ctypes.c_uint8.from_address(results).value = canon.RECORD
+            results_view[0] = canon.RECORD
         except BaseException as exc:  # every exception: see ComponentHost.raw
             return fail(exc)
         return 0
