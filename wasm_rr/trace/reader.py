@@ -609,6 +609,8 @@ _CHUNK_CAP = 8 << 20
 """The most bytes one chunk decodes (unless a single record is larger): what bounds a replay's
 memory whatever the trace holds."""
 _READ_SIZE = 1 << 16
+_FIRST_ESTIMATE = 1 << 14
+"""How many items the first chunk tries to decode."""
 _LAZY_BYTES = 1 << 20
 """A blob whose data is longer than this is not decoded: its chunk holds a :class:`_Span` of the
 mapping in the data's place (see :meth:`MappedChunks._lazy_blob`)."""
@@ -735,7 +737,7 @@ class MappedChunks(Chunks):
         self.at = offset  # the file offset of the next undecoded item
         self.limit = len(mm) - _TAIL  # the digest item is not decoded
         self.carry: list[Any] = []
-        self.estimate = 1 << 14
+        self.estimate = _FIRST_ESTIMATE
         self.state: list[Any] = [0, {}]
         self.table = dict(_steps(trace.kinds))
         self.table[BLOB] = self._blob_step
