@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import wasmtime
 
+from wasm_rr import engine
+from wasm_rr.config import DirSpec, RunConfig
 from wasm_rr.trace import load
+from wasm_rr.world import Streams
 
 from .conftest import ROOT
 from .rss import SAMPLER, run_peak_anon_kib
@@ -200,3 +205,62 @@ def test_a_big_file_read_is_recorded_and_replayed_in_bounded_memory(tmp_path: Pa
             block[:8] = i.to_bytes(8, "little")  # every read its own payload
             f.write(block)
     check_bounded(tmp_path, READ_GUEST)
+
+
+ECHO_GUEST = """
+(module
+  (import "wasi_snapshot_preview1" "random_get" (func $get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $open
+    (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_pread"
+    (func $pread (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 128)
+  (data (i32.const 64) "big.bin")
+  (func (export "_start") (local $fd i32)
+    (i32.store (i32.const 0) (i32.const 65536))
+    (i32.store (i32.const 4) (i32.const {n}))
+    (i32.store (i32.const 8) (i32.const {n}))
+    ;; {how}: 0 random_get, 1 fd_read of stdin, 2 fd_read of a file, 3 fd_pread of a file
+    (if (i32.eq (i32.const {how}) (i32.const 0)) (then
+      (if (call $get (i32.const 65536) (i32.const {n})) (then unreachable))))
+    (if (i32.eq (i32.const {how}) (i32.const 1)) (then
+      (if (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8))
+        (then unreachable))))
+    (if (i32.ge_u (i32.const {how}) (i32.const 2)) (then
+      (if (call $open (i32.const 3) (i32.const 0) (i32.const 64) (i32.const 7) (i32.const 0)
+            (i64.const 6) (i64.const 0) (i32.const 0) (i32.const 16)) (then unreachable))
+      (local.set $fd (i32.load (i32.const 16)))
+      (if (i32.eq (i32.const {how}) (i32.const 2))
+        (then (if (call $read (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8))
+          (then unreachable)))
+        (else (if (call $pread (local.get $fd) (i32.const 0) (i32.const 1) (i64.const 5)
+              (i32.const 8)) (then unreachable))))))
+    (i32.store (i32.const 4) (i32.load (i32.const 8)))
+    (if (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12))
+      (then unreachable))))
+"""
+
+
+@pytest.mark.parametrize("how", ["random_get", "stdin", "fd_read", "fd_pread"])
+def test_a_large_answer_goes_into_the_guest_and_back_unchanged(tmp_path: Path, how: str) -> None:
+    """A 3 MiB answer written into guest memory in place (recorded from there, replayed from
+    the mapped trace) is the bytes the guest then writes out, in both runs."""
+    n = 3 * MIB
+    code = ["random_get", "stdin", "fd_read", "fd_pread"].index(how)
+    guest = tmp_path / "echo.wasm"
+    guest.write_bytes(wasmtime.wat2wasm(ECHO_GUEST.format(n=n, how=code)))
+    content = os.urandom(n + 5)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "big.bin").write_bytes(content)
+    config = RunConfig(["echo"], {}, [DirSpec(str(tmp_path / "data"), "/data")])
+    out = io.BytesIO()
+    stdin = io.BufferedReader(io.BytesIO(content[:n]))  # type: ignore[arg-type]
+    result = engine.record(guest, tmp_path / "t.cbor", config, Streams(stdin, out, io.BytesIO()))
+    assert result.outcome.exit_code == 0 and result.outcome.trap is None
+    want = {"stdin": content[:n], "fd_read": content[:n], "fd_pread": content[5:]}
+    assert len(out.getvalue()) == n and out.getvalue() == want.get(how, out.getvalue())
+    again = io.BytesIO()
+    result = engine.replay(guest, tmp_path / "t.cbor", Streams(None, again, io.BytesIO()))
+    assert result.outcome.exit_code == 0 and again.getvalue() == out.getvalue()

@@ -166,6 +166,10 @@ class FsFunctions(Area):
         if isinstance(d, StdioDescriptor):
             if not d.readable:
                 return Errno.BADF
+            if n > READ_INTO_MIN:
+                count = self.world.stdio.read_into(d.stream, self.mem.view[buf : buf + n])
+                self.mem.set_u32(nread, count)
+                return 0
             data = self.world.stdio.read(d.stream, n) if n else b""
         elif isinstance(d, FileDescriptor):
             if not d.readable:
