@@ -59,6 +59,7 @@ guests: $(GSTAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/big.py
 	$(PY) benchmarks/p2.py
 	$(PY) benchmarks/resume.py
 	$(PY) benchmarks/real.py

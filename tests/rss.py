@@ -22,3 +22,31 @@ def peak():
     _thread.join()
     return max(_peak[0], _anon())
 """
+
+
+def run_peak_anon_kib(argv: list[str], cwd: str | None = None) -> tuple[int, str]:
+    """Run ``argv`` and return the peak of its anonymous resident memory (KiB), sampled from
+    outside every millisecond (a child that holds the GIL through one large copy cannot hide
+    it from its own sampler thread this way), and its stdout. Fails if it fails."""
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(
+        argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    status = f"/proc/{proc.pid}/status"
+    peak = 0
+    while proc.poll() is None:
+        try:
+            with open(status) as f:
+                for line in f:
+                    if line.startswith("RssAnon:"):
+                        peak = max(peak, int(line.split()[1]))
+                        break
+        except OSError:
+            break
+        time.sleep(0.001)
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise AssertionError(f"{argv[:3]} failed ({proc.returncode}): {err[-2000:]}")
+    return peak, out

@@ -9,10 +9,11 @@ import blake3
 import pytest
 
 from wasm_rr.errors import CorruptTraceError
-from wasm_rr.trace import TraceWriter, load
+from wasm_rr.trace import TraceWriter, load, reader
 from wasm_rr.trace.schema import MAGIC_BYTES
 from wasm_rr.world import cli as cli_family
 from wasm_rr.world import clocks, poll, stdio
+from wasm_rr.world import random as random_family
 
 from .test_format import HEADER, footer, write_sample
 
@@ -67,6 +68,66 @@ def test_a_payload_changed_under_a_recomputed_digest_is_refused(tmp_path: Path) 
     redigest(p)
     with pytest.raises(CorruptTraceError, match=r"payload 0 .* does not match its blake3"):
         load(p)
+
+
+def big_blob_trace(path: Path, before: int, data: bytes) -> Path:
+    """``before`` clock reads, then a blob of ``data`` (left in the mapping when read: larger
+    than 1 MiB) and a random read naming it, then another clock read."""
+    w = TraceWriter(path, HEADER)
+    for _ in range(before):
+        w.event_with_fuel(w.code(clocks.NOW), 3, 1, 10)
+    w.event_with_fuel(w.code(random_family.SECURE), 5, w.payload(data))
+    w.event_with_fuel(w.code(clocks.NOW), 3, 1, 10)
+    w.close(footer(w.events))
+    return path
+
+
+# Where the decoder meets the blob: first in the trace, or after many small events (a chunk
+# then ends before the blob's code, or between its digest and its data).
+_BEFORE = [0, 1, 5000, 70000]
+
+
+@pytest.mark.parametrize("before", _BEFORE)
+def test_a_large_blob_read_from_the_mapping_is_the_recorded_bytes(
+    tmp_path: Path, before: int
+) -> None:
+    data = bytes(range(256)) * (36 << 10)  # 9 MiB: more than one chunk decodes
+    trace = load(big_blob_trace(tmp_path / "t.cbor", before, data))
+    events = list(trace.events())
+    assert len(events) == before + 2
+    assert events[before].fields == (data,) and events[-1].fields == (1, 10)
+
+
+def test_a_large_blob_after_a_chunk_that_ends_at_its_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first chunk decodes 6 items: a clock read (4), the blob's code and digest; its data
+    is then taken from the mapping after the carried code and digest."""
+    monkeypatch.setattr(reader, "_FIRST_ESTIMATE", 6)
+    data = bytes(range(256)) * (36 << 10)
+    trace = load(big_blob_trace(tmp_path / "t.cbor", 1, data))
+    assert [e.fields for e in trace.events()] == [(1, 10), (data,), (1, 10)]
+    p = tmp_path / "t.cbor"
+    raw = bytearray(p.read_bytes())
+    raw[raw.index(data)] ^= 1
+    p.write_bytes(bytes(raw))
+    redigest(p)
+    with pytest.raises(CorruptTraceError, match=r"payload 0 .* does not match its blake3"):
+        list(load(p).events())
+
+
+@pytest.mark.parametrize("before", _BEFORE)
+def test_a_large_blob_changed_under_a_recomputed_digest_is_refused(
+    tmp_path: Path, before: int
+) -> None:
+    data = bytes(range(256)) * (36 << 10)
+    p = big_blob_trace(tmp_path / "t.cbor", before, data)
+    raw = bytearray(p.read_bytes())
+    raw[raw.index(data) + len(data) - 7] ^= 1
+    p.write_bytes(bytes(raw))
+    redigest(p)
+    with pytest.raises(CorruptTraceError, match=r"payload 0 .* does not match its blake3"):
+        list(load(p).events())
 
 
 def test_a_bit_flip_that_stops_decoding_early_is_damage_not_a_cut(tmp_path: Path) -> None:

@@ -609,9 +609,41 @@ _CHUNK_CAP = 8 << 20
 """The most bytes one chunk decodes (unless a single record is larger): what bounds a replay's
 memory whatever the trace holds."""
 _READ_SIZE = 1 << 16
+_FIRST_ESTIMATE = 1 << 14
+"""How many items the first chunk tries to decode."""
+_LAZY_BYTES = 1 << 20
+"""A blob whose data is longer than this is not decoded: its chunk holds a :class:`_Span` of the
+mapping in the data's place (see :meth:`MappedChunks._lazy_blob`)."""
+_HASH_PIECE = 16 << 20
 _TAIL_LOADS = 4 << 20
 """When a chunk's estimated item count runs past the end of the file, the rest is decoded in one
 call if it is at most this long (else the estimate shrinks)."""
+
+
+class _Span:
+    """A large blob's data, left in the mapping: its offset and length in the file."""
+
+    __slots__ = ("n", "start")
+
+    def __init__(self, start: int, n: int) -> None:
+        self.start, self.n = start, n
+
+
+def _span_at(mm: Any, at: int, limit: int) -> _Span | None:
+    """The byte string at file offset ``at`` when it is longer than ``_LAZY_BYTES`` (its head
+    read by hand: ``5a`` + 4 bytes or ``5b`` + 8 bytes of length) and ends by ``limit``."""
+    mark = mm[at] if at < limit else 0
+    if mark == 0x5A:
+        size = 4
+    elif mark == 0x5B:
+        size = 8
+    else:
+        return None
+    start = at + 1 + size
+    n = int.from_bytes(mm[at + 1 : start], "big")
+    if n <= _LAZY_BYTES or start + n > limit:
+        return None
+    return _Span(start, n)
 
 
 class _MapStream(io.RawIOBase):
@@ -705,9 +737,10 @@ class MappedChunks(Chunks):
         self.at = offset  # the file offset of the next undecoded item
         self.limit = len(mm) - _TAIL  # the digest item is not decoded
         self.carry: list[Any] = []
-        self.estimate = 1 << 14
+        self.estimate = _FIRST_ESTIMATE
         self.state: list[Any] = [0, {}]
-        self.table = _steps(trace.kinds)
+        self.table = dict(_steps(trace.kinds))
+        self.table[BLOB] = self._blob_step
         self.starts = array.array("q")
         self.lengths = array.array("q")
         self.events = 0
@@ -721,6 +754,9 @@ class MappedChunks(Chunks):
         are decoded at once, whatever the estimate says (a run of small events estimates many
         items per chunk; if large payloads follow, that many would be far more bytes), unless
         one item alone is larger."""
+        lazy = self._lazy_blob()
+        if lazy is not None:
+            return lazy
         k = self.estimate
         cap = _CHUNK_CAP
         while True:
@@ -752,6 +788,28 @@ class MappedChunks(Chunks):
             self.estimate = max(64, min(1 << 20, k * _CHUNK_BYTES // max(used, 1)))
             self.at += used
             return items
+
+    def _lazy_blob(self) -> list[Any] | None:
+        """The items of a blob record whose data is large, its data left in the mapping (a
+        :class:`_Span`), when the next record is one: at a record's start (nothing carried)
+        ``16`` (BLOB) ``58 20`` + digest + the data's head, or after a carried BLOB code and
+        digest the data's head. None otherwise (cbor2 decodes what comes next)."""
+        mm, at, carry = self.mm, self.at, self.carry
+        if not carry:
+            if mm[at : at + 3] != b"\x16\x58\x20":
+                return None
+            span = _span_at(mm, at + 35, self.limit)
+            if span is None:
+                return None
+            self.at = span.start + span.n
+            return [BLOB, mm[at + 3 : at + 35], span]
+        if len(carry) != 2 or carry[0] != BLOB or type(carry[0]) is not int:
+            return None
+        span = _span_at(mm, at, self.limit)
+        if span is None:
+            return None
+        self.at = span.start + span.n
+        return [span]
 
     def next(self) -> tuple[list[Any], int] | None:
         if self.done:
@@ -797,9 +855,30 @@ class MappedChunks(Chunks):
             if i:
                 return items, i
 
+    def _blob_step(self, items: list[Any], i: int, state: list[Any]) -> int:
+        """:func:`.check.blob_step`, and for data left in the mapping (a :class:`_Span`), its
+        blake3 computed from the mapping (in place: nothing is copied)."""
+        span = items[i + 2]
+        if type(span) is not _Span:
+            return blob_step(items, i, state)
+        digest = items[i + 1]
+        with memoryview(self.mm) as view, view[span.start : span.start + span.n] as data:
+            hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+            for at in range(0, span.n, _HASH_PIECE):
+                hasher.update(data[at : at + _HASH_PIECE])
+            if type(digest) is not bytes or hasher.digest() != digest:
+                raise Bad(-1)
+        state[0] += 1
+        return i + 3
+
     def _place(self, items: list[Any], i: int) -> None:
         """Record where blob ``items[i]``'s data lies in the mapping; drop the decoded copy."""
         digest, data = items[i + 1], items[i + 2]
+        if type(data) is _Span:
+            self.starts.append(data.start)
+            self.lengths.append(data.n)
+            items[i + 2] = None
+            return
         mm, n = self.mm, len(data)
         mark = b"\x58\x20" + digest + _bytes_head(n)
         at = self.starts[-1] + self.lengths[-1] if self.starts else 0

@@ -8,7 +8,7 @@ checking the question). The ABI layers (preview1, components) only see the proto
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import blake3
@@ -90,6 +90,25 @@ class Recorder:
     @property
     def events(self) -> int:
         return self.writer.events
+
+
+PIECE = 16 << 20
+"""How many bytes a large answer is produced, hashed and copied in at a time."""
+
+
+class ViewSource:
+    """A payload source (``size`` and ``chunks()``, for ``Recorder.payload_stream``) over bytes
+    already in place, such as the guest memory an answer was just written into: recording it
+    copies nothing into this process's heap."""
+
+    def __init__(self, view: memoryview) -> None:
+        self.view = view
+        self.size = len(view)
+
+    def chunks(self) -> Iterator[memoryview]:
+        view = self.view
+        for at in range(0, self.size, PIECE):
+            yield view[at : at + PIECE]
 
 
 def describe(decl: EventDecl | None, question: tuple[Any, ...]) -> str:

@@ -30,9 +30,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from ..errors import ArgsMismatchError, PendingIntentError, ResumeError
+from ..errors import ArgsMismatchError, CorruptTraceError, PendingIntentError, ResumeError
 from ..trace.events import Elem, EventDecl, Field, Seq, Shape, among, each, f, opt, rec
-from .base import Recorder, Replayer, WorldError, describe, kept_bytes, world_error_from_os
+from .base import (
+    Recorder,
+    Replayer,
+    ViewSource,
+    WorldError,
+    describe,
+    kept_bytes,
+    world_error_from_os,
+)
 from .family import Chaos, Context, Family
 from .journal import OBSERVE, REDISPATCH, Journal, JournalReplay, completed, effected
 
@@ -172,6 +180,11 @@ class Fs(Protocol):
     def open_at(self, dir: int, path: str, flags: OpenFlags) -> Opened: ...
     def close_handle(self, h: int) -> None: ...
     def read(self, h: int, n: int, offset: int) -> bytes: ...
+    def read_into(self, h: int, out: memoryview, offset: int) -> int:
+        """``read(h, len(out), offset)`` written into ``out`` (guest memory); returns the count.
+        A large read never needs a bytes object of its size (recorded as ``read`` is)."""
+        ...
+
     def write(self, h: int, data: bytes, offset: int) -> int: ...
     def append(self, h: int, data: bytes) -> tuple[int, int]:
         """Write at the end of the file; returns the count written and the new end offset."""
@@ -507,6 +520,15 @@ class LiveFs:
             raise WorldError("EISDIR")
         try:
             return os.pread(handle.fd, min(n, MAX_READ), signed64(offset))
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+
+    def read_into(self, h: int, out: memoryview, offset: int) -> int:
+        handle = self._get(h)
+        if handle.is_dir:
+            raise WorldError("EISDIR")
+        try:
+            return os.preadv(handle.fd, [out[:MAX_READ]], signed64(offset))
         except OSError as exc:
             raise world_error_from_os(exc) from None
 
@@ -1002,6 +1024,16 @@ class RecordingFs:
         )
         return data
 
+    def read_into(self, h: int, out: memoryview, offset: int) -> int:
+        # The event read() records; the payload read back from ``out`` in pieces.
+        count: int = self._call(
+            Op.READ,
+            [h, len(out), offset],
+            lambda: self._live.read_into(h, out, offset),
+            lambda k: self._rec.payload_stream(ViewSource(out[:k])),
+        )
+        return count
+
     def write(self, h: int, data: bytes, offset: int) -> int:
         n: int = self._call(
             Op.WRITE,
@@ -1161,6 +1193,18 @@ class ReplayingFs:
         data: bytes = self._r.resolve_view(self._answer(Op.READ, [h, n, offset]))  # type: ignore[assignment]
         return data
 
+    def read_into(self, h: int, out: memoryview, offset: int) -> int:
+        # From the mapped trace into guest memory, one copy.
+        data = self._r.resolve_view(self._answer(Op.READ, [h, len(out), offset]))
+        n = len(data)
+        if n > len(out):
+            raise CorruptTraceError(
+                f"{self._r.trace.path}: event {self._r.seq} answers a read of {len(out)} bytes "
+                f"with {n}; the trace is damaged"
+            )
+        out[:n] = data
+        return n
+
     def _check_write(self, op: int, args: list[Any], data: bytes) -> Any:
         r = self._r
         seq = r.seq + 1
@@ -1246,6 +1290,10 @@ class ChaoticFs(LiveFs):
 
     def read(self, h: int, n: int, offset: int) -> bytes:
         return super().read(h, self._chaos.short_read(n) if n > 1 else n, offset)
+
+    def read_into(self, h: int, out: memoryview, offset: int) -> int:
+        n = len(out)
+        return super().read_into(h, out[: self._chaos.short_read(n) if n > 1 else n], offset)
 
     def readdir(self, h: int) -> list[tuple[bytes, str, int]]:
         return self._chaos.shuffle(super().readdir(h))

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from ..errors import ArgsMismatchError
 from ..trace.events import EventDecl, f
-from .base import Recorder, Replayer, describe
+from .base import PIECE, Recorder, Replayer, ViewSource, describe
 from .family import ByteSource, Family, Sources
 
 SECURE = EventDecl("random", "bytes", (), (f("bytes", "payload"),), doc="secure random bytes")
@@ -24,6 +24,11 @@ class Random(Protocol):
 
     def insecure(self, n: int) -> bytes:
         """``n`` random bytes that need not be secure."""
+        ...
+
+    def fill(self, out: memoryview) -> None:
+        """``secure(len(out))`` written into ``out`` (guest memory) in pieces: a large read
+        never needs a bytes object of its size."""
         ...
 
     def close(self) -> None: ...
@@ -63,9 +68,18 @@ class LiveRandom:
             return pool[start : start + n]
 
         self.secure = secure
+        self._whole = source is not None
 
     def insecure(self, n: int) -> bytes:
         return self._insecure(n)
+
+    def fill(self, out: memoryview) -> None:
+        n = len(out)
+        if self._whole:  # an injected source answers each read in one call, as asked
+            out[:] = self.secure(n)
+            return
+        for at in range(0, n, PIECE):
+            out[at : at + PIECE] = os.urandom(min(PIECE, n - at))
 
     def close(self) -> None:
         pass
@@ -123,6 +137,12 @@ class RecordingRandom:
         self._rec.event(self._insecure_code, self._rec.payload(data))
         return data
 
+    def fill(self, out: memoryview) -> None:
+        # The event secure() records, its payload read back from guest memory in pieces.
+        self._live.fill(out)
+        rec = self._rec
+        rec.event(rec.code(SECURE), rec.payload_stream(ViewSource(out)))
+
     def close(self) -> None:
         self._live.close()
 
@@ -157,6 +177,16 @@ class ReplayingRandom:
 
     def insecure(self, n: int) -> bytes:
         return self._take(self._r.take0(self._insecure_code), INSECURE, n)
+
+    def fill(self, out: memoryview) -> None:
+        # From the mapped trace into guest memory, one copy.
+        r = self._r
+        data = r.resolve_view(r.take0(r.code(SECURE)))
+        if len(data) != len(out):
+            raise ArgsMismatchError(
+                r.seq, f"{describe(SECURE, ())} of {len(data)} bytes", f"asked for {len(out)} bytes"
+            )
+        out[:] = data
 
     def close(self) -> None:
         pass

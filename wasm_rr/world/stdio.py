@@ -13,9 +13,9 @@ from typing import BinaryIO, Protocol
 
 import blake3
 
-from ..errors import OutputMismatchError
+from ..errors import CorruptTraceError, OutputMismatchError
 from ..trace.events import EventDecl, f
-from .base import Recorder, Replayer, WorldError, describe, world_error_from_os
+from .base import Recorder, Replayer, ViewSource, WorldError, describe, world_error_from_os
 from .family import Chaos, Context, Family
 
 READ = EventDecl(
@@ -51,6 +51,11 @@ class Stdio(Protocol):
         """Up to ``n`` bytes from stdin (``b""`` at end of input); raises WorldError."""
         ...
 
+    def read_into(self, fd: int, out: memoryview) -> int:
+        """``read(fd, len(out))`` written into ``out`` (guest memory); returns the count. A large
+        read never needs a bytes object of its size (recorded as ``read`` is)."""
+        ...
+
     def write(self, fd: int, data: bytes) -> int:
         """Write to stdout or stderr; returns how many bytes were written."""
         ...
@@ -79,6 +84,19 @@ class LiveStdio:
         except OSError as exc:
             raise world_error_from_os(exc) from None
         return bytes(data or b"")
+
+    def read_into(self, fd: int, out: memoryview) -> int:
+        stream = self._streams[STDIN]
+        readinto1 = getattr(stream, "readinto1", None)
+        if readinto1 is None:
+            data = self.read(fd, len(out))
+            out[: len(data)] = data
+            return len(data)
+        try:
+            count: int | None = readinto1(out)
+        except OSError as exc:
+            raise world_error_from_os(exc) from None
+        return count or 0
 
     def write(self, fd: int, data: bytes) -> int:
         stream = self._streams[fd]
@@ -117,6 +135,10 @@ class ChaoticStdio(LiveStdio):
     def read(self, fd: int, n: int) -> bytes:
         return super().read(fd, self._chaos.short_read(n) if n > 1 else n)
 
+    def read_into(self, fd: int, out: memoryview) -> int:
+        n = len(out)
+        return super().read_into(fd, out[: self._chaos.short_read(n) if n > 1 else n])
+
 
 def _live(ctx: Context) -> LiveStdio:
     s = ctx.streams
@@ -140,6 +162,16 @@ class RecordingStdio:
             raise
         self._rec.event(self._read, fd, n, self._rec.payload(data))
         return data
+
+    def read_into(self, fd: int, out: memoryview) -> int:
+        # The event read() records; the payload read back from ``out`` in pieces.
+        try:
+            count = self._live.read_into(fd, out)
+        except WorldError as err:
+            self._rec.event(self._read, fd, len(out), err.name)
+            raise
+        self._rec.event(self._read, fd, len(out), self._rec.payload_stream(ViewSource(out[:count])))
+        return count
 
     def write(self, fd: int, data: bytes) -> int:
         try:
@@ -174,6 +206,22 @@ class ReplayingStdio:
             raise WorldError(answer)
         data: bytes = self._r.resolve_view(answer)  # type: ignore[assignment]
         return data
+
+    def read_into(self, fd: int, out: memoryview) -> int:
+        # From the mapped trace into guest memory, one copy.
+        r = self._r
+        (answer,) = r.take(self._read, fd, len(out))
+        if type(answer) is str:
+            raise WorldError(answer)
+        data = r.resolve_view(answer)
+        n = len(data)
+        if n > len(out):
+            raise CorruptTraceError(
+                f"{r.trace.path}: event {r.seq} answers a read of {len(out)} bytes with {n}; "
+                "the trace is damaged"
+            )
+        out[:n] = data
+        return n
 
     def write(self, fd: int, data: bytes) -> int:
         r = self._r

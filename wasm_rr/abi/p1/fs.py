@@ -100,6 +100,9 @@ HOSTCALL_FUEL = 128 * 1024 * 1024
 """How many bytes of iovec array plus buffer one call may name before wasmtime answers ENOMEM
 (its per-call "hostcall fuel"): 2^29 empty iovecs get ENOMEM at once, not a scan."""
 
+READ_INTO_MIN = 1 << 20
+"""Reads larger than this go straight into guest memory (``Fs.read_into``), recorded in pieces."""
+
 # The fields of a filestat, as wasmtime stores them one by one (offset, size): a bad pointer
 # traps naming the first field that does not fit.
 _FILESTAT_FIELDS = ((0, 8), (8, 8), (16, 1), (24, 8), (32, 8), (40, 8), (48, 8), (56, 8))
@@ -163,10 +166,19 @@ class FsFunctions(Area):
         if isinstance(d, StdioDescriptor):
             if not d.readable:
                 return Errno.BADF
+            if n > READ_INTO_MIN:
+                count = self.world.stdio.read_into(d.stream, self.mem.view[buf : buf + n])
+                self.mem.set_u32(nread, count)
+                return 0
             data = self.world.stdio.read(d.stream, n) if n else b""
         elif isinstance(d, FileDescriptor):
             if not d.readable:
                 return Errno.BADF
+            if n > READ_INTO_MIN:
+                count = self.world.fs.read_into(d.handle, self.mem.view[buf : buf + n], d.position)
+                d.position += count
+                self.mem.set_u32(nread, count)
+                return 0
             data = self.world.fs.read(d.handle, n, d.position) if n else b""
             d.position += len(data)
         else:
@@ -183,6 +195,10 @@ class FsFunctions(Area):
         if not isinstance(d, FileDescriptor) or not d.readable:
             return Errno.BADF
         self.mem.check(nread, 4, 4)
+        if n > READ_INTO_MIN:
+            count = self.world.fs.read_into(d.handle, self.mem.view[buf : buf + n], offset)
+            self.mem.set_u32(nread, count)
+            return 0
         data = self.world.fs.read(d.handle, n, offset) if n else b""
         self.mem.write(buf, data)
         self.mem.set_u32(nread, len(data))

@@ -13,12 +13,15 @@ SIGNATURES = {
 
 RANDOM_LIMIT = 64 << 20
 """The most bytes one call may ask for; wasmtime traps beyond it."""
+FILL_MIN = 1 << 20
+"""Reads larger than this are produced (and recorded, and replayed) in place, in pieces."""
 
 
 def define(host: Preview1Host, world: World) -> None:
     # Runs once per event in tight loops: a raw body taking the argument slots directly, a
     # closure (cell reads are cheaper than a method's attribute reads).
     secure = world.random.secure
+    fill = world.random.fill
     random_args = slot_unpacker(SIGNATURES["random_get"][0])
 
     def random_get(raw: memoryview, ints: memoryview) -> None:
@@ -32,7 +35,10 @@ def define(host: Preview1Host, world: World) -> None:
                 ints[0] = 0
                 return
             mem.check(buf, n)
-        mem.view[buf : buf + n] = secure(n)
+        if n > FILL_MIN:
+            fill(mem.view[buf : buf + n])
+        else:
+            mem.view[buf : buf + n] = secure(n)
         ints[0] = 0
 
     host.define(SIGNATURES, None, {"random_get": random_get})
