@@ -119,7 +119,7 @@ def cluster(runs: int, n_workers: int) -> tuple[float, float, float]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=40,
         ) as local,
         distributed.Client(local) as client,
