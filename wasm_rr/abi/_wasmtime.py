@@ -426,6 +426,10 @@ class EpochTicker:
         every = _Timespec(int(sec), int(frac * 1e9))
         settime(self._timer, 0, ctypes.byref(_Itimerspec(every, every)), None)
         self._libc = libc
+        # The timer's thread may be inside increment_epoch when the timer is paused or deleted
+        # (neither waits for it), so the engine must never be freed, not even when the
+        # interpreter shuts down: one reference is kept for the life of the process.
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(self._engine))
         return True
 
     def pause(self) -> None:
