@@ -77,6 +77,7 @@ class Recorder:
         self.writer = writer
         self.code = writer.code
         self.put = writer.put
+        self.put2 = writer.put2
         self.event = writer.event
         self.payload = writer.payload
         self.payload_stream = writer.payload_stream

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ..trace.events import EventDecl, f
-from ..trace.writer import INT, INT_TABLE_SIZE, enc_int
 from .base import Recorder, Replayer
 from .family import Chaos, ClockReader, ClockReaders, Family, Sources
 
@@ -134,21 +133,17 @@ class RecordingClocks:
         readers: list[Callable[[], int]] = list(getattr(live, "readers", ())) or [
             functools.partial(live_now, c) for c in CLOCK_IDS
         ]
-        put = recorder.put
+        put2 = recorder.put2
         code = recorder.code(NOW)
         self._res_code = recorder.code(RESOLUTION)
         prev = [0, 0, 0, 0]
 
         def now(clock_id: int) -> int:
             # The hottest path of a recording: a closure (cell reads, no attribute reads),
-            # fields encoded inline, one call to the writer.
+            # one call to the writer, which encodes the clock id and the difference.
             value = readers[clock_id]()
-            delta = value - prev[clock_id]
+            put2(code, clock_id, value - prev[clock_id])
             prev[clock_id] = value
-            put(
-                code,
-                INT[clock_id] + (INT[delta] if 0 <= delta < INT_TABLE_SIZE else enc_int(delta)),
-            )
             return value
 
         self.now = now
