@@ -100,7 +100,11 @@ _SMALL_BSTR = [bytes((0x40 + i,)) for i in range(24)]
 _PACKERS = [struct.Struct(f"{n}s").pack_into for n in range(64)]
 
 INT_TABLE_SIZE = 1 << 13
-INT = [enc_int(i) for i in range(INT_TABLE_SIZE)]
+INT = [
+    *_SMALL,
+    *(bytes((0x18, i)) for i in range(24, 0x100)),
+    *(b"\x19" + _B16(i) for i in range(0x100, INT_TABLE_SIZE)),
+]
 """Encodings of 0..8191, for the hot path: ``INT[n] if 0 <= n < INT_TABLE_SIZE else enc_int(n)``."""
 
 
