@@ -133,20 +133,10 @@ class RecordingClocks:
         readers: list[Callable[[], int]] = list(getattr(live, "readers", ())) or [
             functools.partial(live_now, c) for c in CLOCK_IDS
         ]
-        put2 = recorder.put2
-        code = recorder.code(NOW)
         self._res_code = recorder.code(RESOLUTION)
-        prev = [0, 0, 0, 0]
-
-        def now(clock_id: int) -> int:
-            # The hottest path of a recording: a closure (cell reads, no attribute reads),
-            # one call to the writer, which encodes the clock id and the difference.
-            value = readers[clock_id]()
-            put2(code, clock_id, value - prev[clock_id])
-            prev[clock_id] = value
-            return value
-
-        self.now = now
+        # The hottest path of a recording: the writer reads the clock and records the
+        # difference from the previous read of that clock, in one call.
+        self.now = recorder.reads_summed(recorder.code(NOW), readers)
 
     def resolution(self, clock_id: int) -> int:
         value = self._live.resolution(clock_id)
