@@ -38,7 +38,7 @@ from .schema import (
 _GROW_MIN = 1 << 20
 _MEMORY_START = 1 << 16
 _PWRITE_MIN = 4096
-_HASH_CHUNK = 1 << 24
+_HASH_CHUNK = 1 << 22
 _SMALL = [bytes((i,)) for i in range(24)]
 _NEG_SMALL = [bytes((0x20 + i,)) for i in range(24)]
 _B8 = struct.Struct(">B").pack
@@ -461,19 +461,15 @@ class TraceWriter:
     # -- end ---------------------------------------------------------------------------------
 
     def _digest(self, end: int) -> bytes:
-        """The blake3 of the file's first ``end`` bytes, read through the mapping in pieces
-        (no copy), each piece unmapped from this process once hashed (MADV_DONTNEED on a shared
-        file mapping drops the pages from the process, not from the file): payloads written
-        with pwritev never stay in this process's memory."""
+        """The blake3 of the file's first ``end`` bytes."""
         threads = blake3.blake3.AUTO if end > 1 << 22 else 1
         hasher = blake3.blake3(max_threads=threads)
-        mm = self._mm
-        with memoryview(mm) as view:
-            for start in range(0, end, _HASH_CHUNK):
-                stop = min(end, start + _HASH_CHUNK)
-                with view[start:stop] as piece:
-                    hasher.update(piece)
-                mm.madvise(mmap.MADV_DONTNEED, start, stop - start)
+        for start in range(0, end, _HASH_CHUNK):
+            # Read through the file, not the mapping: payloads written with pwritev never
+            # enter this process's memory, and hashing must not pull them in. (Measured on
+            # 20 MB: 4 MiB preads are faster than hashing through the mapping, with or
+            # without MADV_POPULATE_READ, or preadv into one reused buffer.)
+            hasher.update(os.pread(self._fd, min(_HASH_CHUNK, end - start), start))
         digest: bytes = hasher.digest()
         return digest
 
