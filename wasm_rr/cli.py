@@ -21,7 +21,6 @@ from .config import DirSpec
 from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
 from .trace import reader
-from .trace.diff import describe_event, divergence_json, first_divergence
 from .trace.events import shown
 from .trace.schema import Outcome
 from .world import Streams, http
@@ -759,6 +758,8 @@ def diff(trace_a: str, trace_b: str, as_json: bool) -> None:
     Exits 0 when the traces hold the same events, 1 when they differ.
     """
     import json
+
+    from .trace.diff import describe_event, divergence_json, first_divergence
 
     a, b = reader.load(trace_a), reader.load(trace_b)
     notes = []
