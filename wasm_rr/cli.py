@@ -9,7 +9,6 @@ their own, even after a guest's unfinished stderr line.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -22,7 +21,6 @@ from .config import DirSpec
 from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
 from .trace import reader
-from .trace.diff import describe_event, divergence_json, first_divergence
 from .trace.events import shown
 from .trace.schema import Outcome
 from .world import Streams, http
@@ -680,6 +678,8 @@ def compile(script: str, output: str) -> None:
 )
 def inspect(trace_path: str, limit: int, as_json: bool) -> None:
     """Show a trace's header, events and footer (clock reads as the values the guest saw)."""
+    import json
+
     trace = reader.load(trace_path)
     h = trace.header
     sites = engine.recorded_sites(h)
@@ -757,6 +757,10 @@ def diff(trace_a: str, trace_b: str, as_json: bool) -> None:
 
     Exits 0 when the traces hold the same events, 1 when they differ.
     """
+    import json
+
+    from .trace.diff import describe_event, divergence_json, first_divergence
+
     a, b = reader.load(trace_a), reader.load(trace_b)
     notes = []
     if a.header.guest_blake3 != b.header.guest_blake3:

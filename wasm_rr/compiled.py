@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import blake3
 import wasmtime
-from wasmtime import component
+
+if TYPE_CHECKING:
+    from wasmtime import component
 
 from .versions import installed
 
-T = TypeVar("T", wasmtime.Module, component.Component)
+T = TypeVar("T", wasmtime.Module, "component.Component")
 
 _WASMTIME = installed("wasmtime")
 _MEMORY: dict[tuple[str, str, int], object] = {}
@@ -100,6 +101,8 @@ def _store(
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as f:
             f.write(artifact.serialize())

@@ -6,14 +6,16 @@ reused by every later run (and :mod:`wasm_rr.compiled` keeps the compiled code o
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import wasmtime
-from wasmtime import component
 
 from ..compiled import compiled
 from ..errors import GuestLoadError
 from ._wasmtime import disable_concurrency_support
+
+if TYPE_CHECKING:
+    from wasmtime import component
 
 
 class GuestCode(Protocol):
@@ -101,6 +103,8 @@ def first_line(exc: BaseException) -> str:
 
 def compile_component(guest: GuestCode) -> component.Component:
     """The component compiled (once per process, cached on disk)."""
+    from wasmtime import component
+
     engine = component_engine()
 
     def compile() -> component.Component:

@@ -11,12 +11,14 @@ event of every trace loaded; :func:`explain` says, slowly, what is wrong with a 
 
 from __future__ import annotations
 
+import array
 from collections.abc import Callable
+from itertools import accumulate
 from typing import Any
 
 from blake3 import blake3 as _hash
 
-from .events import INLINE_MAX, Among, Elem, EventDecl, Field, Opt, Seq
+from .events import BLOB, INLINE_MAX, SITE, Among, Elem, EventDecl, Field, Opt, Seq
 
 U64 = (1 << 64) - 1
 S64_MIN = -(1 << 63)
@@ -116,42 +118,210 @@ def _field_expr(fd: Field, v: str, helpers: dict[str, Any]) -> str:
     return " or ".join(alternatives)
 
 
-def checker(decl: EventDecl) -> Step:
-    """The compiled step over one kind's events: every field's check inline, no loop."""
-    helpers: dict[str, Any] = {}
+def _body(decl: EventDecl, helpers: dict[str, Any], pad: str, done: str) -> list[str]:
+    """The lines checking the record of ``decl``'s kind at ``it[i]`` (its code already read),
+    each indented by ``pad``, ending with ``done`` (``{n}`` stands for the record's length)."""
     lines = [
-        "def step(it, i, bl):",
-        "    v = it[i + 1]",
-        f"    if type(v) is not int or v < 0 or v > {U64}: raise Bad(0)",
+        f"{pad}v = it[i + 1]",
+        f"{pad}if type(v) is not int or v < 0 or v > {U64}: raise Bad(0)",
     ]
     for j, fd in enumerate(decl.fields, start=1):
         expr = _field_expr(fd, "v", helpers).replace("nb)", "bl[0])")
-        lines.append(f"    v = it[i + {j + 1}]")
+        lines.append(f"{pad}v = it[i + {j + 1}]")
         if expr != "True":
-            lines.append(f"    if not ({expr}): raise Bad({j})")
+            lines.append(f"{pad}if not ({expr}): raise Bad({j})")
     if decl.summed and len(decl.question) == 1 and len(decl.answer) == 1:
         # The guest sees the running sum of the answers to one question (clock reads): it must
         # stay an unsigned 64-bit value.
         lines += [
-            "    sums = bl[1]",
-            "    q = it[i + 2]",
-            "    v += sums.get(q, 0)",
-            f"    if v < 0 or v > {U64}: raise Bad(2)",
-            "    sums[q] = v",
+            f"{pad}sums = bl[1]",
+            f"{pad}q = it[i + 2]",
+            f"{pad}v += sums.get(q, 0)",
+            f"{pad}if v < 0 or v > {U64}: raise Bad(2)",
+            f"{pad}sums[q] = v",
         ]
-    lines.append(f"    return i + {decl.arity + 1}")
+    lines.append(pad + done.format(n=decl.arity + 1))
+    return lines
+
+
+def _compile(lines: list[str], name: str, helpers: dict[str, Any]) -> Any:
     namespace: dict[str, Any] = {
-        "S64_MIN": S64_MIN,
-        "S64_MAX": S64_MAX,
-        "U64": U64,
-        "INLINE_MAX": INLINE_MAX,
         "ERRNO_MAX": ERRNO_MAX,
         "Bad": Bad,
+        "blob_step": blob_step,
+        "site_step": site_step,
         **helpers,
     }
-    exec(compile("\n".join(lines), f"<check {decl.name}>", "exec"), namespace)
-    step: Step = namespace["step"]
+    exec(compile("\n".join(lines), name, "exec"), namespace)
+    return namespace
+
+
+def checker(decl: EventDecl) -> Step:
+    """The compiled step over one kind's events: every field's check inline, no loop."""
+    helpers: dict[str, Any] = {}
+    lines = ["def step(it, i, bl):", *_body(decl, helpers, "    ", "return i + {n}")]
+    step: Step = _compile(lines, f"<check {decl.name}>", helpers)["step"]
     return step
+
+
+_ARRAY_CODES = {"int": "q", "uint": "Q", "s32": "i", "u32": "I"}
+_TYPES = {"bool": bool, "str": str, "bytes": bytes, "payload": bytes, "list": list, "map": dict}
+_RUN_MIN = 16
+"""Runs of fewer records of one kind are checked record by record."""
+
+
+def _column_ok(fd: Field | None) -> Callable[[list[Any]], bool] | None:
+    """A predicate over every value of one field (``None``: the fuel delta) across a run of
+    records, true only when each value passes the field's check (values of a field's other
+    alternatives, errno names or nulls, make it false: the run is then checked record by
+    record, which accepts them). None when the shape has no such predicate."""
+    shape = "uint" if fd is None else fd.shape
+    if fd is not None and fd.shape == "list" and fd.of is not None:
+        return None
+    code = _ARRAY_CODES.get(shape)
+    if code is not None:
+        ints = {int}
+
+        def ints_ok(col: list[Any]) -> bool:
+            if not set(map(type, col)) <= ints:
+                return False
+            try:
+                array.array(code, col)  # raises OverflowError out of the range
+            except OverflowError:
+                return False
+            return True
+
+        return ints_ok
+    t = _TYPES.get(shape)
+    if t is None:
+        return (lambda col: True) if shape == "any" else None
+    types = {t}
+    if shape == "payload":
+        return lambda col: set(map(type, col)) <= types and max(map(len, col)) <= INLINE_MAX
+    return lambda col: set(map(type, col)) <= types
+
+
+Run = Callable[[list[Any], int, int, list[Any]], int]
+
+
+def runner(code: int, decl: EventDecl) -> Run | None:
+    """``run(items, i, n, state)`` checks the run of consecutive records of ``decl``'s kind
+    (code ``code``) starting at ``items[i]`` (whose code is ``code``), field by field across
+    the run (C loops: no Python code per record). Returns the index after the run when every
+    record passes (as its step would, running sums included); when the run is short or some
+    value would need a closer look, returns minus the index after the run (or after the part
+    looked at), leaving ``state`` untouched: those records are then checked one by one, and
+    the one that is bad raises there. None when the kind's fields do not allow it."""
+    checks = [_column_ok(None), *(_column_ok(fd) for fd in decl.fields)]
+    if any(c is None for c in checks):
+        return None
+    cols: list[tuple[int, Callable[[list[Any]], bool]]] = [
+        (j, c) for j, c in enumerate(checks, start=1) if c is not None
+    ]
+    stride = decl.arity + 1
+    summed = decl.summed and len(decl.question) == 1 and len(decl.answer) == 1
+
+    def run(it: list[Any], i: int, n: int, bl: list[Any]) -> int:
+        room = (n - i) // stride  # complete records left
+        w = min(room, _RUN_MIN)
+        if w < _RUN_MIN or it[i : i + stride * w : stride].count(code) < w:
+            return -(i + stride * w) if w else -(i + stride)
+        while w < room:  # grow the run 4 times at a time
+            w2 = min(room, w * 4)
+            codes = it[i + stride * w : i + stride * w2 : stride]
+            if codes.count(code) == len(codes):
+                w = w2
+                continue
+            lo, hi = 0, len(codes)  # codes[:lo] all match, codes[:hi] do not
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if codes[:mid].count(code) == mid:
+                    lo = mid
+                else:
+                    hi = mid
+            w += lo
+            break
+        end = i + stride * w
+        for j, ok in cols:
+            if not ok(it[i + j : end : stride]):
+                return -end
+        if summed:
+            qs = set(it[i + 2 : end : stride])
+            if len(qs) != 1:
+                return -end
+            (q,) = qs
+            sums = bl[1]
+            try:
+                acc = array.array("Q", accumulate(it[i + 3 : end : stride], initial=sums.get(q, 0)))
+            except OverflowError:
+                return -end
+            sums[q] = acc[-1]
+        return end
+
+    return run
+
+
+Scan = Callable[[list[Any], int, list[Any], list[Any], Callable[[list[Any], int], None], Any], None]
+"""``scan(items, n, state, out, place, table)``: check every record of ``items[:n]`` in order,
+as the steps do (the commonest kinds inline, the others through ``table``, code -> step),
+calling ``place(items, i)`` after each blob record's step. Whether it returns or raises (as a
+step does: :class:`Bad`, IndexError, KeyError or TypeError for a code ``table`` lacks),
+``out[0]`` is then the index of the first record not checked and ``out[1]`` has grown by the
+number of events (not blobs, not sites) checked."""
+
+_SCANS: dict[tuple[tuple[int, str], ...], Scan] = {}
+
+
+def scanner(hot: list[tuple[int, EventDecl]]) -> Scan:
+    """The compiled scan whose loop tests the codes of ``hot`` first, in that order (put the
+    commonest first), with their steps inline: no Python call per record of these kinds."""
+    key = tuple((code, decl.name) for code, decl in hot)
+    scan = _SCANS.get(key)
+    if scan is not None:
+        return scan
+    helpers: dict[str, Any] = {}
+    lines = [
+        "def scan(it, n, bl, out, place, table):",
+        "    i = out[0]",
+        "    ev = 0",
+        "    skip = 0",
+        "    try:",
+        "        while i < n:",
+        "            k = it[i]",
+    ]
+    for code, decl in hot:
+        lines.append(f"            if k == {code}:")
+        run = runner(code, decl)
+        if run is not None:
+            helpers[f"_run{code}"] = run
+            lines += [
+                " " * 16 + "if i >= skip:",
+                " " * 20 + f"j = _run{code}(it, i, n, bl)",
+                " " * 20 + "if j > 0:",
+                " " * 24 + f"ev += (j - i) // {decl.arity + 1}",
+                " " * 24 + "i = j",
+                " " * 24 + "continue",
+                " " * 20 + "skip = -j",
+            ]
+        lines += _body(decl, helpers, " " * 16, "i += {n}")
+        lines += [" " * 16 + "ev += 1", " " * 16 + "continue"]
+    lines += [
+        f"            if k == {BLOB}:",
+        "                j = table[k](it, i, bl)  # the reader's: data may stay in the mapping",
+        "                place(it, i)",
+        "                i = j",
+        f"            elif k == {SITE}:",
+        "                i = site_step(it, i, bl)",
+        "            else:",
+        "                i = table[k](it, i, bl)",
+        "                ev += 1",
+        "    finally:",
+        "        out[0] = i",
+        "        out[1] += ev",
+    ]
+    compiled: Scan = _compile(lines, "<scan>", helpers)["scan"]
+    _SCANS[key] = compiled
+    return compiled
 
 
 def blob_step(items: list[Any], i: int, blobs: list[Any]) -> int:

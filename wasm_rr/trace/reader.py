@@ -28,7 +28,7 @@ from ..errors import (
     UnsupportedTraceVersionError,
 )
 from . import format1
-from .check import Bad, Step, blob_step, checker, explain, site_step, what
+from .check import Bad, Scan, Step, blob_step, checker, explain, scanner, site_step, what
 from .events import BLOB, END, RECORD_ARITY, SITE, EventDecl
 from .schema import (
     FORMAT_VERSION,
@@ -452,6 +452,30 @@ def _steps(kinds: dict[int, EventDecl]) -> dict[int, Step]:
     return table
 
 
+_HOT = 4
+"""How many kinds a scan checks inline (the others through the table of steps)."""
+
+
+def _hot(items: list[Any], n: int, kinds: dict[int, EventDecl]) -> list[tuple[int, EventDecl]]:
+    """The kinds of ``kinds`` commonest among the first records of ``items[:n]``, commonest
+    first (at most ``_HOT``). The records are not checked here: a walk that meets anything
+    unexpected stops."""
+    counts: dict[Any, int] = {}
+    arity = {code: decl.arity for code, decl in kinds.items()}
+    arity.update(RECORD_ARITY)
+    i = walked = 0
+    try:
+        while i < n and walked < 4096:
+            k = items[i]
+            i += 1 + arity[k]
+            counts[k] = counts.get(k, 0) + 1
+            walked += 1
+    except (KeyError, TypeError):
+        pass
+    ranked = sorted((c for c in counts if type(c) is int and c in kinds), key=lambda c: -counts[c])
+    return [(code, kinds[code]) for code in ranked[:_HOT]]
+
+
 def _scan(
     p: str, items: list[Any], n: int, kinds: dict[int, EventDecl], cut_ok: bool
 ) -> tuple[int, str]:
@@ -741,6 +765,8 @@ class MappedChunks(Chunks):
         self.state: list[Any] = [0, {}]
         self.table = dict(_steps(trace.kinds))
         self.table[BLOB] = self._blob_step
+        self.scan: Scan | None = None
+        """The scan over every chunk, compiled for the kinds commonest in the first."""
         self.starts = array.array("q")
         self.lengths = array.array("q")
         self.events = 0
@@ -814,24 +840,24 @@ class MappedChunks(Chunks):
     def next(self) -> tuple[list[Any], int] | None:
         if self.done:
             return None
-        table, state, blob = self.table, self.state, BLOB
+        table, state, place = self.table, self.state, self._place
+        out = [0, 0]
         while True:
             fresh = self._decode()
             items = self.carry + fresh if self.carry else fresh
             n = len(items)
-            i = 0
+            scan = self.scan
+            if scan is None:
+                scan = self.scan = scanner(_hot(items, n, self.trace.kinds))
+            out[0] = 0
             try:
-                while i < n:
-                    k = items[i]
-                    j = table[k](items, i, state)
-                    if k == blob:
-                        self._place(items, i)
-                    elif k != SITE:
-                        self.events += 1
-                    i = j
+                scan(items, n, state, out, place, table)
             except IndexError:
                 pass  # a record cut by the chunk's end: carried to the next chunk
             except (KeyError, TypeError):
+                i = out[0]
+                self.events += out[1]
+                out[1] = 0
                 if items[i] == END and type(items[i]) is int:
                     if i + 1 >= n and self.at < self.limit:
                         self.carry = items[i:]  # the footer is in the next chunk
@@ -846,7 +872,11 @@ class MappedChunks(Chunks):
                     "damaged, use an intact copy or re-record"
                 ) from None
             except Bad as bad:
-                raise self._bad(items, i, bad) from None
+                self.events += out[1]
+                raise self._bad(items, out[0], bad) from None
+            i = out[0]
+            self.events += out[1]
+            out[1] = 0
             if self.at >= self.limit:
                 raise CorruptTraceError(
                     f"{self.trace.path}: the trace has no footer before its digest"

@@ -100,7 +100,11 @@ _SMALL_BSTR = [bytes((0x40 + i,)) for i in range(24)]
 _PACKERS = [struct.Struct(f"{n}s").pack_into for n in range(64)]
 
 INT_TABLE_SIZE = 1 << 13
-INT = [enc_int(i) for i in range(INT_TABLE_SIZE)]
+INT = [
+    *_SMALL,
+    *(bytes((0x18, i)) for i in range(24, 0x100)),
+    *(b"\x19" + _B16(i) for i in range(0x100, INT_TABLE_SIZE)),
+]
 """Encodings of 0..8191, for the hot path: ``INT[n] if 0 <= n < INT_TABLE_SIZE else enc_int(n)``."""
 
 
@@ -133,6 +137,14 @@ class TraceWriter:
     put: Callable[[int, bytes], None]
     """Append one event of ``kind`` whose fields are already encoded; the fuel delta since the
     previous event goes in front of them. The hot path of every recording."""
+
+    put2: Callable[[int, int, int], None]
+    """``put(kind, enc_int(a) + enc_int(b))``, faster (a clock read)."""
+
+    reads_summed: Callable[[int, Sequence[Callable[[], int]]], Callable[[int], int]]
+    """``reads_summed(kind, readers)``: a function ``read(q)`` that returns ``readers[q]()``
+    (q a small int) and records it as an event of ``kind`` with the fields q and the difference
+    from the previous read of q (a clock read, in one call)."""
 
     write_raw: Callable[..., None]
     """Copy bytes into the file, their first byte last (see the module docstring)."""
@@ -257,6 +269,65 @@ class TraceWriter:
             pos = p + n + 1
             events += 1
 
+        def put2(kind: int, a: int, b: int) -> None:
+            # ``put(kind, enc_int(a) + enc_int(b))`` in one call and one join (clock reads).
+            nonlocal pos, events, fuel_last
+            now = fuel_cell[0]
+            fuel = now - fuel_last
+            fuel_last = now
+            data = (
+                (INT[fuel] if fuel < INT_TABLE_SIZE else enc_int(fuel))
+                + (INT[a] if 0 <= a < INT_TABLE_SIZE else enc_int(a))
+                + (INT[b] if 0 <= b < INT_TABLE_SIZE else enc_int(b))
+            )
+            if kind > 23:
+                data = bytes((kind,)) + data
+                kind = 0x18
+            p = pos
+            n = len(data)
+            if p + n >= cap:
+                grow(n + 1)
+            packers[n](mm, p + 1, data)  # at most 1 + 3 * 9 bytes
+            mm[p] = kind
+            pos = p + n + 1
+            events += 1
+
+        def reads_summed(kind: int, readers: Sequence[Callable[[], int]]) -> Callable[[int], int]:
+            # ``read(q)``: ``readers[q]()``, recorded as an event of ``kind`` (q, the difference
+            # from the previous read of q), put2's body inline: one call less per clock read.
+            prev = [0] * len(readers)
+
+            def read(q: int) -> int:
+                nonlocal pos, events, fuel_last
+                if q < 0:
+                    raise IndexError(q)
+                value = readers[q]()
+                delta = value - prev[q]
+                prev[q] = value
+                now = fuel_cell[0]
+                fuel = now - fuel_last
+                fuel_last = now
+                data = (
+                    (INT[fuel] if fuel < INT_TABLE_SIZE else enc_int(fuel))
+                    + INT[q]
+                    + (INT[delta] if 0 <= delta < INT_TABLE_SIZE else enc_int(delta))
+                )
+                k = kind
+                if k > 23:
+                    data = bytes((k,)) + data
+                    k = 0x18
+                p = pos
+                n = len(data)
+                if p + n >= cap:
+                    grow(n + 1)
+                packers[n](mm, p + 1, data)
+                mm[p] = k
+                pos = p + n + 1
+                events += 1
+                return value
+
+            return read
+
         def attach_fuel(cell: Any, mark: int | None = None) -> None:
             # ``mark``: the count at the previous event, when it was not now (a resumed trace).
             nonlocal fuel_cell, fuel_last
@@ -279,6 +350,8 @@ class TraceWriter:
 
         self._reserve = reserve
         self.put = put
+        self.put2 = put2
+        self.reads_summed = reads_summed
         self.write_raw = write_raw
         self.attach_fuel = attach_fuel
         self._count_event = count_event
@@ -300,7 +373,23 @@ class TraceWriter:
             write_raw(head + enc_int(site()))
             plain_put(kind, body)
 
+        def put2(kind: int, a: int, b: int) -> None:
+            put(kind, enc_int(a) + enc_int(b))
+
+        def reads_summed(kind: int, readers: Sequence[Callable[[], int]]) -> Callable[[int], int]:
+            prev = [0] * len(readers)
+
+            def read(q: int) -> int:
+                value = readers[q]()
+                put2(kind, q, value - prev[q])
+                prev[q] = value
+                return value
+
+            return read
+
         self.put = put
+        self.put2 = put2
+        self.reads_summed = reads_summed
 
     @property
     def events(self) -> int:
@@ -371,6 +460,19 @@ class TraceWriter:
 
     # -- end ---------------------------------------------------------------------------------
 
+    def _digest(self, end: int) -> bytes:
+        """The blake3 of the file's first ``end`` bytes."""
+        threads = blake3.blake3.AUTO if end > 1 << 22 else 1
+        hasher = blake3.blake3(max_threads=threads)
+        for start in range(0, end, _HASH_CHUNK):
+            # Read through the file, not the mapping: payloads written with pwritev never
+            # enter this process's memory, and hashing must not pull them in. (Measured on
+            # 20 MB: 4 MiB preads are faster than hashing through the mapping, with or
+            # without MADV_POPULATE_READ, or preadv into one reused buffer.)
+            hasher.update(os.pread(self._fd, min(_HASH_CHUNK, end - start), start))
+        digest: bytes = hasher.digest()
+        return digest
+
     def close(self, footer: Footer | None) -> None:
         """Write the footer and the digest over everything before it, and truncate the file.
 
@@ -382,14 +484,7 @@ class TraceWriter:
         try:
             if footer is not None:
                 self.write_raw(_SMALL[END] + bytes(cbor2.dumps(footer.to_cbor())))
-                end = self.size
-                threads = blake3.blake3.AUTO if self.size > 1 << 22 else 1
-                hasher = blake3.blake3(max_threads=threads)
-                for start in range(0, end, _HASH_CHUNK):
-                    # Read through the file, not the mapping: payloads written with pwritev
-                    # never enter this process's memory, and hashing must not pull them in.
-                    hasher.update(os.pread(self._fd, min(_HASH_CHUNK, end - start), start))
-                self.write_raw(enc_bytes(hasher.digest()))
+                self.write_raw(enc_bytes(self._digest(self.size)))
         finally:
             # Whatever happened above, the file ends after the last complete record (shrinking
             # a file needs no space), and the lock goes with the descriptor.

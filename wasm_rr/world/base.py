@@ -77,6 +77,8 @@ class Recorder:
         self.writer = writer
         self.code = writer.code
         self.put = writer.put
+        self.put2 = writer.put2
+        self.reads_summed = writer.reads_summed
         self.event = writer.event
         self.payload = writer.payload
         self.payload_stream = writer.payload_stream

@@ -26,11 +26,7 @@ from __future__ import annotations
 
 import errno as errno_mod
 import os
-import secrets
-import socket
-import ssl
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -216,6 +212,8 @@ def redact_key() -> bytes:
             f"{KEY_ENV}"
         ) from None
     if not data:
+        import secrets
+
         data = secrets.token_hex(32).encode()
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -300,6 +298,9 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 def error_of(exc: BaseException) -> HttpError:
     """The wasi:http ``error-code`` for a urllib3 / socket / ssl failure."""
+    import socket
+    import ssl
+
     import urllib3.exceptions as u3
 
     root = _root_cause(exc)
@@ -392,6 +393,8 @@ class LiveHttp:
         for name, value in request.headers:
             headers.add(name, value.decode("latin-1"))
         # Closed below, or handed to the Response (whose close() closes it).
+        import tempfile
+
         spool = tempfile.TemporaryFile()  # noqa: SIM115
         try:
             try:
@@ -443,6 +446,8 @@ def intent_call(request: Request) -> list[Any]:
 
 def idempotency_token() -> str:
     """A new trace's ``--http-idempotency-key`` token."""
+    import secrets
+
     return secrets.token_hex(12)
 
 

@@ -22,14 +22,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 import signal as signal_mod
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import blake3
 
@@ -39,6 +36,9 @@ from ..trace.events import EventDecl, each, f
 from .base import Recorder, Replayer, WorldError, describe, kept_bytes
 from .family import Context, Family
 from .journal import ASSUME_DONE, Journal, JournalReplay, completed, effected
+
+if TYPE_CHECKING:
+    import tempfile
 
 FAMILY_NAME = "process"
 CHUNK = 1 << 20
@@ -231,6 +231,8 @@ def options(allow_run: list[str], run_wasm: list[str]) -> dict[str, Any]:
     for name in allow_run:
         if not name:
             raise UsageError("--allow-run needs a program name or path")
+        import shutil
+
         found = shutil.which(name)
         allowed[name] = os.path.abspath(found) if found else ""
     wasm: dict[str, list[str]] = {}
@@ -285,6 +287,8 @@ class LiveProcess:
             if guest not in ("", ".", "/"):
                 raise WorldError("ENOTDIR")
             if self._scratch is None:
+                import tempfile
+
                 self._scratch = tempfile.TemporaryDirectory(prefix="wasm-rr-cwd-")
             return self._scratch.name
         if guest in ("", "."):
@@ -326,12 +330,16 @@ class LiveProcess:
         env = dict(e.split("=", 1) for e in request.env)
         timeout = request.timeout_ms / 1000 if request.timeout_ms else None
         # Closed below, or handed to the Completed (whose close() closes them).
+        import tempfile
+
         spool = [tempfile.TemporaryFile() for _ in range(3)]  # noqa: SIM115
         try:
             spool[0].write(request.stdin)
             spool[0].seek(0)
             start = time.monotonic_ns()
             try:
+                import subprocess
+
                 child = subprocess.Popen(
                     [path, *request.args],
                     executable=path,
