@@ -33,6 +33,21 @@ _MEMORY: dict[tuple[str, str, int], object] = {}
 _MEMORY_MAX = 32
 
 
+_DIGESTS: list[tuple[bytes, str]] = []
+"""The last few guests' bytes (the objects themselves) and their digests: a program run many
+times in one process (hunt, fuzz) hashes its bytes once, not twice a run."""
+
+
+def _digest(wasm: bytes) -> str:
+    for known, digest in _DIGESTS:
+        if known is wasm:
+            return digest
+    digest = blake3.blake3(wasm).hexdigest()
+    _DIGESTS.insert(0, (wasm, digest))
+    del _DIGESTS[4:]
+    return digest
+
+
 def _cache_dir() -> Path | None:
     if os.environ.get("WASM_RR_NO_CACHE"):
         return None
@@ -57,7 +72,7 @@ def compiled(
     configured the same way); ``engine`` must be the one object used for that configuration.
     ``disk`` is ``rw`` (load and store artifacts on disk) or ``r`` (only load: replay).
     """
-    digest = blake3.blake3(wasm).hexdigest()
+    digest = _digest(wasm)
     key = (digest, settings, id(engine))
     found = _MEMORY.get(key)
     if isinstance(found, kind):
