@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/real.py
 	$(PY) benchmarks/fuzz.py
 	$(PY) benchmarks/hunt.py
+	$(PY) benchmarks/startup.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache
