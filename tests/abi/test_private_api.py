@@ -14,6 +14,7 @@ import importlib.metadata
 import importlib.util
 import inspect
 from pathlib import Path
+from typing import Any
 
 import pytest
 import wasmtime
@@ -98,15 +99,17 @@ def test_the_scan_finds_what_it_looks_for() -> None:
         assert needle in found
 
 
-def _load_fresh() -> None:
+def _load_fresh() -> Any:
     """Execute ``_wasmtime.py`` again as a new module (the checks run at import)."""
     spec = importlib.util.spec_from_file_location("wasm_rr.abi._wasmtime_probe", ALLOWED)
     assert spec is not None and spec.loader is not None
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_fresh_import_passes() -> None:
-    _load_fresh()
+    _load_fresh().check_component_api()
 
 
 def test_wrong_wasmtime_version_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,3 +132,15 @@ def test_missing_private_members_are_named(monkeypatch: pytest.MonkeyPatch) -> N
     assert "wasmtime.Store._context" in message
     assert "wasmtime.WasmtimeError._from_ptr" in message
     assert "\n" not in message
+
+
+def test_missing_component_members_are_named_before_the_first_component(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``wasmtime.component`` is checked when a component engine is first made, not at import
+    (a core module's run does not import it)."""
+    fresh = _load_fresh()
+    monkeypatch.setattr(component.Func, "__annotations__", {})
+    with pytest.raises(HostSetupError) as info:
+        fresh.disable_concurrency_support(wasmtime.Config())
+    assert "Func._func" in str(info.value)

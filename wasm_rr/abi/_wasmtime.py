@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wasmtime
-from wasmtime import component
+
+if TYPE_CHECKING:
+    # Imported when a component is first run (``check_component_api``): importing it costs
+    # a plain module run about 13 ms of start-up.
+    from wasmtime import component
 
 from ..errors import HostSetupError
 from ..versions import installed
@@ -69,14 +73,41 @@ _ATTRIBUTES: list[tuple[Any, str, str]] = [
     (wasmtime.Config, "ptr", "wasmtime.Config.ptr"),
     (wasmtime.Linker, "ptr", "wasmtime.Linker.ptr"),
     (wasmtime.FuncType, "ptr", "wasmtime.FuncType.ptr"),
-    (component.LinkerInstance, "ptr", "wasmtime.component.LinkerInstance.ptr"),
 ]
-_missing = [what for obj, name, what in _ATTRIBUTES if not hasattr(obj, name)]
-for _cls in (wasmtime.Func, component.Func):
-    if "_func" not in getattr(_cls, "__annotations__", {}):
-        _missing.append(f"{_cls.__module__}.{_cls.__qualname__}._func")
+
+
+def _absent(attributes: list[tuple[Any, str, str]], funcs: list[type]) -> list[str]:
+    """What of ``attributes`` is missing, and which of ``funcs`` has no ``_func``."""
+    missing = [what for obj, name, what in attributes if not hasattr(obj, name)]
+    for cls in funcs:
+        if "_func" not in getattr(cls, "__annotations__", {}):
+            missing.append(f"{cls.__module__}.{cls.__qualname__}._func")
+    return missing
+
+
+_missing = _absent(_ATTRIBUTES, [wasmtime.Func])
 if _missing:
     raise _fail(_missing)
+
+_component_api_checked = False
+
+
+def check_component_api() -> None:
+    """Check what the component host needs of ``wasmtime.component`` (imported here, not at
+    import: a core module's run never needs it); raise :class:`HostSetupError` naming what
+    is missing. Called before the first component engine is made."""
+    global _component_api_checked
+    if _component_api_checked:
+        return
+    from wasmtime import component
+
+    missing = _absent(
+        [(component.LinkerInstance, "ptr", "wasmtime.component.LinkerInstance.ptr")],
+        [component.Func],
+    )
+    if missing:
+        raise _fail(missing)
+    _component_api_checked = True
 
 _P = ctypes.c_void_p
 _dll: Any = ffi.dll
@@ -247,6 +278,7 @@ def error_frames(err: wasmtime.WasmtimeError) -> list[wasmtime.Frame]:
 
 def disable_concurrency_support(config: wasmtime.Config) -> None:
     """Switch the component model's concurrency support off (wasmtime-py has no setter)."""
+    check_component_api()
     _concurrency_support_set(ctypes.cast(config.ptr(), _P), False)
 
 
