@@ -109,6 +109,7 @@ def check_component_api() -> None:
         raise _fail(missing)
     _component_api_checked = True
 
+
 _P = ctypes.c_void_p
 _dll: Any = ffi.dll
 # The same library loaded through PyDLL: a call keeps the GIL. Host callbacks then find the GIL
