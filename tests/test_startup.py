@@ -1,5 +1,6 @@
 """Start-up: a plain module run imports only what it needs (issue 12): neither the .tape
-compiler nor the component host, which a .tape script or a component pulls in when used."""
+compiler nor the component host, which a .tape script or a component pulls in when used;
+nor ``wasmtime.component``; and a recording run does not import the trace reader."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ try:
     cli.main(sys.argv[1:])
 except SystemExit:
     pass
-print(" ".join(sorted(m for m in sys.modules if m.startswith("wasm_rr."))))
+print(" ".join(sorted(m for m in sys.modules if m.startswith(("wasm_rr.", "wasmtime.")))))
 """
 
 COMPILER = {"wasm_rr.lang.parser", "wasm_rr.lang.checker", "wasm_rr.lang.codegen"}
 COMPONENT_HOST = {"wasm_rr.abi.p2", "wasm_rr.abi.p2.canon", "wasm_rr.abi.p2.host"}
+READER = "wasm_rr.trace.reader"
 
 
 def _modules(*args: str) -> set[str]:
@@ -39,6 +41,15 @@ def test_a_module_run_imports_neither_the_compiler_nor_the_component_host(tmp_pa
     assert "wasm_rr.engine" in loaded
     assert not loaded & COMPILER
     assert not loaded & COMPONENT_HOST
+    assert "wasmtime.component" not in loaded
+    assert READER not in loaded
+
+
+def test_a_replay_imports_the_reader_but_not_wasmtime_component(tmp_path: object) -> None:
+    _modules("record", "guests/build/greet.wasm", "-t", f"{tmp_path}/g.cbor")
+    loaded = _modules("replay", "guests/build/greet.wasm", f"{tmp_path}/g.cbor")
+    assert READER in loaded
+    assert "wasmtime.component" not in loaded
 
 
 def test_a_script_and_a_component_import_what_they_use(tmp_path: object) -> None:
@@ -46,3 +57,4 @@ def test_a_script_and_a_component_import_what_they_use(tmp_path: object) -> None
     assert script >= COMPILER and not script & COMPONENT_HOST
     component = _modules("record", "guests/build/greet.component.wasm", "-t", f"{tmp_path}/c.cbor")
     assert component >= COMPONENT_HOST and not component & COMPILER
+    assert "wasmtime.component" in component

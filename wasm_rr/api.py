@@ -25,16 +25,19 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from . import engine
 from .config import DirSpec, RunConfig
 from .errors import EXIT_TRAP
-from .trace import reader
 from .trace.schema import Outcome, Trap
 from .world import HOST, Sources, Streams, http, process
 from .world.clocks import stepping
 from .world.random import seeded
+
+if TYPE_CHECKING:
+    # Imported where used: a recording run never reads a trace.
+    from .trace import reader
 
 __all__ = [
     "LiveResult",
@@ -304,6 +307,8 @@ def _replay(
 
 
 def _load(trace: str | os.PathLike[str] | bytes | reader.Trace) -> reader.Trace:
+    from .trace import reader
+
     if isinstance(trace, reader.Trace):
         return trace
     if isinstance(trace, bytes):

@@ -20,7 +20,6 @@ from . import __version__, api, engine
 from .config import DirSpec
 from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
-from .trace import reader
 from .trace.events import shown
 from .trace.schema import Outcome
 from .world import Streams, http
@@ -350,6 +349,8 @@ def replay(paths: tuple[str, ...], allow_code_change: bool, timeout: float | Non
     """
     if len(paths) > 2:
         raise click.UsageError(f"expected [GUEST] TRACE, got {len(paths)} paths")
+    from .trace import reader
+
     guest = api.Program(paths[0], cache="r") if len(paths) == 2 else None
     trace = reader.load(paths[-1])
     streams = _streams(False)
@@ -680,6 +681,8 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
     """Show a trace's header, events and footer (clock reads as the values the guest saw)."""
     import json
 
+    from .trace import reader
+
     trace = reader.load(trace_path)
     h = trace.header
     sites = engine.recorded_sites(h)
@@ -759,6 +762,7 @@ def diff(trace_a: str, trace_b: str, as_json: bool) -> None:
     """
     import json
 
+    from .trace import reader
     from .trace.diff import describe_event, divergence_json, first_divergence
 
     a, b = reader.load(trace_a), reader.load(trace_b)

@@ -16,6 +16,7 @@ import re
 import stat
 import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import blake3
 
@@ -47,9 +48,7 @@ from .lang import (
     read_sites_section,
     strip_sites_section,
 )
-from .trace import reader
 from .trace.events import assign_codes, codes_to_cbor
-from .trace.reader import file_kind
 from .trace.schema import Footer, Header, Outcome
 from .trace.writer import TraceWriter
 from .versions import installed
@@ -69,6 +68,10 @@ from .world.fs import FsConfigError
 from .world.process import BytesOutput, Completed, Request
 from .world.registry import EVENTS
 from .world.stdio import STDERR, STDOUT
+
+if TYPE_CHECKING:
+    # Imported where used: a recording run never reads a trace.
+    from .trace import reader
 
 WASMTIME_VERSION = installed("wasmtime")
 
@@ -171,6 +174,8 @@ def _read_regular(path: str, what: str) -> bytes:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
+            from .trace.reader import file_kind
+
             raise UsageError(
                 f"{what} {path} is {file_kind(mode)}, not a "
                 f"{'.tape script' if what == 'script' else 'wasm file'}"
@@ -469,6 +474,8 @@ def replay(
     """Re-run the guest against the recorded answers; raise at the first divergence. Nothing
     is written but the guest's output (the compile cache is only read). With no guest, the
     one the trace carries runs (see :func:`embedded_guest`)."""
+    from .trace import reader
+
     trace = trace_path if isinstance(trace_path, reader.Trace) else reader.load(trace_path)
     guest = embedded_guest(trace) if guest_path is None else as_guest(guest_path)
     guest = replace(guest, cache="r")

@@ -8,10 +8,9 @@ nowhere else.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..config import RunConfig
-from ..trace.reader import Trace
 from ..trace.writer import TraceWriter
 from . import cli as _cli
 from . import clocks as _clocks
@@ -32,6 +31,9 @@ from .family import (
     Streams,
 )
 from .registry import FAMILIES
+
+if TYPE_CHECKING:
+    from ..trace.reader import Trace
 
 __all__ = [
     "HOST",

@@ -9,7 +9,7 @@ checking the question). The ABI layers (preview1, components) only see the proto
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import blake3
 
@@ -23,8 +23,10 @@ from ..errors import (
     SiteMismatchError,
 )
 from ..trace.events import BLOB, SITE, EventDecl
-from ..trace.reader import Trace
 from ..trace.writer import TraceWriter
+
+if TYPE_CHECKING:
+    from ..trace.reader import Trace
 
 
 class FuelCell(Protocol):
