@@ -130,6 +130,65 @@ def test_a_large_blob_changed_under_a_recomputed_digest_is_refused(
         list(load(p).events())
 
 
+def medium_blob_trace(path: Path, sizes: list[int], lead: bytes = b"") -> tuple[Path, list[bytes]]:
+    """Between clock reads, random reads of blobs of these sizes (those over 32 KiB are left in
+    the mapping when read); first a write to stdout of ``lead`` (up to 64 inline bytes)."""
+    w = TraceWriter(path, HEADER)
+    w.event_with_fuel(w.code(stdio.WRITE), 1, 1, lead, len(lead))
+    blobs = []
+    for i, n in enumerate(sizes):
+        data = bytes((i * 7 + j) & 0xFF for j in range(256)) * (n // 256) + b"t" * (n % 256)
+        blobs.append(data)
+        w.event_with_fuel(w.code(clocks.NOW), 3, 1, 10 + i)
+        w.event_with_fuel(w.code(random_family.SECURE), 5, w.payload(data))
+    w.event_with_fuel(w.code(clocks.NOW), 3, 1, 10)
+    w.close(footer(w.events))
+    return path, blobs
+
+
+def test_medium_blobs_between_events_are_the_recorded_bytes(tmp_path: Path) -> None:
+    """Blobs of 32 KiB and more between small events are taken from the mapping (the items
+    before each are decoded up to its first byte); smaller ones are decoded; either way the
+    events are the recorded ones. The first write's data looks like the start of a large blob
+    record: a decoder that stopped there would end inside a string, and decoding goes on."""
+    sizes = [40 << 10, 1000, 64 << 10, (32 << 10) + 1, 32 << 10, 3 << 20, 70000]
+    lead = b"\x16\x58\x20" + b"d" * 32 + b"\x59\x90\x00" + b"zz"
+    p, blobs = medium_blob_trace(tmp_path / "t.cbor", sizes, lead)
+    events = list(load(p).events())
+    assert events[0].fields == (1, lead, len(lead))
+    assert [e.fields[0] for e in events[2:-1:2]] == blobs
+    assert [e.fields for e in events[1:-1:2]] == [(1, 10 + i) for i in range(len(sizes))]
+
+
+def test_medium_blobs_are_not_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mechanism: a blob over 32 KiB never goes through the decoder's copy (whose blake3
+    step is ``check.blob_step``); its blake3 is computed over the mapping in place."""
+    decoded: list[int] = []
+    real = reader.blob_step
+
+    def spy(items: list[object], i: int, state: list[object]) -> int:
+        decoded.append(len(items[i + 2]))  # type: ignore[arg-type]
+        return real(items, i, state)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reader, "blob_step", spy)
+    p, blobs = medium_blob_trace(tmp_path / "t.cbor", [40 << 10, 1000, 64 << 10, 50000, 100])
+    assert [e.fields[0] for e in list(load(p).events())[2:-1:2]] == blobs
+    assert decoded == [1000, 100]
+
+
+@pytest.mark.parametrize("which", [0, 2, 3])
+def test_a_medium_blob_changed_under_a_recomputed_digest_is_refused(
+    tmp_path: Path, which: int
+) -> None:
+    p, blobs = medium_blob_trace(tmp_path / "t.cbor", [40 << 10, 1000, 64 << 10, 33000])
+    raw = bytearray(p.read_bytes())
+    raw[raw.index(blobs[which]) + 5000] ^= 1
+    p.write_bytes(bytes(raw))
+    redigest(p)
+    with pytest.raises(CorruptTraceError, match=rf"payload {which} .* does not match its blake3"):
+        list(load(p).events())
+
+
 def test_a_bit_flip_that_stops_decoding_early_is_damage_not_a_cut(tmp_path: Path) -> None:
     """Every single-bit flip in a complete trace is refused as damaged; none reads as cut off."""
     p = tmp_path / "t.cbor"

@@ -635,9 +635,12 @@ memory whatever the trace holds."""
 _READ_SIZE = 1 << 16
 _FIRST_ESTIMATE = 1 << 14
 """How many items the first chunk tries to decode."""
-_LAZY_BYTES = 1 << 20
+_LAZY_BYTES = 32 << 10
 """A blob whose data is longer than this is not decoded: its chunk holds a :class:`_Span` of the
-mapping in the data's place (see :meth:`MappedChunks._lazy_blob`)."""
+mapping in the data's place (see :meth:`MappedChunks._lazy_blob`), so its bytes are never copied
+before they reach the guest (one copy, from the mapping into guest memory)."""
+_BLOB_MARK = b"\x16\x58\x20"
+"""How a blob record starts: its code (22), then the head of its 32-byte blake3."""
 _HASH_PIECE = 16 << 20
 _TAIL_LOADS = 4 << 20
 """When a chunk's estimated item count runs past the end of the file, the rest is decoded in one
@@ -655,9 +658,11 @@ class _Span:
 
 def _span_at(mm: Any, at: int, limit: int) -> _Span | None:
     """The byte string at file offset ``at`` when it is longer than ``_LAZY_BYTES`` (its head
-    read by hand: ``5a`` + 4 bytes or ``5b`` + 8 bytes of length) and ends by ``limit``."""
+    read by hand: ``59`` + 2, ``5a`` + 4 or ``5b`` + 8 bytes of length) and ends by ``limit``."""
     mark = mm[at] if at < limit else 0
-    if mark == 0x5A:
+    if mark == 0x59:
+        size = 2
+    elif mark == 0x5A:
         size = 4
     elif mark == 0x5B:
         size = 8
@@ -671,11 +676,13 @@ def _span_at(mm: Any, at: int, limit: int) -> _Span | None:
 
 
 class _MapStream(io.RawIOBase):
-    """A seekable reader over ``head`` followed by ``mm[base:limit]``: what a chunk decodes
-    from (an array header, then the file), without copying the mapping (cbor2 reads blocks)."""
+    """A seekable reader over ``head`` followed by ``mm[base:limit]`` and ``tail``: what a
+    chunk decodes from (an array header, then the file, then perhaps the array's end), without
+    copying the mapping (cbor2 reads blocks)."""
 
-    def __init__(self, mm: Any, head: bytes, base: int, limit: int) -> None:
+    def __init__(self, mm: Any, head: bytes, base: int, limit: int, tail: bytes = b"") -> None:
         self.mm, self.head, self.base, self.limit, self.at = mm, head, base, limit, 0
+        self.tail = tail
 
     def readable(self) -> bool:
         return True
@@ -701,6 +708,13 @@ class _MapStream(io.RawIOBase):
             with memoryview(self.mm) as view:  # one copy, from the mapping into cbor2's buffer
                 b[done : done + m] = view[q : q + m]
             done += m
+            q += m
+        if done < n and self.tail:
+            t = q - self.limit
+            m = min(n - done, len(self.tail) - t)
+            if m > 0:
+                b[done : done + m] = self.tail[t : t + m]
+                done += m
         self.at = at + done
         return done
 
@@ -783,6 +797,9 @@ class MappedChunks(Chunks):
         lazy = self._lazy_blob()
         if lazy is not None:
             return lazy
+        before = self._before_blob()
+        if before is not None:
+            return before
         k = self.estimate
         cap = _CHUNK_CAP
         while True:
@@ -814,6 +831,31 @@ class MappedChunks(Chunks):
             self.estimate = max(64, min(1 << 20, k * _CHUNK_BYTES // max(used, 1)))
             self.at += used
             return items
+
+    def _before_blob(self) -> list[Any] | None:
+        """The items up to the next blob record whose data is large enough to leave in the
+        mapping, decoded in one call, when one starts within ``_CHUNK_CAP``: the next call
+        then takes that blob by hand (:meth:`_lazy_blob`). Its place is found by its first
+        bytes; when those bytes are not where an item starts (inside a string, say), the
+        decoder, which must end exactly there, fails, and None sends the caller to the usual
+        decoding. Ending at an item that is not a record's first is harmless: the records
+        after it are carried to the next chunk as usual."""
+        mm, at = self.mm, self.at
+        end = min(self.limit, at + _CHUNK_CAP)
+        c = mm.find(_BLOB_MARK, at + 1, end)
+        while c >= 0 and _span_at(mm, c + 35, self.limit) is None:
+            c = mm.find(_BLOB_MARK, c + 1, end)
+        if c < 0:
+            return None
+        stream = _MapStream(mm, b"\x9f", at, c, b"\xff")
+        try:
+            items: list[Any] = cbor2.CBORDecoder(stream, read_size=_READ_SIZE).decode()  # type: ignore[arg-type]
+        except Exception:
+            return None
+        if stream.tell() != c - at + 2:
+            return None
+        self.at = c
+        return items
 
     def _lazy_blob(self) -> list[Any] | None:
         """The items of a blob record whose data is large, its data left in the mapping (a
@@ -893,7 +935,8 @@ class MappedChunks(Chunks):
             return blob_step(items, i, state)
         digest = items[i + 1]
         with memoryview(self.mm) as view, view[span.start : span.start + span.n] as data:
-            hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+            threads = blake3.blake3.AUTO if span.n > 1 << 22 else 1
+            hasher = blake3.blake3(max_threads=threads)
             for at in range(0, span.n, _HASH_PIECE):
                 hasher.update(data[at : at + _HASH_PIECE])
             if type(digest) is not bytes or hasher.digest() != digest:

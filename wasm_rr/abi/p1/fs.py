@@ -100,8 +100,9 @@ HOSTCALL_FUEL = 128 * 1024 * 1024
 """How many bytes of iovec array plus buffer one call may name before wasmtime answers ENOMEM
 (its per-call "hostcall fuel"): 2^29 empty iovecs get ENOMEM at once, not a scan."""
 
-READ_INTO_MIN = 1 << 20
-"""Reads larger than this go straight into guest memory (``Fs.read_into``), recorded in pieces."""
+READ_INTO_MIN = 16 << 10
+"""Reads larger than this go straight into guest memory (``Fs.read_into``) and are recorded from
+there (in pieces, if large): one copy into the guest, one into the trace."""
 
 # The fields of a filestat, as wasmtime stores them one by one (offset, size): a bad pointer
 # traps naming the first field that does not fit.
