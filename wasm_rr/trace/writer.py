@@ -211,6 +211,11 @@ class TraceWriter:
     data: bytes | None = None
     """An in-memory trace's bytes, once closed."""
 
+    _hasher: _Hasher | None = None
+    """The digest thread, once the trace is large (see :class:`_Hasher`)."""
+    _hold: int | None = None
+    """Where a streamed payload's record starts while its first byte is still zero."""
+
     def __init__(
         self,
         path: str | os.PathLike[str] | None,
@@ -235,8 +240,6 @@ class TraceWriter:
             self._blobs: dict[bytes, int] = {d: i for i, d in enumerate(digests)}
             self.codes = {name: code for code, name in header.kinds.items()}
             self.closed = False
-            self._hasher = None
-            self._hold = None
             self._build(offset, events)
             return
         self._blobs = {}
@@ -251,8 +254,6 @@ class TraceWriter:
         self.codes = {name: code for code, name in header.kinds.items()}
         """``family.op`` -> the code its events get in this trace (from the header)."""
         self.closed = False
-        self._hasher: _Hasher | None = None
-        self._hold: int | None = None
         self._build()
         self.write_raw(MAGIC_BYTES + enc_int(FORMAT_VERSION) + bytes(cbor2.dumps(header.to_cbor())))
 
@@ -308,6 +309,9 @@ class TraceWriter:
             if n > _PWRITE_MIN:
                 _pwrite_all(fileno, [memoryview(data)[1:], memoryview(tail)], p + 1, path)
                 unmapped = (p + n) | 4095
+            elif p < unmapped:  # the page a pwritev ended in: not faulted into the mapping
+                if n > 1:
+                    pwrite(fileno, data[1:] + tail, p + 1)
             elif n > 1:
                 mm[p + 1 : p + n] = data[1:] + tail
             if p < unmapped:
@@ -558,11 +562,11 @@ class TraceWriter:
 
     def _digest(self, end: int) -> bytes:
         """The blake3 of the file's first ``end`` bytes."""
-        hasher, self._hasher = self._hasher, None
-        if hasher is not None:
-            digest = hasher.finish(end)
-            if digest is not None:
-                return digest
+        ahead, self._hasher = self._hasher, None
+        if ahead is not None:
+            done = ahead.finish(end)
+            if done is not None:
+                return done
         threads = blake3.blake3.AUTO if end > 1 << 22 else 1
         hasher = blake3.blake3(max_threads=threads)
         for start in range(0, end, _HASH_CHUNK):

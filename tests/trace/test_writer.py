@@ -1,0 +1,114 @@
+"""The writer's mechanisms for large recordings: payloads streamed with pwritev (the records
+after them finished with pwrite), and the file digest computed on a thread while recording."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import blake3
+import pytest
+
+from wasm_rr.trace import TraceWriter, load, writer
+from wasm_rr.world import clocks
+from wasm_rr.world import random as random_family
+from wasm_rr.world.base import ViewSource
+
+from .test_format import HEADER, footer
+
+
+def _blob(i: int, n: int) -> bytes:
+    return bytes((i * 13 + j) & 0xFF for j in range(256)) * (n // 256)
+
+
+def _record(path: Path, sizes: list[int]) -> list[bytes]:
+    """Clock reads between payloads of these sizes, half of them streamed from a view (as a
+    read straight into guest memory is recorded), half given whole."""
+    w = TraceWriter(path, HEADER)
+    blobs = []
+    for i, n in enumerate(sizes):
+        data = _blob(i, n)
+        blobs.append(data)
+        w.event_with_fuel(w.code(clocks.NOW), 3, 1, i)
+        ref = w.payload_stream(ViewSource(memoryview(data))) if i % 2 else w.payload(data)
+        w.event_with_fuel(w.code(random_family.SECURE), 5, ref)
+    w.event_with_fuel(w.code(clocks.NOW), 3, 1, 99)
+    w.close(footer(w.events))
+    return blobs
+
+
+def test_a_large_recording_is_digested_while_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The digest thread starts once the file grows past ``_HASH_AHEAD`` and hashes pieces of
+    the finished region; whatever it has done when the trace closes, the digest is the file's
+    (the reader verifies it), and it did some of the work."""
+    monkeypatch.setattr(writer, "_HASH_AHEAD", 1 << 20)
+    monkeypatch.setattr(writer, "_HASH_CHUNK", 64 << 10)
+    started: list[writer._Hasher] = []
+    real = writer._Hasher
+
+    class Spy(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)
+            started.append(self)
+
+        def finish(self, end: int) -> bytes | None:
+            self.thread.join(0.5)  # let it catch up, so the test sees it work
+            return super().finish(end)
+
+    monkeypatch.setattr(writer, "_Hasher", Spy)
+    p = tmp_path / "t.cbor"
+    blobs = _record(p, [(64 << 10) + 256 * i for i in range(64)])
+    assert len(started) == 1 and started[0].done > 0
+    raw = p.read_bytes()
+    assert raw[-32:] == blake3.blake3(raw[:-34]).digest()
+    events = list(load(p).events())
+    assert [e.fields[0] for e in events[1:-1:2]] == blobs
+
+
+def test_the_digest_thread_stops_before_a_streamed_payload_is_finished(tmp_path: Path) -> None:
+    """While a payload is streamed, its record's first byte is still zero: the region the
+    thread may hash ends before it (``_final``)."""
+    w = TraceWriter(tmp_path / "t.cbor", HEADER)
+    start = w.size
+    seen: list[tuple[int, int]] = []
+
+    class Source:
+        size = 100_000
+
+        def chunks(self) -> object:
+            for _ in range(2):
+                seen.append((w._final(), w.size))
+                yield b"x" * 50_000
+
+    w.payload_stream(Source())
+    # The first pass hashes the payload; in the second, the head is written and held.
+    assert all(final == start for final, _ in seen) and seen[-1][1] > start
+    assert w._final() == w.size
+    w.close(footer(0))
+
+
+def test_a_record_after_a_streamed_payload_is_written_without_the_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page a pwritev ended in is finished with pwrite (a store through the mapping would
+    fault the page in, which costs more than the call); the first byte still goes last."""
+    writes: list[tuple[int, int]] = []
+    real = os.pwrite
+
+    def spy(fd: int, data: bytes, offset: int) -> int:
+        writes.append((offset, len(data)))
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(writer.os, "pwrite", spy)
+    p = tmp_path / "t.cbor"
+    w = TraceWriter(p, HEADER)
+    ref = w.payload(_blob(1, 40_000))
+    at = w.size
+    w.event_with_fuel(w.code(random_family.SECURE), 5, ref)
+    w.put(w.code(clocks.NOW), b"\x01\x02")
+    w.close(footer(w.events))
+    mine = [(o, n) for o, n in writes if o >= at]
+    assert mine[:2] == [(at + 1, mine[0][1]), (at, 1)]  # the body, then the first byte
+    assert len(list(load(p).events())) == 2
