@@ -136,9 +136,16 @@ def wordcount(reps: int, tmp: Path, megabytes: int) -> dict[str, float]:
     book.write_text("".join(lines))
     guest = GUESTS / "wordcount.wasm"
     args = ["/data/book.txt"]
-    trace = tmp / "wc.cbor"
     dirs = [(str(data), "/data", False)]
-    rec = lambda: engine.record(guest, trace, config(guest, args, {}, dirs), streams())  # noqa: E731
+    traces: list[Path] = []
+
+    def rec() -> None:
+        # Each recording writes a new file, as `wasm-rr record -t new.cbor` does (writing over
+        # the previous 20 MB trace would first spend about 3 ms freeing its pages); the files
+        # are removed after the timing.
+        traces.append(tmp / f"wc{len(traces)}.cbor")
+        engine.record(guest, traces[-1], config(guest, args, {}, dirs), streams())
+
     live = lambda: engine.run_live(guest, config(guest, args, {}, dirs), streams())  # noqa: E731
     figures = {
         "stock": best(stock(guest, args, [(str(data), "/data")]), reps, time.perf_counter),
@@ -147,6 +154,11 @@ def wordcount(reps: int, tmp: Path, megabytes: int) -> dict[str, float]:
         ),
         "live": best(live, reps, time.perf_counter),
         "record": best(rec, reps, time.perf_counter),
+    }
+    trace = traces.pop()
+    for old in traces:
+        old.unlink()
+    figures |= {
         "replay": best(replayer(guest, trace), reps, time.perf_counter),
         "ratio": trace.stat().st_size / book.stat().st_size,
         "mb": book.stat().st_size / 1e6,
@@ -279,7 +291,7 @@ def main() -> int:
     opts = parser.parse_args()
     n = opts.events
     print(f"wasm-rr benchmarks: {n} events per run, best of {opts.reps}; us = microseconds\n")
-    targets = {"record": 1.0, "replay": 0.7}
+    targets = {"record": 0.8, "replay": 0.5}  # issue 12
     size_targets = {"bench_clock": 8.0, "bench_random": 12.0}
     misses = 0
     with tempfile.TemporaryDirectory() as d:
@@ -299,7 +311,7 @@ def main() -> int:
             )
             print(f"{'  of which loading the trace':<26}{'':>30}{f['load']:>9.3f} us")
             print(
-                f"{'  target':<26}{'':>12}{'<= 1.0 us':>18}{'<= 0.7 us':>18}"
+                f"{'  target':<26}{'':>12}{'<= 0.8 us':>18}{'<= 0.5 us':>18}"
                 f"{'<= ' + str(size_targets[guest]) + ' B':>16}"
                 f"   {'met' if rec_ok and rep_ok and size_ok else 'MISSED'}"
             )
@@ -323,8 +335,8 @@ def main() -> int:
         )
         f = wordcount(opts.reps, tmp, opts.megabytes)
         rec_ok, rep_ok, size_ok = (
-            f["record"] / f["stock"] <= 1.10,
-            f["replay"] / f["stock"] <= 1.05,
+            f["record"] / f["stock"] <= 1.30,
+            f["replay"] / f["stock"] <= 0.90,
             f["ratio"] <= 1.01,
         )
         misses += (not rec_ok) + (not rep_ok) + (not size_ok)
@@ -340,7 +352,7 @@ def main() -> int:
             f"{f['live'] * 1e3:.0f} ms ({f['live'] / f['stock']:.2f}x)"
         )
         print(
-            f"  targets: record <= 1.10x, replay <= 1.05x, trace <= 1.01x   "
+            f"  targets (issue 12): record <= 1.3x, replay <= 0.9x, trace <= 1.01x   "
             f"{'met' if rec_ok and rep_ok and size_ok else 'MISSED'}"
         )
     seconds, lines = tape_compile(opts.reps)

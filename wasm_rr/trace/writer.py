@@ -545,14 +545,19 @@ class TraceWriter:
         last (so a cut leaves no partial record)."""
         start = self.size
         self._hold = start  # before the position moves: see _final
-        self.write_raw(b"\0" + head[1:], b"")  # reserve the head, its first byte still zero
-        pos = start + len(head)
+        self._reserve(len(head))  # the head's bytes but the first go with the first piece
+        rest = memoryview(head)[1:]
+        pos = start + 1
         written = 0
         for chunk in chunks:
             self._reserve(len(chunk))
-            self._write_at(pos, [memoryview(chunk)])
-            pos += len(chunk)
+            buffers = [rest, memoryview(chunk)] if rest else [memoryview(chunk)]
+            self._write_at(pos, buffers)
+            pos += len(rest) + len(chunk)
+            rest = rest[:0]
             written += len(chunk)
+        if rest:
+            self._write_at(pos, [rest])
         if written != size:
             raise OSError(f"payload changed size while it was copied ({written} != {size})")
         self._store_first(start, head[0])
