@@ -118,6 +118,35 @@ def per_event(guest: str, n: int, reps: int, tmp: Path) -> dict[str, float]:
     return figures
 
 
+_LOOP_WAT = """(module (import "m" "f" (func $f (param i32 i32 i32) (result i32)))
+ (func (export "run") (param $n i32) (local $i i32)
+  (block (loop (br_if 1 (i32.ge_u (local.get $i) (local.get $n)))
+    (drop (call $f (i32.const 1) (i32.const 0) (i32.const 8)))
+    (local.set $i (i32.add (local.get $i) (i32.const 1))) (br 0)))))"""
+
+
+def host_call_floor(n: int, reps: int) -> float:
+    """Microseconds per call of a host function that does nothing (it stores its result), made
+    as wasm-rr makes every preview1 function (``abi/trampoline.py``), on wasm-rr's engine: the
+    floor under every per-event figure."""
+    from wasm_rr.abi.engines import module_engine
+    from wasm_rr.abi.trampoline import HostFunctions
+
+    eng = module_engine()
+    module = wasmtime.Module(eng, wasmtime.wat2wasm(_LOOP_WAT))
+    store = wasmtime.Store(eng)
+    store.set_fuel(1 << 60)
+    store.set_epoch_deadline(1 << 60)
+    linker = wasmtime.Linker(eng)
+
+    def empty(raw: memoryview, ints: memoryview) -> None:
+        ints[0] = 0
+
+    HostFunctions(linker, lambda exc: None).define("m", "f", "iii", "i", empty, raw_body=True)
+    run = linker.instantiate(store, module).exports(store)["run"]
+    return (best(lambda: run(store, n), reps) - best(lambda: run(store, 0), reps)) / n * 1e6  # type: ignore[operator]
+
+
 def wordcount(reps: int, tmp: Path, megabytes: int) -> dict[str, float]:
     """wordcount over a text file read in 64 KiB chunks: whole-run times and the trace size."""
     data = tmp / "data"
@@ -315,6 +344,8 @@ def main() -> int:
                 f"{'<= ' + str(size_targets[guest]) + ' B':>16}"
                 f"   {'met' if rec_ok and rep_ok and size_ok else 'MISSED'}"
             )
+        floor = host_call_floor(n, opts.reps)
+        print(f"{'  floor: an empty host function through the trampoline':<56}{floor:>8.3f} us")
         f = process_calls(min(opts.reps, 3), tmp)
         print(
             f"\nprocess: `true` run from a guest, per call   subprocess.run alone "
