@@ -13,6 +13,7 @@ import array
 import io
 import mmap
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -641,6 +642,9 @@ mapping in the data's place (see :meth:`MappedChunks._lazy_blob`), so its bytes 
 before they reach the guest (one copy, from the mapping into guest memory)."""
 _BLOB_MARK = b"\x16\x58\x20"
 """How a blob record starts: its code (22), then the head of its 32-byte blake3."""
+_LARGE_BLOB = re.compile(rb"\x16\x58\x20.{32}(?:\x59[\x80-\xff]|\x5a|\x5b)", re.DOTALL)
+"""The start of a blob record whose data is 32 KiB or more (found in C, whatever the number of
+smaller blobs before it)."""
 _HASH_PIECE = 16 << 20
 _TAIL_LOADS = 4 << 20
 """When a chunk's estimated item count runs past the end of the file, the rest is decoded in one
@@ -784,6 +788,8 @@ class MappedChunks(Chunks):
         self.starts = array.array("q")
         self.lengths = array.array("q")
         self.events = 0
+        self.no_blob_until = 0
+        """No large blob record starts before this file offset (see :meth:`_before_blob`)."""
 
     def blob(self, n: int) -> Any:
         start = self.starts[n]
@@ -834,19 +840,26 @@ class MappedChunks(Chunks):
 
     def _before_blob(self) -> list[Any] | None:
         """The items up to the next blob record whose data is large enough to leave in the
-        mapping, decoded in one call, when one starts within ``_CHUNK_CAP``: the next call
+        mapping, decoded in one call, when one starts within ``_CHUNK_BYTES``: the next call
         then takes that blob by hand (:meth:`_lazy_blob`). Its place is found by its first
         bytes; when those bytes are not where an item starts (inside a string, say), the
         decoder, which must end exactly there, fails, and None sends the caller to the usual
         decoding. Ending at an item that is not a record's first is harmless: the records
         after it are carried to the next chunk as usual."""
         mm, at = self.mm, self.at
-        end = min(self.limit, at + _CHUNK_CAP)
-        c = mm.find(_BLOB_MARK, at + 1, end)
-        while c >= 0 and _span_at(mm, c + 35, self.limit) is None:
-            c = mm.find(_BLOB_MARK, c + 1, end)
-        if c < 0:
-            return None
+        end = min(self.limit, at + _CHUNK_BYTES)
+        search = max(at + 1, self.no_blob_until)
+        while True:
+            found = _LARGE_BLOB.search(mm, search, end)  # type: ignore[call-overload]
+            if found is None:
+                # None up to here (a record cut by ``end`` is looked for again next time).
+                self.no_blob_until = max(search, end - 40)
+                return None
+            c: int = found.start()
+            if _span_at(mm, c + 35, self.limit) is not None:
+                break
+            search = c + 1
+        self.no_blob_until = c + 1  # whatever happens next, this one has been tried
         stream = _MapStream(mm, b"\x9f", at, c, b"\xff")
         try:
             items: list[Any] = cbor2.CBORDecoder(stream, read_size=_READ_SIZE).decode()  # type: ignore[arg-type]
