@@ -176,6 +176,24 @@ def test_medium_blobs_are_not_decoded(tmp_path: Path, monkeypatch: pytest.Monkey
     assert decoded == [1000, 100]
 
 
+def test_small_blobs_are_not_looked_at_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding the next large blob passes over smaller ones without a Python step each (a
+    regular expression matches only heads of 32 KiB and more)."""
+    calls: list[int] = []
+    real = reader._span_at
+
+    def spy(mm: object, at: int, limit: int) -> object:
+        calls.append(at)
+        return real(mm, at, limit)
+
+    monkeypatch.setattr(reader, "_span_at", spy)
+    p, blobs = medium_blob_trace(tmp_path / "t.cbor", [1000 + i for i in range(2000)])
+    assert [e.fields[0] for e in list(load(p).events())[2:-1:2]] == blobs
+    assert calls == []
+
+
 @pytest.mark.parametrize("which", [0, 2, 3])
 def test_a_medium_blob_changed_under_a_recomputed_digest_is_refused(
     tmp_path: Path, which: int
