@@ -1,6 +1,7 @@
 """Start-up: a plain module run imports only what it needs (issue 12): neither the .tape
 compiler nor the component host, which a .tape script or a component pulls in when used;
-nor ``wasmtime.component``; and a recording run does not import the trace reader."""
+nor ``wasmtime.component``; and a recording run does not import the trace reader, nor the
+families (and ABI areas) of interfaces the guest does not import: ``process``, ``http``."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ print(" ".join(sorted(m for m in sys.modules if m.startswith(("wasm_rr.", "wasmt
 COMPILER = {"wasm_rr.lang.parser", "wasm_rr.lang.checker", "wasm_rr.lang.codegen"}
 COMPONENT_HOST = {"wasm_rr.abi.p2", "wasm_rr.abi.p2.canon", "wasm_rr.abi.p2.host"}
 READER = "wasm_rr.trace.reader"
+UNUSED_FAMILIES = {
+    "wasm_rr.world.process",
+    "wasm_rr.world.http",
+    "wasm_rr.world.http_protocol",
+    "wasm_rr.abi.p1.process",
+    "wasm_rr.abi.p1.http",
+}
 
 
 def _modules(*args: str) -> set[str]:
@@ -58,3 +66,29 @@ def test_a_script_and_a_component_import_what_they_use(tmp_path: object) -> None
     component = _modules("record", "guests/build/greet.component.wasm", "-t", f"{tmp_path}/c.cbor")
     assert component >= COMPONENT_HOST and not component & COMPILER
     assert "wasmtime.component" in component
+
+
+def test_a_module_run_loads_only_the_families_its_imports_use(tmp_path: object) -> None:
+    recorded = _modules("record", "guests/build/greet.wasm", "-t", f"{tmp_path}/g.cbor")
+    assert {"wasm_rr.world.process_events", "wasm_rr.world.http_events"} <= recorded
+    assert not recorded & UNUSED_FAMILIES
+    replayed = _modules("replay", "guests/build/greet.wasm", f"{tmp_path}/g.cbor")
+    assert not replayed & UNUSED_FAMILIES
+
+
+def test_a_guest_that_runs_programs_loads_the_process_family(tmp_path: object) -> None:
+    loaded = _modules(
+        "record",
+        "guests/build/procdemo.wasm",
+        "--allow-run",
+        "echo",
+        "-t",
+        f"{tmp_path}/p.cbor",
+        "--",
+        "run",
+        "echo",
+        "hi",
+    )
+    assert {"wasm_rr.world.process", "wasm_rr.abi.p1.process"} <= loaded
+    replayed = _modules("replay", "guests/build/procdemo.wasm", f"{tmp_path}/p.cbor")
+    assert {"wasm_rr.world.process", "wasm_rr.abi.p1.process"} <= replayed

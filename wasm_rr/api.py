@@ -31,7 +31,7 @@ from . import engine
 from .config import DirSpec, RunConfig
 from .errors import EXIT_TRAP
 from .trace.schema import Outcome, Trap
-from .world import HOST, Sources, Streams, http, process
+from .world import HOST, Sources, Streams
 from .world.clocks import stepping
 from .world.random import seeded
 
@@ -130,10 +130,16 @@ def family_options(
     """The per-family part of a :class:`~wasm_rr.config.RunConfig` (``--allow-run``,
     ``--run-wasm``, ``--allow-http``, ``--redact-header``); families with no options are left
     out."""
-    families = {
-        "process": process.options(list(allow_run), list(run_wasm)),
-        "http": http.options(list(allow_http), list(redact_headers)),
-    }
+    families: dict[str, object] = {}
+    # Each family's module is imported only when it has options to check.
+    if allow_run or run_wasm:
+        from .world import process
+
+        families["process"] = process.options(list(allow_run), list(run_wasm))
+    if allow_http or redact_headers:
+        from .world import http
+
+        families["http"] = http.options(list(allow_http), list(redact_headers))
     return {name: opts for name, opts in families.items() if opts}
 
 

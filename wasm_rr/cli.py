@@ -22,7 +22,7 @@ from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, Wasm
 from .lang import SitesTable
 from .trace.events import shown
 from .trace.schema import Outcome
-from .world import Streams, http
+from .world import Streams
 from .world.base import describe
 
 DEFAULT_TRACE = "wasm-rr-trace.cbor"
@@ -258,6 +258,8 @@ def _family_config(o: dict[str, Any]) -> dict[str, object]:
         o["allow_run"], o["run_wasm"], o["allow_http"], o["redact_headers"]
     )
     if o.get("http_idempotency_key"):
+        from .world import http
+
         http_opts = dict(families.get("http") or {})  # type: ignore[call-overload]
         http_opts["idempotency_key"] = http.idempotency_token()
         families["http"] = http_opts

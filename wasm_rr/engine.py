@@ -65,13 +65,13 @@ from .world import (
 from .world import cli as cli_family
 from .world import stdio as stdio_family
 from .world.fs import FsConfigError
-from .world.process import BytesOutput, Completed, Request
 from .world.registry import EVENTS
 from .world.stdio import STDERR, STDOUT
 
 if TYPE_CHECKING:
     # Imported where used: a recording run never reads a trace.
     from .trace import reader
+    from .world.process import Completed, Request
 
 WASMTIME_VERSION = installed("wasmtime")
 
@@ -295,6 +295,8 @@ def _run_child(parent: World, wasm_path: str, request: Request) -> Completed:
     """Run a wasm child (``--run-wasm``) to completion under ``parent``'s world: its clocks,
     random, files, processes and poll are the parent's (recorded, or replayed), its arguments,
     environment and stdio are the request's."""
+    from .world.process import BytesOutput, Completed  # only a guest that runs programs
+
     guest = load_guest(wasm_path)
     if parent.mode == "replay":
         guest = replace(guest, cache="r")
@@ -314,7 +316,7 @@ def _run_child(parent: World, wasm_path: str, request: Request) -> Completed:
     impls = dict(parent.impls)
     impls["cli"] = cli_family.FAMILY.live(ctx)
     impls["io"] = stdio_family.FAMILY.live(ctx)
-    child = World(impls, ctx, parent.mode, parent.recorder, parent.replayer)
+    child = World(impls, ctx, parent.mode, parent.recorder, parent.replayer, build=parent.get)
     start = time.monotonic_ns()
     try:
         outcome = run_module(guest, child)

@@ -244,8 +244,9 @@ class _Resuming:
         journal = Journal.of(rec)
         journal.pending = pending
         journal.assume = self.assume
-        for family in FAMILIES:
-            impl = live.impls[family.name]
+        for declared in FAMILIES:
+            family = declared.load()
+            impl = live.get(family)
             if family.name == stdio_family.FAMILY.name:
                 impl.log = self.replaying[family.name].log  # the footer covers the whole run
             if family.name == clocks_family.FAMILY.name:
@@ -417,7 +418,8 @@ def resume(
     state = _Resuming(rep, cut, live, recorder, sources, assume)
     ctx = live.context
     replay_ctx = Context(config, Streams(None, streams.stdout, streams.stderr), ctx.services)
-    for family in FAMILIES:
+    for declared in FAMILIES:
+        family = declared.load()
         state.replaying[family.name] = family.replaying(rep, replay_ctx)
         state.switches[family.name] = _Switch(state.replaying[family.name], state)
     world = _provide(World(dict(state.switches), ctx, "resume", recorder, rep))

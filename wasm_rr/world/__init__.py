@@ -3,11 +3,14 @@
 The ABI layers (``wasm_rr.abi``) decode a guest's call, ask ``world.get(FAMILY)`` (or one of
 the shorthand properties below), and encode the answer. Which implementations they talk to is
 chosen here, by the builder functions iterating :data:`~wasm_rr.world.registry.FAMILIES`, and
-nowhere else.
+nowhere else. A family the registry lists by its declaration (``process``, ``http``) is built,
+and its module imported, when the run first asks for it (:meth:`World.get`): a guest that
+imports none of its functions never loads it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..config import RunConfig
@@ -54,8 +57,13 @@ __all__ = [
 T = TypeVar("T")
 
 
+Build = Callable[[Family[Any]], Any]
+"""How a world builds the implementation of a family on its first use."""
+
+
 class World:
-    """One implementation per registered family, all live, all recording or all replaying."""
+    """One implementation per registered family, all live, all recording or all replaying.
+    ``impls`` holds those built so far; ``build`` makes the others when first asked for."""
 
     def __init__(
         self,
@@ -64,8 +72,10 @@ class World:
         mode: str,
         recorder: Recorder | None = None,
         replayer: Replayer | None = None,
+        build: Build | None = None,
     ) -> None:
         self.impls = impls
+        self.build = build
         self.context = context
         self.mode = mode
         self.recorder = recorder
@@ -79,8 +89,13 @@ class World:
         self.fs: _fs.Fs = impls["fs"]
 
     def get(self, family: Family[T]) -> T:
-        """This world's implementation of ``family``."""
-        return cast(T, self.impls[family.name])
+        """This world's implementation of ``family`` (built now if this is its first use)."""
+        impl = self.impls.get(family.name)
+        if impl is None:
+            if self.build is None:
+                raise KeyError(family.name)
+            impl = self.impls[family.name] = self.build(family)
+        return cast(T, impl)
 
     @property
     def config(self) -> RunConfig:
@@ -99,9 +114,11 @@ class World:
             self.replayer.attach(cell)
 
     def close(self) -> None:
-        """Close every family (files, child processes), last registered first."""
+        """Close every family built (files, child processes), last registered first."""
         for family in reversed(FAMILIES):
-            self.impls[family.name].close()
+            impl = self.impls.get(family.name)
+            if impl is not None:
+                impl.close()
 
 
 def live_world(config: RunConfig, streams: Streams, sources: Sources = HOST) -> World:
@@ -111,12 +128,13 @@ def live_world(config: RunConfig, streams: Streams, sources: Sources = HOST) -> 
     impls: dict[str, Any] = {}
     try:
         for family in FAMILIES:
-            impls[family.name] = family.live(ctx)
+            if isinstance(family, Family):
+                impls[family.name] = family.live(ctx)
     except BaseException:
         for impl in reversed(impls.values()):
             impl.close()
         raise
-    return World(impls, ctx, "live")
+    return World(impls, ctx, "live", build=lambda family: family.live(ctx))
 
 
 def recording_world(live: World, writer: TraceWriter) -> World:
@@ -124,8 +142,12 @@ def recording_world(live: World, writer: TraceWriter) -> World:
     ``writer``. The recording implementations wrap whatever ``live`` holds."""
     rec = Recorder(writer)
     ctx = live.context
-    impls = {f.name: f.recording(live.impls[f.name], rec, ctx) for f in FAMILIES}
-    return World(impls, ctx, "record", recorder=rec)
+
+    def build(family: Family[Any]) -> Any:
+        return family.recording(live.get(family), rec, ctx)
+
+    impls = {f.name: build(f.load()) for f in FAMILIES if f.name in live.impls}
+    return World(impls, ctx, "record", recorder=rec, build=build)
 
 
 def replaying_world(trace: Trace, streams: Streams, check_fuel: bool) -> World:
@@ -133,5 +155,5 @@ def replaying_world(trace: Trace, streams: Streams, check_fuel: bool) -> World:
     not the clock, the random source, the environment, stdin, nor any file."""
     rep = Replayer(trace, ZeroFuel(), check_fuel)
     ctx = Context(trace.header.config, Streams(None, streams.stdout, streams.stderr))
-    impls = {f.name: f.replaying(rep, ctx) for f in FAMILIES}
-    return World(impls, ctx, "replay", replayer=rep)
+    impls = {f.name: f.replaying(rep, ctx) for f in FAMILIES if isinstance(f, Family)}
+    return World(impls, ctx, "replay", replayer=rep, build=lambda f: f.replaying(rep, ctx))

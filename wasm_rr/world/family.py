@@ -5,10 +5,17 @@ names the family, lists its :class:`~wasm_rr.trace.events.EventDecl` kinds, and 
 build its live implementation (asks the OS), its recording one (wraps *any* implementation of
 the family's protocol and appends events) and its replaying one (answers from the trace).
 :mod:`wasm_rr.world.registry` lists the families; the world builders iterate it.
+
+A family most guests never use (``process``, ``http``) is registered by its
+:class:`Declaration` instead: its name and kinds, from a small ``<family>_events`` module, and
+the module whose ``FAMILY`` implements it, imported the first time a run asks for the family
+(``world.get(FAMILY)``). A trace's header, the reader, ``inspect`` and ``diff`` need only the
+kinds.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Protocol, TypeVar
@@ -118,3 +125,29 @@ class Family(Generic[T]):
     recording: Callable[[T, Recorder, Context], T]
     replaying: Callable[[Replayer, Context], T]
     doc: str = ""
+
+    def load(self) -> Family[T]:
+        """The family itself (see :meth:`Declaration.load`)."""
+        return self
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A family registered without its implementation: its name and kinds, and the module
+    whose ``FAMILY`` implements it (imported by :meth:`load`, on the family's first use)."""
+
+    name: str
+    events: tuple[EventDecl, ...]
+    module: str
+    """The implementing module, e.g. ``wasm_rr.world.process``."""
+    doc: str = ""
+
+    def load(self) -> Family[Any]:
+        """The :class:`Family` this declares (importing its module the first time)."""
+        family: Family[Any] = importlib.import_module(self.module).FAMILY
+        assert family.name == self.name and family.events == self.events, self.module
+        return family
+
+
+Declared = Family[Any] | Declaration
+"""What the registry lists: a family, or the declaration of one loaded on first use."""

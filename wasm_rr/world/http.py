@@ -37,9 +37,10 @@ import blake3
 
 from ..config import RunConfig
 from ..errors import ArgsMismatchError, UsageError
-from ..trace.events import BLOB, SITE, EventDecl, each, f, opt, rec
+from ..trace.events import BLOB, SITE
 from .base import Recorder, Replayer, kept_bytes
 from .family import Context, Family
+from .http_events import DECLARATION, FAMILY_NAME, SEND
 from .http_protocol import Headers, Http, HttpError, Request, Response, Timeouts
 from .journal import ASSUME_DONE, REDISPATCH, Journal, JournalReplay, completed, effected
 from .process import BytesOutput, FileOutput
@@ -60,7 +61,6 @@ __all__ = [
     "redact_key",
 ]
 
-FAMILY_NAME = "http"
 ALWAYS_REDACTED = ("authorization", "cookie", "proxy-authorization")
 """Request headers whose values never reach a trace (compared case-insensitively)."""
 PLACEHOLDER = b"wasm-rr-redacted"
@@ -71,46 +71,6 @@ DEFAULT_READ_NS = 60 * 10**9
 KEY_ENV = "WASM_RR_REDACT_KEY"
 READ_CHUNK = 1 << 18
 """How much of a response body is read from the socket at a time (spooled to a file)."""
-
-_HEADERS = each(rec("str", "bytes"))
-
-
-def _line(question: tuple[Any, ...], answer: tuple[Any, ...]) -> str:
-    method, url, _headers, _body, body_size = question[:5]
-    error, detail, status, _rh, _b, resp_size = answer[:6]
-    if error is not None:
-        return f"http.send {method} {url} ({body_size} B) -> {error}" + (
-            f": {detail}" if detail else ""
-        )
-    return f"http.send {method} {url} ({body_size} B) -> {status}, {resp_size} B"
-
-
-SEND = EventDecl(
-    FAMILY_NAME,
-    "send",
-    (
-        f("method", "str"),
-        f("url", "str"),
-        f("headers", "list", of=_HEADERS),
-        f("body", "bytes"),
-        f("body_size", "uint"),
-        f("timeouts", "list", of=rec(opt("uint"), opt("uint"), opt("uint"))),
-    ),
-    (
-        f("error", "str", nullable=True),
-        f("detail", "str", nullable=True),
-        f("status", "u32"),
-        f("headers", "list", of=_HEADERS),
-        f("body", "payload"),
-        f("body_size", "uint"),
-        f("trailers", "list", nullable=True, of=_HEADERS),
-        f("duration_ns", "uint"),
-    ),
-    doc="an HTTP request sent and its response (or a wasi:http error-code); secret header "
-    "values are keyed digests",
-    line=_line,
-)
-
 
 body_digest = kept_bytes
 """What a trace keeps of a request body."""
@@ -686,9 +646,9 @@ class ReplayingHttp:
 
 FAMILY: Family[Http] = Family(
     FAMILY_NAME,
-    (SEND,),
+    DECLARATION.events,
     live=LiveHttp,
     recording=RecordingHttp,
     replaying=ReplayingHttp,
-    doc="outgoing HTTP requests (allow-listed hosts), answered from the trace on replay",
+    doc=DECLARATION.doc,
 )

@@ -32,61 +32,15 @@ import blake3
 
 from ..config import RunConfig
 from ..errors import ArgsMismatchError, OutputMismatchError, UsageError
-from ..trace.events import EventDecl, each, f
 from .base import Recorder, Replayer, WorldError, describe, kept_bytes
 from .family import Context, Family
 from .journal import ASSUME_DONE, Journal, JournalReplay, completed, effected
+from .process_events import DECLARATION, FAMILY_NAME, RUN, WASM_END, WASM_START
 
 if TYPE_CHECKING:
     import tempfile
 
-FAMILY_NAME = "process"
 CHUNK = 1 << 20
-
-_QUESTION = (
-    f("program", "str"),
-    f("args", "list", of=each("str")),
-    f("cwd", "str"),
-    f("env", "list", of=each("str")),
-    f("stdin", "bytes"),
-    f("timeout_ms", "uint"),
-)
-RUN = EventDecl(
-    FAMILY_NAME,
-    "run",
-    _QUESTION,
-    (
-        f("error", "str", nullable=True),
-        f("path", "str", nullable=True),
-        f("status", "s32"),
-        f("signal", "u32"),
-        f("timed_out", "bool"),
-        f("stdout", "payload"),
-        f("stderr", "payload"),
-        f("duration_ns", "uint"),
-    ),
-    doc="a host program run to completion (or refused: error is an errno name)",
-)
-WASM_START = EventDecl(
-    FAMILY_NAME,
-    "wasm_start",
-    _QUESTION,
-    (f("error", "str", nullable=True), f("guest_blake3", "str", nullable=True)),
-    doc="a wasm child starts; its own events follow",
-)
-WASM_END = EventDecl(
-    FAMILY_NAME,
-    "wasm_end",
-    (),
-    (
-        f("status", "s32"),
-        f("stdout_blake3", "bytes"),
-        f("stderr_blake3", "bytes"),
-        f("stdout_bytes", "uint"),
-        f("stderr_bytes", "uint"),
-    ),
-    doc="a wasm child ended (its output is re-made on replay and checked against these)",
-)
 
 
 stdin_digest = kept_bytes
@@ -544,9 +498,9 @@ class ReplayingProcess:
 
 FAMILY: Family[Process] = Family(
     FAMILY_NAME,
-    (RUN, WASM_START, WASM_END),
+    DECLARATION.events,
     live=LiveProcess,
     recording=RecordingProcess,
     replaying=ReplayingProcess,
-    doc="host programs run by the guest (allow-listed), and wasm children run in process",
+    doc=DECLARATION.doc,
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random as _random
 from collections.abc import Callable
 from typing import Protocol
 
@@ -37,6 +36,22 @@ class Random(Protocol):
 _POOL = 4096
 
 
+def _host_prng() -> ByteSource:
+    """The insecure source of a live world by default: a PRNG seeded from the OS, made on the
+    first insecure read (most runs make none, and need not import :mod:`random`)."""
+    prng: ByteSource | None = None
+
+    def read(n: int) -> bytes:
+        nonlocal prng
+        if prng is None:
+            import random
+
+            prng = random.Random(os.urandom(16)).randbytes
+        return prng(n)
+
+    return read
+
+
 class LiveRandom:
     """Random bytes from ``source`` and ``insecure`` (by default the OS's: secure reads from
     ``getrandom``, insecure ones from a PRNG it seeds). The OS's small secure reads are served
@@ -48,7 +63,7 @@ class LiveRandom:
     def __init__(
         self, source: ByteSource | None = None, insecure: ByteSource | None = None
     ) -> None:
-        self._insecure: ByteSource = insecure or source or _random.Random(os.urandom(16)).randbytes
+        self._insecure: ByteSource = insecure or source or _host_prng()
         if source is not None:
             self.secure = source
             return
@@ -88,7 +103,9 @@ class LiveRandom:
 def seeded(seed: int) -> ByteSource:
     """A reproducible source: the same ``seed`` answers the same bytes, read after read (not
     secure; for tests and reproducible recordings)."""
-    return _random.Random(seed).randbytes
+    import random
+
+    return random.Random(seed).randbytes
 
 
 def scripted(first: bytes, then: ByteSource | None = None) -> ByteSource:

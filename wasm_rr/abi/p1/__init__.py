@@ -10,11 +10,14 @@ Layout, like the component host (:mod:`wasm_rr.abi.p2`): ``types`` holds the wit
 struct layouts; ``state`` what the areas share (:class:`~.state.Preview1Host`: the guest's
 memory, the descriptor table, the linker); one module per area (``cli``, ``clocks``,
 ``random``, ``poll``, ``fs``, ``sockets``) with its ``SIGNATURES`` and a ``define(host,
-world)``. Adding an area is adding its module and a line to :data:`AREAS`.
+world)``. Adding an area is adding its module and a line to :data:`AREAS`. The areas of
+wasm-rr's own interfaces (``process``, ``http``) are imported only for a guest that imports
+from them (:func:`on_import`), and so are their world families.
 """
 
 from __future__ import annotations
 
+import importlib
 import weakref
 from collections.abc import Callable
 from typing import Protocol
@@ -30,21 +33,40 @@ from ..engines import GuestCode, compile_module, module_engine
 from ..memory import GuestMemory
 from ..outcome import HostErrorHook, WasmFailure, settle
 from ..trampoline import AbiError, HostFunctions
-from . import cli, clocks, fs, http, poll, process, random, sockets
+from . import cli, clocks, fs, poll, random, sockets
 from .state import Preview1Host
 from .types import errno_of
 
 __all__ = ["AREAS", "Preview1Host", "SiteRegister", "build_host", "error_result", "run_module"]
 
-AREAS: list[Callable[[Preview1Host, World], None]] = [
+Define = Callable[[Preview1Host, World], None]
+
+
+def on_import(module: str, area: str) -> Define:
+    """The ``define`` of area ``area`` (a module of this package defining import module
+    ``module``), imported only when the guest imports from ``module``."""
+
+    def define(host: Preview1Host, world: World) -> None:
+        imported = host.functions.imported
+        if imported is not None and all(m != module for m, _ in imported):
+            return
+        found = importlib.import_module(f"{__name__}.{area}")
+        assert module == found.MODULE, area
+        found.define(host, world)
+
+    define.__module__ = f"{__name__}.{area}"  # it stands for that module's define
+    return define
+
+
+AREAS: list[Define] = [
     cli.define,
     clocks.define,
     random.define,
     poll.define,
     fs.define,
     sockets.define,
-    process.define,
-    http.define,
+    on_import("wasm-rr:process/process@0.1.0", "process"),
+    on_import("wasm-rr:http/client@0.1.0", "http"),
 ]
 """Every area's ``define(host, world)``, in the order they are defined."""
 
