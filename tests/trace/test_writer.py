@@ -44,7 +44,7 @@ def test_a_large_recording_is_digested_while_written(
     the finished region; whatever it has done when the trace closes, the digest is the file's
     (the reader verifies it), and it did some of the work."""
     monkeypatch.setattr(writer, "_HASH_AHEAD", 1 << 20)
-    monkeypatch.setattr(writer, "_HASH_CHUNK", 64 << 10)
+    monkeypatch.setattr(writer, "_HASH_AHEAD_PIECE", 64 << 10)
     started: list[writer._Hasher] = []
     real = writer._Hasher
 

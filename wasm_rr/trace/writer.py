@@ -41,6 +41,8 @@ _PWRITE_MIN = 4096
 _HASH_CHUNK = 1 << 22
 _HASH_AHEAD = 8 << 20
 """A trace that grows past this is hashed while it is recorded (see :class:`_Hasher`)."""
+_HASH_AHEAD_PIECE = 1 << 20
+"""What the digest thread reads and hashes at a time, into one buffer it keeps."""
 _SMALL = [bytes((i,)) for i in range(24)]
 _NEG_SMALL = [bytes((0x20 + i,)) for i in range(24)]
 _B8 = struct.Struct(">B").pack
@@ -130,7 +132,8 @@ class _Hasher:
     guest runs without the GIL and blake3 releases it, so on a second core the digest is
     nearly done when the recording ends (5 ms for a 20 MB trace otherwise added to its close).
 
-    The thread hashes, through the file (``pread``), whole pieces of the region whose bytes are
+    The thread hashes, through the file (``preadv`` into a 1 MiB buffer it keeps, so that it
+    adds no allocations to a recording's), whole pieces of the region whose bytes are
     final: everything before the writer's position (every record's first byte is stored
     before the position moves over it), but a streamed payload's head, whose first byte is
     stored last (:attr:`hold`). It looks every few milliseconds; :meth:`finish` hashes the rest
@@ -141,6 +144,7 @@ class _Hasher:
 
         self.fd, self.final = fd, final
         self.hasher = blake3.blake3()
+        self.buffer = bytearray(_HASH_AHEAD_PIECE)  # reused: the thread allocates nothing more
         self.done = 0
         self.failed = False
         self.stop = threading.Event()
@@ -151,18 +155,19 @@ class _Hasher:
         try:
             while not self.stop.wait(0.004):
                 end = self.final()
-                while end - self.done >= _HASH_CHUNK and not self.stop.is_set():
-                    self._hash(self.done + _HASH_CHUNK)
+                while end - self.done >= _HASH_AHEAD_PIECE and not self.stop.is_set():
+                    self._hash(self.done + _HASH_AHEAD_PIECE)
         except OSError:
             self.failed = True
 
     def _hash(self, end: int) -> None:
-        while self.done < end:
-            data = os.pread(self.fd, min(_HASH_CHUNK, end - self.done), self.done)
-            if not data:
-                raise OSError("the trace file is shorter than written")
-            self.hasher.update(data)
-            self.done += len(data)
+        with memoryview(self.buffer) as view:
+            while self.done < end:
+                n = os.preadv(self.fd, [view[: min(len(view), end - self.done)]], self.done)
+                if n <= 0:
+                    raise OSError("the trace file is shorter than written")
+                self.hasher.update(view[:n])
+                self.done += n
 
     def finish(self, end: int) -> bytes | None:
         """The digest of the first ``end`` bytes, or None if the thread failed."""
