@@ -5,7 +5,9 @@ first byte stored last. The first byte of an event is its kind (never 0) and the
 of the file is zeros, so whatever instant the recorder is killed at (SIGKILL included), the file
 holds only complete events followed by zero padding, which the reader recognises as a cut. No
 system call is made per event, and nothing already recorded is lost when the process dies: the
-pages belong to the kernel's page cache, not to the process.
+pages belong to the kernel's page cache, not to the process. Payloads over 4 KiB are written
+with ``pwritev`` instead (into the same page cache, without faulting their pages into the
+mapping), and the records in the page where one ends with ``pwrite``, first byte still last.
 
 Integers and short byte strings are encoded here by a few lines of hand-written CBOR (the hot
 path of a clock read must stay well under a microsecond, and ``cbor2.dumps`` costs about 1.4 us
