@@ -112,3 +112,20 @@ def test_a_record_after_a_streamed_payload_is_written_without_the_mapping(
     mine = [(o, n) for o, n in writes if o >= at]
     assert mine[:2] == [(at + 1, mine[0][1]), (at, 1)]  # the body, then the first byte
     assert len(list(load(p).events())) == 2
+
+
+def test_a_writer_dropped_without_closing_ends_its_digest_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error path that never closes the writer must not leave the thread polling forever."""
+    import gc
+
+    monkeypatch.setattr(writer, "_HASH_AHEAD", 1 << 20)
+    w = TraceWriter(tmp_path / "t.cbor", HEADER)
+    w.payload(_blob(1, 3 << 20))
+    hasher = w._hasher
+    assert hasher is not None and hasher.thread.is_alive()
+    del w
+    gc.collect()
+    hasher.thread.join(30)
+    assert not hasher.thread.is_alive()

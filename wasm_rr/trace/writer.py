@@ -143,8 +143,10 @@ class _Hasher:
 
     def __init__(self, fd: int, final: Callable[[], int]) -> None:
         import threading
+        import weakref
 
-        self.fd, self.final = fd, final
+        # Weakly: a writer dropped without being closed (an error path) ends the thread.
+        self.fd, self.final = fd, weakref.WeakMethod(final)  # type: ignore[arg-type]
         self.hasher = blake3.blake3()
         self.buffer = bytearray(_HASH_AHEAD_PIECE)  # reused: the thread allocates nothing more
         self.done = 0
@@ -156,7 +158,10 @@ class _Hasher:
     def _run(self) -> None:
         try:
             while not self.stop.wait(0.004):
-                end = self.final()
+                final = self.final()
+                if final is None:
+                    return
+                end = final()
                 while end - self.done >= _HASH_AHEAD_PIECE and not self.stop.is_set():
                     self._hash(self.done + _HASH_AHEAD_PIECE)
         except OSError:
