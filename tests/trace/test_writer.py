@@ -4,6 +4,7 @@ after them finished with pwrite), and the file digest computed on a thread while
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import blake3
@@ -54,7 +55,11 @@ def test_a_large_recording_is_digested_while_written(
             started.append(self)
 
         def finish(self, end: int) -> bytes | None:
-            self.thread.join(0.5)  # let it catch up, so the test sees it work
+            # Wait until it has hashed something (it looks every few ms), so that the digest
+            # below is the thread's work and the main thread's together, not the main's alone.
+            deadline = time.monotonic() + 60
+            while self.done == 0 and time.monotonic() < deadline:
+                time.sleep(0.005)
             return super().finish(end)
 
     monkeypatch.setattr(writer, "_Hasher", Spy)
