@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
-import random
 import sys
 import tempfile
 import time
@@ -45,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
-from run import best, config, streams  # the same measuring helpers as benchmarks/run.py
+from run import best, book_text, config, streams  # benchmarks/run.py's helpers
 from wasmtime import component
 
 from wasm_rr import compiled as compiled_mod
@@ -238,17 +237,7 @@ def wordcount(reps: int, tmp: Path, megabytes: int = 8) -> dict[str, tuple[float
     ``megabytes`` MB text file, as a core module and as a component: name -> (record, replay)."""
     data = tmp / "wc"
     data.mkdir(exist_ok=True)
-    rng = random.Random(20261121)  # as benchmarks/run.py: text with no two equal 64 KiB reads
-    words = [
-        "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(1, 9)))
-        for _ in range(5000)
-    ]
-    lines, size = [], 0
-    while size < megabytes * 1_000_000:
-        line = " ".join(rng.choice(words) for _ in range(12)) + "\n"
-        lines.append(line)
-        size += len(line)
-    (data / "book.txt").write_text("".join(lines))
+    (data / "book.txt").write_text(book_text(megabytes))
     args, dirs = ["/data/book.txt"], [(str(data), "/data", False)]
     figures = {}
     for name in ("wordcount.wasm", "wordcount.component.wasm"):

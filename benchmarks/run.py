@@ -147,11 +147,10 @@ def host_call_floor(n: int, reps: int) -> float:
     return (best(lambda: run(store, n), reps) - best(lambda: run(store, 0), reps)) / n * 1e6  # type: ignore[operator]
 
 
-def wordcount(reps: int, tmp: Path, megabytes: int) -> dict[str, float]:
-    """wordcount over a text file read in 64 KiB chunks: whole-run times and the trace size."""
-    data = tmp / "data"
-    data.mkdir()
-    rng = random.Random(20261121)  # text that does not repeat: no two 64 KiB reads are equal
+def book_text(megabytes: int) -> str:
+    """``megabytes`` MB of seeded text for wordcount: lines of 12 words drawn from 5,000, so
+    that no two 64 KiB reads are equal (each read is a payload of its own)."""
+    rng = random.Random(20261121)
     words = [
         "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(1, 9)))
         for _ in range(5000)
@@ -161,8 +160,15 @@ def wordcount(reps: int, tmp: Path, megabytes: int) -> dict[str, float]:
         line = " ".join(rng.choice(words) for _ in range(12)) + "\n"
         lines.append(line)
         size += len(line)
+    return "".join(lines)
+
+
+def wordcount(reps: int, tmp: Path, megabytes: int) -> dict[str, float]:
+    """wordcount over a text file read in 64 KiB chunks: whole-run times and the trace size."""
+    data = tmp / "data"
+    data.mkdir()
     book = data / "book.txt"
-    book.write_text("".join(lines))
+    book.write_text(book_text(megabytes))
     guest = GUESTS / "wordcount.wasm"
     args = ["/data/book.txt"]
     dirs = [(str(data), "/data", False)]
