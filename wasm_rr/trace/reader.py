@@ -461,11 +461,6 @@ class _Steps(dict[int, Step]):
         return step
 
 
-def _steps(kinds: dict[int, EventDecl]) -> dict[int, Step]:
-    """The steps of a trace's kinds (compiled as they are met)."""
-    return _Steps(kinds)
-
-
 _HOT = 4
 """How many kinds a scan checks inline (the others through the table of steps)."""
 
@@ -498,7 +493,7 @@ def _scan(
     stopped (see ``_END``...). Anything else is a :class:`CorruptTraceError` naming the event.
     With ``cut_ok`` the walk may stop at zero padding, a footer, or a record cut by the end of
     the items; without it, ``items[n]`` is the footer and every record must end before it."""
-    table = _steps(kinds)
+    table = _Steps(kinds)
     blobs: list[Any] = [0, {}]
     i = 0
     try:
@@ -794,7 +789,7 @@ class MappedChunks(Chunks):
         self.carry: list[Any] = []
         self.estimate = _FIRST_ESTIMATE
         self.state: list[Any] = [0, {}]
-        self.table = _steps(trace.kinds)
+        self.table = _Steps(trace.kinds)
         self.table[BLOB] = self._blob_step
         self.scan: Scan | None = None
         """The scan over every chunk, compiled for the kinds commonest in the first."""

@@ -309,27 +309,39 @@ class TraceWriter:
             if new >= _HASH_AHEAD and self._hasher is None:
                 self._hasher = _Hasher(fileno, self._final)
 
+        def write_at(p: int, buffers: Sequence[memoryview]) -> None:
+            # pwritev at ``p``, inside the written region (see reserve); the page it ends in is
+            # then finished with pwrite (see write_raw).
+            nonlocal unmapped
+            _pwrite_all(fileno, buffers, p, path)
+            end = p + sum(map(len, buffers))
+            if end > unmapped:
+                unmapped = end | 4095
+
+        def store_first(p: int, byte: int) -> None:
+            # The first byte of a record whose rest is written: its last store.
+            if p < unmapped:
+                pwrite(fileno, bytes((byte,)), p)
+            else:
+                mm[p] = byte
+
         def write_raw(data: bytes, tail: bytes = b"") -> None:
             # ``tail`` (a large payload) follows ``data`` without being joined to it. Large
             # writes go through pwritev (into the same page cache the mapping shows) rather than
             # page faults on the mapping; either way the first byte is stored last.
-            nonlocal pos, unmapped
+            nonlocal pos
             n = len(data) + len(tail)
             p = pos
             if p + n > cap:
                 grow(n)
             if n > _PWRITE_MIN:
-                _pwrite_all(fileno, [memoryview(data)[1:], memoryview(tail)], p + 1, path)
-                unmapped = (p + n) | 4095
+                write_at(p + 1, [memoryview(data)[1:], memoryview(tail)])
             elif p < unmapped:  # the page a pwritev ended in: not faulted into the mapping
                 if n > 1:
                     pwrite(fileno, data[1:] + tail, p + 1)
             elif n > 1:
                 mm[p + 1 : p + n] = data[1:] + tail
-            if p < unmapped:
-                pwrite(fileno, data[:1], p)
-            else:
-                mm[p] = data[0]
+            store_first(p, data[0])
             pos = p + n
 
         def put(kind: int, body: bytes) -> None:
@@ -359,6 +371,8 @@ class TraceWriter:
 
         def put2(kind: int, a: int, b: int) -> None:
             # ``put(kind, enc_int(a) + enc_int(b))`` in one call and one join (clock reads).
+            # Always through the mapping, unlike put: a clock read right after a payload faults
+            # one page in at most, and the hottest path pays no check for it.
             nonlocal pos, events, fuel_last
             now = fuel_cell[0]
             fuel = now - fuel_last
@@ -421,21 +435,6 @@ class TraceWriter:
             nonlocal fuel_cell, fuel_last
             fuel_cell = cell
             fuel_last = cell[0] if mark is None else mark
-
-        def write_at(p: int, buffers: Sequence[memoryview]) -> None:
-            # pwritev at ``p``, inside the written region (see reserve).
-            nonlocal unmapped
-            _pwrite_all(fileno, buffers, p, path)
-            end = p + sum(map(len, buffers))
-            if end > unmapped:
-                unmapped = end | 4095
-
-        def store_first(p: int, byte: int) -> None:
-            # The first byte of a record whose rest is written (write_raw's last store).
-            if p < unmapped:
-                pwrite(fileno, bytes((byte,)), p)
-            else:
-                mm[p] = byte
 
         def count_event() -> None:
             nonlocal events
