@@ -163,3 +163,22 @@ def test_an_in_memory_writer_leaves_no_file(tmp_path: Path) -> None:
     assert result.trace is not None
     assert result.trace.startswith(writer_mod.MAGIC_BYTES)
     assert wasm_rr.replay(result.trace, GREET).stdout == b"hello, ann\n"
+
+
+def test_library_errors_name_keyword_arguments_not_flags(tmp_path: Path) -> None:
+    trace = tmp_path / "g.cbor"
+    wasm_rr.record(GREET, trace=trace)
+    with pytest.raises(CodeHashMismatchError) as mismatch:
+        wasm_rr.replay(trace, FLAKY)
+    assert "pass allow_code_change=True to run the changed guest" in str(mismatch.value)
+    assert "--" not in str(mismatch.value)
+    with pytest.raises(EmbeddedGuestError) as missing:
+        wasm_rr.replay(trace)
+    assert str(missing.value) == (
+        f"{trace} does not carry its guest (it was recorded without embed_guest=True); "
+        "give the guest too: wasm_rr.replay(trace, guest)"
+    )
+    # The command line names its own: the flag, the command and its arguments.
+    assert "pass --allow-code-change to run" in mismatch.value.for_command("replay")
+    assert missing.value.for_command("replay").endswith("wasm-rr replay GUEST TRACE")
+    assert missing.value.for_command("resume").endswith("wasm-rr resume GUEST TRACE")

@@ -212,3 +212,94 @@ def test_damaged_traces_never_give_a_traceback(greet_trace: Path) -> None:
             assert "\n" not in str(exc) and exc.exit_status == 125
         else:
             assert out.getvalue() == b"hello, world\n"
+
+
+# ---- the front door: what a new user meets first -------------------------------------------------
+
+
+def test_a_bare_wasm_rr_prints_the_help_and_exits_0() -> None:
+    run = cli()
+    assert (run.status, run.stderr) == (0, "")
+    assert run.stdout.startswith("Usage: wasm-rr [OPTIONS] COMMAND [ARGS]...")
+    assert "  replay " in run.stdout and "  record " in run.stdout
+
+
+def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``wasm-rr ARGS`` run by ``main`` in this process (no run of a guest): status, out, err."""
+    from wasm_rr.cli import main
+
+    try:
+        main(list(args))
+        status = 0
+    except SystemExit as exc:
+        status = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_every_usage_error_names_the_command_that_has_the_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from wasm_rr.cli import cli as group
+
+    run = cli("bogus")
+    assert run.status == 125
+    assert one_line_error(run.stderr) == (
+        "wasm-rr: No such command 'bogus'. (see `wasm-rr --help`)"
+    )
+    status, _, err = in_process(capsys, "--bogus")
+    assert (status, one_line_error(err)) == (
+        125,
+        "wasm-rr: No such option '--bogus'. (see `wasm-rr --help`)",
+    )
+    assert len(group.commands) >= 10
+    for name in group.commands:
+        status, _, err = in_process(capsys, name, "--no-such-option")
+        assert (status, one_line_error(err)) == (
+            125,
+            f"wasm-rr: No such option '--no-such-option'. (see `wasm-rr {name} --help`)",
+        )
+        status, out, _ = in_process(capsys, name, "--help")
+        assert status == 0 and out.startswith(f"Usage: wasm-rr {name} ")
+
+
+def test_a_tape_syntax_error_is_one_line_then_the_source_and_a_caret(tmp_path: Path) -> None:
+    script = tmp_path / "bad.tape"
+    script.write_text("let a = 1\n\tlet b = a +* 2\n")
+    for args in (("run", script, "--no-trace"), ("compile", script, "-o", tmp_path / "b.wasm")):
+        run = cli(*args)
+        assert run.status == 125 and "Traceback" not in run.stderr
+        assert run.stderr.splitlines() == [
+            f"wasm-rr: {script}:2:13: expected an expression, found `*`",
+            "\tlet b = a +* 2",
+            "\t           ^",
+        ]
+
+
+def test_swapped_replay_arguments_are_named(greet_trace: Path) -> None:
+    for command in ("replay", "resume"):
+        run = cli(command, greet_trace, GREET)
+        assert run.status == 125
+        assert one_line_error(run.stderr) == (
+            f"wasm-rr: {greet_trace} is a trace and {GREET} a guest: arguments swapped? "
+            f"usage: wasm-rr {command} [GUEST] TRACE (see `wasm-rr {command} --help`)"
+        )
+    # A trace given where only a guest goes says what it is.
+    run = cli("record", greet_trace, "-t", greet_trace.with_suffix(".2.cbor"))
+    assert one_line_error(run.stderr) == (
+        f"wasm-rr: {greet_trace} is a wasm-rr trace, not a WebAssembly file"
+    )
+
+
+def test_the_hints_name_what_replay_takes(greet_trace: Path) -> None:
+    run = cli("replay", "guests/build/counter.wasm", greet_trace)
+    line = one_line_error(run.stderr)
+    assert line.endswith(
+        "replay the same guest file, re-record, or pass --allow-code-change to run the changed "
+        "guest until its first drift"
+    )
+    run = cli("replay", greet_trace)
+    assert one_line_error(run.stderr) == (
+        f"wasm-rr: {greet_trace} does not carry its guest (it was recorded without "
+        "--embed-guest); give the guest too: wasm-rr replay GUEST TRACE"
+    )

@@ -318,6 +318,26 @@ def test_refuses_a_complete_trace_another_guest_and_an_empty_one(tmp_path: Path)
     assert both.status == 125 and "exclude each other" in both.stderr
 
 
+def test_resume_hints_name_what_resume_takes(tmp_path: Path) -> None:
+    trace, cut = tmp_path / "t.cbor", tmp_path / "cut.cbor"
+    assert cli("record", guest("counter"), "-t", trace).status == 0
+    cut_after(trace, cut, 3)
+    other = cli("resume", guest("greet"), cut)
+    assert other.status == 125 and other.stderr.count("\n") == 1
+    assert other.stderr.startswith("wasm-rr: code hash mismatch: ")
+    assert other.stderr.endswith(
+        "a run resumes only with the guest it was recorded with: give that guest file, or no "
+        "guest if the trace carries it, or re-record\n"
+    )
+    assert "--allow-code-change" not in other.stderr
+    alone = cli("resume", cut)
+    assert alone.status == 125
+    assert alone.stderr == (
+        f"wasm-rr: {cut} does not carry its guest (it was recorded without --embed-guest); "
+        "give the guest too: wasm-rr resume GUEST TRACE\n"
+    )
+
+
 def test_a_cut_counter_resumes_to_the_whole_output(tmp_path: Path) -> None:
     trace, cut = tmp_path / "t.cbor", tmp_path / "cut.cbor"
     full = cli("record", guest("counter"), "-t", trace)

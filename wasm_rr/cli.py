@@ -21,7 +21,7 @@ from .config import DirSpec
 from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
 from .trace.events import shown
-from .trace.schema import Outcome
+from .trace.schema import MAGIC_BYTES, Outcome
 from .world import Streams
 from .world.base import describe
 
@@ -146,10 +146,16 @@ def _report(outcome: Outcome, sites: SitesTable | None = None) -> int:
     return EXIT_TRAP
 
 
+_command: list[str] = []
+"""The command being run (``replay``...): its errors name what it takes (see ``main``)."""
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wasm-rr")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Record a WASI program's run once, replay it byte-identically forever."""
+    _command[:] = [ctx.invoked_subcommand or ""]
 
 
 def _recording_options(f: Any) -> Any:
@@ -351,6 +357,7 @@ def replay(paths: tuple[str, ...], allow_code_change: bool, timeout: float | Non
     """
     if len(paths) > 2:
         raise click.UsageError(f"expected [GUEST] TRACE, got {len(paths)} paths")
+    _check_order("replay", paths)
     from .trace import reader
 
     guest = api.Program(paths[0], cache="r") if len(paths) == 2 else None
@@ -369,6 +376,32 @@ def replay(paths: tuple[str, ...], allow_code_change: bool, timeout: float | Non
         raise Interrupted("interrupted") from None
     code = guest.guest if guest is not None else engine.embedded_guest(trace)
     raise SystemExit(_report(result.outcome, code.sites))
+
+
+def _check_order(command: str, paths: tuple[str, ...]) -> None:
+    """``wasm-rr replay TRACE GUEST``: say that the arguments are swapped (rather than that the
+    trace is not wasm). Only one order is accepted, the one every command documents."""
+    if len(paths) != 2:
+        return
+    trace, guest = paths
+    if _starts_with(trace, MAGIC_BYTES) and (
+        guest.endswith(".tape") or _starts_with(guest, b"\0asm")
+    ):
+        raise click.UsageError(
+            f"{trace} is a trace and {guest} a guest: arguments swapped? "
+            f"usage: wasm-rr {command} [GUEST] TRACE"
+        )
+
+
+def _starts_with(path: str, prefix: bytes) -> bool:
+    """Whether ``path`` is a regular file starting with ``prefix`` (never blocks on a FIFO)."""
+    try:
+        if not os.path.isfile(path):
+            return False
+        with open(path, "rb") as f:
+            return f.read(len(prefix)) == prefix
+    except OSError:
+        return False
 
 
 # ---- hunt: record until a run fails ----------------------------------------------------------
@@ -636,6 +669,7 @@ def resume(
         raise click.UsageError(f"expected [GUEST] TRACE, got {len(paths)} paths")
     if assume_done and assume_not_done:
         raise click.UsageError("--assume-done and --assume-not-done exclude each other")
+    _check_order("resume", paths)
     assume = "assume-done" if assume_done else "assume-not-done" if assume_not_done else None
     prog = engine.load_guest(paths[0]) if len(paths) == 2 else None
     streams = _streams(True)
@@ -1041,16 +1075,23 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every error into one line and status 125, and any
     other exception (a bug) into one line and status 70."""
     _guest_stderr.clear()
+    _command.clear()
     try:
         cli.main(args=argv, prog_name="wasm-rr", standalone_mode=False)
     except WasmRRError as exc:
-        _say(str(exc))
+        _say(exc.for_command(_command[0]) if _command else str(exc))
+        if exc.context:  # e.g. a .tape error's source line and caret, below the message
+            sys.stderr.write("".join(f"{line}\n" for line in exc.context))
+            sys.stderr.flush()
         raise SystemExit(exc.exit_status) from None
     except click.exceptions.NoArgsIsHelpError as exc:
-        click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
-        raise SystemExit(EXIT_TOOL_ERROR) from None
+        # A bare `wasm-rr` asks what the tool does, as `wasm-rr --help`: the help on stdout,
+        # status 0 (as pip, cargo and docker; no input was wrong).
+        click.echo(exc.ctx.get_help() if exc.ctx else "")
+        raise SystemExit(0) from None
     except click.UsageError as exc:
-        hint = f" (see `wasm-rr {exc.ctx.command.name} --help`)" if exc.ctx else ""
+        # command_path: `wasm-rr` for the group itself, `wasm-rr replay` for a command.
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
         _say(f"{exc.format_message()}{hint}")
         raise SystemExit(EXIT_TOOL_ERROR) from None
     except click.exceptions.Exit as exc:

@@ -33,6 +33,7 @@ from .errors import (
     DriftError,
     EmbeddedGuestError,
     GuestLoadError,
+    GuestNotCarriedError,
     NotWasmError,
     OutcomeMismatchError,
     RecordingCutOffError,
@@ -49,7 +50,7 @@ from .lang import (
     strip_sites_section,
 )
 from .trace.events import assign_codes, codes_to_cbor
-from .trace.schema import Footer, Header, Outcome
+from .trace.schema import MAGIC_BYTES, Footer, Header, Outcome
 from .trace.writer import TraceWriter
 from .versions import installed
 from .world import (
@@ -113,6 +114,8 @@ def as_guest(guest: str | os.PathLike[str] | Guest) -> Guest:
 def guest_from_bytes(wasm: bytes, name: str, path: str | None = None) -> Guest:
     """A guest from its bytes (not a ``.tape`` script: compile those first)."""
     shown = path or name
+    if wasm.startswith(MAGIC_BYTES):
+        raise NotWasmError(f"{shown} is a wasm-rr trace, not a WebAssembly file")
     if wasm[:4] != b"\0asm":
         raise NotWasmError(f"{shown} is not a WebAssembly file (no \\0asm header)")
     version = wasm[4:8]
@@ -130,10 +133,7 @@ def embedded_guest(trace: reader.Trace) -> Guest:
     trace was recorded with: altered bytes are refused before they run."""
     h = trace.header
     if h.guest_wasm is None:
-        raise EmbeddedGuestError(
-            f"{trace.path} does not carry its guest (it was recorded without --embed-guest); "
-            "give the guest too: wasm-rr replay GUEST TRACE"
-        )
+        raise GuestNotCarriedError(trace.path)
     guest = guest_from_bytes(h.guest_wasm, h.guest_name, f"{trace.path} (embedded {h.guest_name})")
     if guest.blake3 != h.guest_blake3 or guest.kind != h.guest_kind:
         raise EmbeddedGuestError(
@@ -205,7 +205,7 @@ def _compile_tape(path: str) -> Guest:
     except UnicodeDecodeError:
         raise UsageError(f"script {path} is not UTF-8 text") from None
     except CompileError as exc:
-        raise TapeCompileError(exc.render()) from None
+        raise TapeCompileError(str(exc), tuple(exc.render().split("\n")[1:])) from None
     return _guest(path, os.path.basename(path), compiled.wasm, "module")
 
 

@@ -28,11 +28,21 @@ class WasmRRError(Exception):
 
     exit_status: int = EXIT_TOOL_ERROR
 
+    context: tuple[str, ...] = ()
+    """Lines the command line prints after the message's own line, as they are (a source line
+    and a caret under the column); the message itself stays one line."""
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
     def __str__(self) -> str:
+        return self.message
+
+    def for_command(self, command: str) -> str:
+        """The message as ``wasm-rr COMMAND`` prints it. ``str(err)`` is the library's: where
+        the remedy is an option, it names the keyword argument (``allow_code_change=True``);
+        the command line names what that command takes (``--allow-code-change``)."""
         return self.message
 
 
@@ -48,8 +58,12 @@ class NotWasmError(UsageError):
 
 
 class TapeCompileError(UsageError):
-    """A ``.tape`` script does not compile; the message is ``file:line:col: message`` followed
-    by the source line and a caret under the column."""
+    """A ``.tape`` script does not compile; the message is one line, ``file:line:col:
+    message``, and :attr:`context` holds the source line and a caret under the column."""
+
+    def __init__(self, message: str, context: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.context = context
 
 
 class GuestLoadError(UsageError):
@@ -212,21 +226,58 @@ class UnusedEventsError(DriftError):
 
 
 class CodeHashMismatchError(WasmRRError):
-    """The guest's bytes changed since the recording."""
+    """The guest's bytes changed since the recording. ``resuming``: raised by ``resume``, which
+    has no way to run a changed guest (replay has ``allow_code_change``)."""
 
-    def __init__(self, recorded: str, current: str) -> None:
+    def __init__(self, recorded: str, current: str, *, resuming: bool = False) -> None:
         self.recorded = recorded
         self.current = current
-        super().__init__(
-            f"code hash mismatch: the trace was recorded against guest blake3 {recorded[:16]}..., "
-            f"this guest is {current[:16]}...; replay the same guest file, re-record, or pass "
-            "--allow-code-change to run the changed guest until its first drift"
+        self.resuming = resuming
+        super().__init__(self._text("pass allow_code_change=True"))
+
+    def for_command(self, command: str) -> str:
+        return self._text("pass --allow-code-change" if command == "replay" else "")
+
+    def _text(self, allow: str) -> str:
+        head = (
+            f"code hash mismatch: the trace was recorded against guest blake3 "
+            f"{self.recorded[:16]}..., this guest is {self.current[:16]}...; "
+        )
+        if self.resuming:
+            return head + (
+                "a run resumes only with the guest it was recorded with: give that guest "
+                "file, or no guest if the trace carries it, or re-record"
+            )
+        if not allow:
+            return head + "give the guest the trace was recorded with, or re-record"
+        return head + (
+            f"replay the same guest file, re-record, or {allow} to run the changed guest "
+            "until its first drift"
         )
 
 
 class EmbeddedGuestError(TraceError):
     """A trace's embedded guest is missing (and no guest was given) or is not the guest the
     trace was recorded against."""
+
+
+class GuestNotCarriedError(EmbeddedGuestError):
+    """A trace recorded without its guest, replayed with no guest given."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} does not carry its guest (it was recorded without embed_guest=True); "
+            "give the guest too: wasm_rr.replay(trace, guest)"
+        )
+
+    def for_command(self, command: str) -> str:
+        command = command if command in ("resume", "minimize") else "replay"
+        usage = "TRACE GUEST" if command == "minimize" else "GUEST TRACE"
+        return (
+            f"{self.path} does not carry its guest (it was recorded without --embed-guest); "
+            f"give the guest too: wasm-rr {command} {usage}"
+        )
 
 
 class RecordingCutOffError(WasmRRError):

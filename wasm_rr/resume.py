@@ -326,7 +326,7 @@ def _check(trace: reader.Trace, guest: Guest) -> None:
             f"by wasm-rr {__version__} with the journal can be resumed"
         )
     if guest.blake3 != trace.header.guest_blake3:
-        raise CodeHashMismatchError(trace.header.guest_blake3, guest.blake3)
+        raise CodeHashMismatchError(trace.header.guest_blake3, guest.blake3, resuming=True)
     if trace.header.wasmtime_version != WASMTIME_VERSION:
         raise ResumeError(
             f"cannot resume {p}: it was recorded with wasmtime {trace.header.wasmtime_version}, "
