@@ -182,3 +182,11 @@ def test_library_errors_name_keyword_arguments_not_flags(tmp_path: Path) -> None
     assert "pass --allow-code-change to run" in mismatch.value.for_command("replay")
     assert missing.value.for_command("replay").endswith("wasm-rr replay GUEST TRACE")
     assert missing.value.for_command("resume").endswith("wasm-rr resume GUEST TRACE")
+
+
+@pytest.mark.parametrize("name", ["", "A B", "A=B", "A\0", "\tA", "A\n"])
+def test_an_environment_name_no_guest_could_read_is_refused(name: str) -> None:
+    with pytest.raises(UsageError, match=r"^environment variable .*: (the name|it holds)"):
+        wasm_rr.Program(GREET).config(env={name: "1"})
+    with pytest.raises(UsageError, match="it holds a NUL byte"):
+        wasm_rr.run(GREET, env={"NAME": "a\0b"})

@@ -303,3 +303,31 @@ def test_the_hints_name_what_replay_takes(greet_trace: Path) -> None:
         f"wasm-rr: {greet_trace} does not carry its guest (it was recorded without "
         "--embed-guest); give the guest too: wasm-rr replay GUEST TRACE"
     )
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("A B=1", "the name holds ' ' (whitespace or a control character)"),
+        ("A\tB", "the name holds '\\t' (whitespace or a control character)"),
+        (" NAME=ann", "the name holds ' ' (whitespace or a control character)"),
+        ("A\x01=1", "the name holds '\\x01' (whitespace or a control character)"),
+        ("=ann", None),
+    ],
+)
+def test_env_names_no_guest_could_read_are_refused(
+    tmp_path: Path, spec: str, problem: str | None
+) -> None:
+    t = tmp_path / "g.cbor"
+    for args in (("record", GREET, "-t", t), ("hunt", GREET, "-o", t, "--runs", "1")):
+        run = cli(*args, "--env", spec)
+        assert run.status == 125 and run.stdout == ""
+        reason = "" if problem is None else f" {problem};"
+        assert one_line_error(run.stderr) == (
+            f"wasm-rr: --env {spec!r}:{reason} expected NAME or NAME=VALUE "
+            f"(see `wasm-rr {args[0]} --help`)"
+        )
+        assert not t.exists()
+    # A value may hold anything but NUL.
+    run = cli("record", GREET, "-t", t, "--env", "NAME=ann = eve\tand bob")
+    assert (run.status, run.stdout) == (0, "hello, ann = eve\tand bob\n")

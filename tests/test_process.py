@@ -163,11 +163,6 @@ REFUSALS = {
     "other-allowed": (["run", "ls"], allow("echo"), "access"),
     # Allowed by name is not allowed by path.
     "by-path": (["run", shutil.which("echo") or "/bin/echo", "x"], allow("echo"), "access"),
-    "not-on-path": (
-        ["run", "no-such-program-wasm-rr"],
-        allow("no-such-program-wasm-rr"),
-        "no-entry",
-    ),
     "allowed": (["run", "echo", "a\tb"], allow("echo"), None),
 }
 
@@ -175,7 +170,7 @@ REFUSALS = {
 @pytest.mark.parametrize(
     ("kind", "case"),
     [("procdemo", case) for case in REFUSALS]
-    + [("procdemo.component", case) for case in ["not-allowed", "not-on-path"]],
+    + [("procdemo.component", case) for case in ["not-allowed"]],
 )
 def test_refusals_are_recorded_and_replayed(tmp_path: Path, kind: str, case: str) -> None:
     args, opts, code = REFUSALS[case]
@@ -185,6 +180,38 @@ def test_refusals_are_recorded_and_replayed(tmp_path: Path, kind: str, case: str
     else:
         assert rec.status == 1
         assert rec.stdout == f"== run {args[1]} ({len(args) - 2} args)\nerror: {code}\n"
+
+
+@pytest.mark.parametrize("name", ["no-such-program-wasm-rr", "/no/such/dir/prog"])
+def test_allowing_a_program_that_is_not_there_is_refused_at_start(
+    tmp_path: Path, name: str
+) -> None:
+    trace = tmp_path / "t.cbor"
+    rec = record(trace, procdemo(), "run", name, opts=allow("echo", name))
+    assert rec.status == 125 and rec.stdout == ""
+    where = "is not an executable file" if "/" in name else "is not found on PATH"
+    assert rec.stderr == (
+        f"wasm-rr: --allow-run {name}: {name} {where}; allow a program that exists here "
+        "(name it as found on PATH, or by its path)\n"
+    )
+    assert not trace.exists()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_program_gone_when_the_guest_runs_it_answers_no_entry(tmp_path: Path, kind: str) -> None:
+    import wasm_rr
+
+    exe = tmp_path / "vanishing"
+    exe.write_text("#!/bin/sh\necho here\n")
+    exe.chmod(0o755)
+    families = wasm_rr.family_options(allow_run=[str(exe)])  # resolved now, while it exists
+    exe.unlink()
+    trace = tmp_path / "t.cbor"
+    rec = wasm_rr.record(procdemo(kind), ["run", str(exe)], families=families, trace=trace)
+    assert rec.status == 1
+    assert rec.stdout == f"== run {exe} (0 args)\nerror: no-entry\n".encode()
+    rep = cli("replay", procdemo(kind), trace, env=NO_PATH)
+    assert (rep.status, rep.stdout.encode(), rep.stderr) == (1, rec.stdout, "")
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from . import engine
-from .config import DirSpec, RunConfig
-from .errors import EXIT_TRAP
+from .config import DirSpec, RunConfig, env_problem
+from .errors import EXIT_TRAP, UsageError
 from .trace.schema import Outcome, Trap
 from .world import HOST, Sources, Streams
 from .world.clocks import stepping
@@ -193,7 +193,13 @@ class Program:
         families: Mapping[str, object] | None = None,
     ) -> RunConfig:
         """The run configuration for these arguments (program name first), environment,
-        directories (a ``DirSpec``, or ``HOST[::GUEST]``) and family options."""
+        directories (a ``DirSpec``, or ``HOST[::GUEST]``) and family options. An environment
+        entry no guest can be given (an empty name, a name with ``=``, whitespace or a control
+        character, a NUL anywhere) raises a :class:`~wasm_rr.errors.UsageError`."""
+        for name, value in (env or {}).items():
+            problem = env_problem(name, value)
+            if problem is not None:
+                raise UsageError(f"environment variable {name!r}: {problem}")
         return RunConfig(
             argv=[self.name, *args],
             env=dict(env or {}),

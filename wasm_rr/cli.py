@@ -17,7 +17,7 @@ from typing import Any, BinaryIO, cast
 import click
 
 from . import __version__, api, engine
-from .config import DirSpec
+from .config import DirSpec, env_problem
 from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
 from .trace.events import shown
@@ -74,6 +74,9 @@ def _env(specs: tuple[str, ...]) -> dict[str, str]:
         name, sep, value = spec.partition("=")
         if not name:
             raise click.UsageError(f"--env {spec!r}: expected NAME or NAME=VALUE")
+        problem = env_problem(name, value)
+        if problem is not None:
+            raise click.UsageError(f"--env {spec!r}: {problem}; expected NAME or NAME=VALUE")
         if sep:
             env[name] = value
         elif name in os.environ:

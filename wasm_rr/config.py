@@ -12,6 +12,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def env_problem(name: str, value: str = "") -> str | None:
+    """Why ``NAME=VALUE`` cannot be given to a guest, or ``None`` when it can.
+
+    WASI hands the environment over as NUL-terminated ``NAME=VALUE`` strings, so a name must be
+    non-empty and hold no ``=`` and no NUL, and a value no NUL. wasm-rr also refuses whitespace
+    and control characters in a name: no shell can set or read such a variable, and it is
+    nearly always a quoting mistake (``--env 'A B=1'``). Other characters (``.``, ``-``,
+    letters of any script) are allowed, as POSIX allows them."""
+    if not name:
+        return "the name is empty"
+    if "=" in name:
+        return "the name holds '='"
+    if "\0" in name or "\0" in value:
+        return "it holds a NUL byte"
+    # Only ASCII controls: a name's bytes that are not UTF-8 (surrogate escapes) are allowed.
+    bad = next((c for c in name if c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F), None)
+    if bad is not None:
+        return f"the name holds {bad!r} (whitespace or a control character)"
+    return None
+
+
 @dataclass(frozen=True)
 class DirSpec:
     """A host directory given to the guest at ``guest``, read-only or not."""

@@ -163,7 +163,8 @@ class Options:
     """The family's part of the run configuration."""
 
     allow_run: dict[str, str]
-    """Allowed program -> its resolved host path ("" when it was not found)."""
+    """Allowed program -> its resolved host path ("" in traces recorded before a program not
+    found on PATH was refused at start: the guest is answered ENOENT)."""
     run_wasm: dict[str, list[str]]
     """Wasm child name -> [path of its wasm as given (relative to the working directory), the
     blake3 of its bytes]."""
@@ -188,7 +189,15 @@ def options(allow_run: list[str], run_wasm: list[str]) -> dict[str, Any]:
         import shutil
 
         found = shutil.which(name)
-        allowed[name] = os.path.abspath(found) if found else ""
+        if not found:
+            # Allowing what cannot run is a mistake (a typo, a missing package): say so now
+            # rather than let the guest find out. (Old traces may hold "": not found.)
+            where = "is not an executable file" if os.sep in name else "is not found on PATH"
+            raise UsageError(
+                f"--allow-run {name}: {name} {where}; allow a program that exists here "
+                "(name it as found on PATH, or by its path)"
+            )
+        allowed[name] = os.path.abspath(found)
     wasm: dict[str, list[str]] = {}
     for spec in run_wasm:
         name, sep, path = spec.partition("=")
