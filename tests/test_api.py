@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,6 +164,20 @@ def test_an_in_memory_writer_leaves_no_file(tmp_path: Path) -> None:
     assert result.trace is not None
     assert result.trace.startswith(writer_mod.MAGIC_BYTES)
     assert wasm_rr.replay(result.trace, GREET).stdout == b"hello, ann\n"
+
+
+def test_run_records_only_into_a_trace_it_is_given(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    live = wasm_rr.run(GREET, env={"NAME": "ann"})
+    assert isinstance(live, wasm_rr.LiveResult) and list(tmp_path.iterdir()) == []
+    trace = tmp_path / "g.cbor"
+    rec = wasm_rr.run(GREET, env={"NAME": "ann"}, trace=trace)
+    assert isinstance(rec, wasm_rr.RecordResult) and rec.trace_path == str(trace)
+    assert rec.stdout == live.stdout == b"hello, ann\n"
+    assert wasm_rr.replay(trace, GREET).stdout == b"hello, ann\n"
+    again = wasm_rr.Program(GREET).run(env={"NAME": "bo"}, trace=tmp_path / "p.cbor")
+    assert isinstance(again, wasm_rr.RecordResult)
+    assert wasm_rr.replay(tmp_path / "p.cbor", GREET).stdout == b"hello, bo\n"
 
 
 def test_library_errors_name_keyword_arguments_not_flags(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal, overload
 
 from . import engine
 from .config import DirSpec, RunConfig, env_problem
@@ -251,6 +251,7 @@ class Program:
         :class:`~wasm_rr.errors.DriftError`)."""
         return _replay(self.guest, trace, allow_code_change, timeout, stdout, stderr)
 
+    @overload
     def run(
         self,
         args: Sequence[str] = (),
@@ -260,12 +261,64 @@ class Program:
         families: Mapping[str, object] | None = None,
         config: RunConfig | None = None,
         stdin: Input = None,
+        trace: None = None,
         sources: Sources = HOST,
         timeout: float | None = None,
         stdout: BinaryIO | None = None,
         stderr: BinaryIO | None = None,
-    ) -> LiveResult:
-        """Run the guest against the real world, recording nothing."""
+    ) -> LiveResult: ...
+
+    @overload
+    def run(
+        self,
+        args: Sequence[str] = (),
+        *,
+        env: Mapping[str, str] | None = None,
+        dirs: Sequence[DirSpec | str] = (),
+        families: Mapping[str, object] | None = None,
+        config: RunConfig | None = None,
+        stdin: Input = None,
+        trace: str | os.PathLike[str],
+        sources: Sources = HOST,
+        timeout: float | None = None,
+        stdout: BinaryIO | None = None,
+        stderr: BinaryIO | None = None,
+    ) -> RecordResult: ...
+
+    def run(
+        self,
+        args: Sequence[str] = (),
+        *,
+        env: Mapping[str, str] | None = None,
+        dirs: Sequence[DirSpec | str] = (),
+        families: Mapping[str, object] | None = None,
+        config: RunConfig | None = None,
+        stdin: Input = None,
+        trace: str | os.PathLike[str] | None = None,
+        sources: Sources = HOST,
+        timeout: float | None = None,
+        stdout: BinaryIO | None = None,
+        stderr: BinaryIO | None = None,
+    ) -> LiveResult | RecordResult:
+        """Run the guest against the real world. With ``trace=None`` (the default) nothing is
+        recorded (``wasm-rr run --no-trace``); with a ``trace`` path the run is recorded into
+        it and a :class:`RecordResult` returned, as :meth:`record` does (``wasm-rr run -t
+        PATH``). The command ``wasm-rr run`` records by default, into
+        ``wasm-rr-trace.cbor``."""
+        if trace is not None:
+            return self.record(
+                args,
+                env=env,
+                dirs=dirs,
+                families=families,
+                config=config,
+                stdin=stdin,
+                trace=trace,
+                sources=sources,
+                timeout=timeout,
+                stdout=stdout,
+                stderr=stderr,
+            )
         cfg = config or self.config(args, env, dirs, families)
         streams, out, err = _streams(stdin, stdout, stderr)
         r = engine.run_live(self.guest, cfg, streams, timeout, sources=sources)
@@ -299,10 +352,36 @@ def replay(
     return _replay(code, trace, allow_code_change, timeout, stdout, stderr)
 
 
-def run(guest: GuestSpec | Program, args: Sequence[str] = (), **options: object) -> LiveResult:
-    """Run ``guest`` once against the real world: :meth:`Program.run`'s options."""
+@overload
+def run(
+    guest: GuestSpec | Program, args: Sequence[str] = (), *, trace: None = None, **options: object
+) -> LiveResult: ...
+
+
+@overload
+def run(
+    guest: GuestSpec | Program,
+    args: Sequence[str] = (),
+    *,
+    trace: str | os.PathLike[str],
+    **options: object,
+) -> RecordResult: ...
+
+
+def run(
+    guest: GuestSpec | Program,
+    args: Sequence[str] = (),
+    *,
+    trace: str | os.PathLike[str] | None = None,
+    **options: object,
+) -> LiveResult | RecordResult:
+    """Run ``guest`` once against the real world: :meth:`Program.run`'s options. Nothing is
+    recorded unless ``trace`` names a file to record into (then it is :func:`record`, and the
+    result a :class:`RecordResult`), as ``wasm-rr run -t PATH``."""
     prog = guest if isinstance(guest, Program) else Program(guest)
-    return prog.run(args, **options)  # type: ignore[arg-type]
+    if trace is not None:
+        return prog.record(args, trace=trace, **options)  # type: ignore[arg-type]
+    return prog.run(args, **options)  # type: ignore[call-overload,no-any-return]
 
 
 def _replay(

@@ -633,7 +633,8 @@ def run(
 ) -> None:
     """Compile GUEST if it is a .tape script, run it and record it (`record`, for scripts).
 
-    Arguments after `--` are passed to it.
+    Records into TRACE (wasm-rr-trace.cbor by default) unless --no-trace is given. Arguments
+    after `--` are passed to it.
     """
     _record(
         guest, None if no_trace else trace_path, env_specs, dirs, ro_dirs, args, **family_options
