@@ -331,3 +331,49 @@ def test_env_names_no_guest_could_read_are_refused(
     # A value may hold anything but NUL.
     run = cli("record", GREET, "-t", t, "--env", "NAME=ann = eve\tand bob")
     assert (run.status, run.stdout) == (0, "hello, ann = eve\tand bob\n")
+
+
+def test_options_hunt_and_fuzz_share_take_the_same_values() -> None:
+    import click
+
+    from wasm_rr.cli import cli as group
+
+    def option(command: str, name: str) -> click.Parameter:
+        (found,) = [p for p in group.commands[command].params if name in p.opts]
+        return found
+
+    ctx = click.Context(group)
+    shared = ["--runs", "--time", "--seed", "--jobs", "--cluster", "--until", "--env", "--dir"]
+    for name in [*shared, "--ro-dir", "--timeout", "--output"]:
+        hunt, fuzz = option("hunt", name), option("fuzz", name)
+        assert hunt.make_metavar(ctx) == fuzz.make_metavar(ctx) or name == "--output", name
+        if name != "--output":  # a file for hunt, a directory for fuzz
+            assert hunt.name == fuzz.name, name
+            assert hunt.type.to_info_dict() == fuzz.type.to_info_dict(), name
+    for name in ["--runs", "--time", "--jobs", "--cluster", "--env", "--dir"]:
+        help_ = [option(c, name).help for c in ("hunt", "fuzz")]
+        assert help_[0] is not None and help_[1] is not None
+        assert help_[0].split(" (without")[0] == help_[1].split(" (without")[0], name
+    for command in ("hunt", "fuzz"):
+        seed = option(command, "--seed")
+        assert seed.make_metavar(ctx) == "SEED"
+        with pytest.raises(click.BadParameter):
+            seed.type.convert("-1", seed, ctx)
+
+
+def test_each_timeout_says_what_it_stops() -> None:
+    from wasm_rr.cli import cli as group
+
+    helps = {
+        name: " ".join(p.help.split())
+        for name, command in group.commands.items()
+        for p in command.params
+        if "--timeout" in p.opts and p.help is not None
+    }
+    assert sorted(helps) == ["fuzz", "hunt", "minimize", "record", "replay", "resume", "run"]
+    assert helps["record"] == helps["run"]
+    assert len({helps[c] for c in ("record", "replay", "resume", "hunt", "minimize", "fuzz")}) == 6
+    assert helps["hunt"].startswith("Stop any one run that takes longer than this; the hunt")
+    assert helps["minimize"].startswith("Stop any one candidate run")
+    assert helps["fuzz"].startswith("Stop any one run that takes longer than this: a crash")
+    assert "trace" not in helps["replay"]

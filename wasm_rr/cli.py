@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, TypeVar, cast
 
 import click
 
@@ -95,12 +95,85 @@ def _dirs(rw: tuple[str, ...], ro: tuple[str, ...]) -> list[DirSpec]:
     return dirs
 
 
-_TIMEOUT_OPTION = click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+_FC = TypeVar("_FC", bound=Callable[..., Any])
+
+
+def _timeout_option(help: str, default: float | None = None) -> Callable[[_FC], _FC]:
+    """``--timeout SECONDS``, the same type everywhere; the help says what it stops where."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=default,
+        show_default=default is not None,
+        metavar="SECONDS",
+        help=help,
+    )
+
+
+_TIMEOUT_OPTION = _timeout_option(
+    "Stop the guest when it runs longer than this (exit status 124; the trace keeps what was "
+    "recorded)."
+)
+"""``record`` and ``run``'s: the one run, recorded."""
+
+# The options `hunt` and `fuzz` share: the same names, types, ranges and metavars.
+
+
+def _runs_option(default: str) -> Callable[[_FC], _FC]:
+    """``--runs N``; ``default`` is the budget when neither --runs nor --time is given."""
+    return click.option(
+        "--runs",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help=f"Stop after N runs (without --runs or --time: {default}).",
+    )
+
+
+def _time_option(default: str) -> Callable[[_FC], _FC]:
+    """``--time SECONDS``; ``default`` as for :func:`_runs_option`."""
+    return click.option(
+        "--time",
+        "seconds",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="SECONDS",
+        help=f"Stop after SECONDS (without --runs or --time: {default}).",
+    )
+
+
+def _seed_option(help: str, default: int | None) -> Callable[[_FC], _FC]:
+    """``--seed SEED``: 0 or more (Python's random.Random(-n) is random.Random(n))."""
+    return click.option(
+        "--seed",
+        type=click.IntRange(min=0),
+        default=default,
+        show_default=default is not None,
+        metavar="SEED",
+        help=help,
+    )
+
+
+_JOBS_OPTION = click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Local worker processes.",
+)
+_CLUSTER_OPTION = click.option(
+    "--cluster",
     default=None,
-    metavar="SECONDS",
-    help="Stop the guest when it runs longer (exit status 124; a trace keeps what was recorded).",
+    metavar="ADDRESS",
+    help="Run on a Dask cluster (tcp://scheduler:8786; needs wasm-rr[cluster]).",
+)
+_ENV_OPTION = click.option(
+    "--env",
+    "env_specs",
+    multiple=True,
+    metavar="NAME[=VALUE]",
+    help="Give the guest an environment variable (NAME alone: the host's value).",
 )
 
 _DIR_OPTIONS = [
@@ -174,13 +247,7 @@ def _recording_options(f: Any) -> Any:
             show_default=True,
             help="Where to write the trace.",
         ),
-        click.option(
-            "--env",
-            "env_specs",
-            multiple=True,
-            metavar="NAME[=VALUE]",
-            help="Give the guest an environment variable (NAME alone: the host's value).",
-        ),
+        _ENV_OPTION,
         *_DIR_OPTIONS,
         *_FAMILY_OPTIONS,
         _TIMEOUT_OPTION,
@@ -351,7 +418,10 @@ def record(
     is_flag=True,
     help="Replay even though the guest's bytes changed since the recording.",
 )
-@_TIMEOUT_OPTION
+@_timeout_option(
+    "Stop the replay when the guest runs longer than this (exit status 124): a replay does not "
+    "wait for the recorded sleeps and reads, so this bounds the guest's own computing."
+)
 def replay(paths: tuple[str, ...], allow_code_change: bool, timeout: float | None) -> None:
     """Re-run GUEST against the answers recorded in TRACE, reading nothing from the world.
 
@@ -429,35 +499,20 @@ def _starts_with(path: str, prefix: bytes) -> bool:
     help="When a run counts as a failure (default: fail, a trap or a non-zero exit); e.g. "
     "'trap or stdout~FAIL' (see docs/hunting.md).",
 )
-@click.option("--runs", type=click.IntRange(min=1), default=None, help="At most this many runs.")
-@click.option(
-    "--time",
-    "seconds",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    metavar="SECONDS",
-    help="Stop after this long (without --runs or --time: 10000 runs).",
-)
-@click.option(
-    "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Local workers."
-)
-@click.option(
-    "--cluster",
-    default=None,
-    metavar="ADDRESS",
-    help="Run on a Dask cluster (tcp://scheduler:8786; needs wasm-rr[cluster]).",
-)
+@_runs_option("10000 runs")
+@_time_option("10000 runs")
+@_JOBS_OPTION
+@_CLUSTER_OPTION
 @click.option(
     "--all",
     "keep_all",
     is_flag=True,
     help="Run the whole budget and keep one trace per distinct failure (OUTPUT is a directory).",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Run i sees clocks and random bytes seeded by SEED+i (a reproducible hunt).",
+@_seed_option(
+    "Run i sees clocks and random bytes seeded by SEED+i: a reproducible hunt (default: the "
+    "host's clocks and random source).",
+    None,
 )
 @click.option(
     "--no-embed-guest",
@@ -472,20 +527,17 @@ def _starts_with(path: str, prefix: bytes) -> bool:
     metavar="FILE",
     help="Give every run these bytes on stdin (- : read wasm-rr's stdin once).",
 )
-@click.option(
-    "--env",
-    "env_specs",
-    multiple=True,
-    metavar="NAME[=VALUE]",
-    help="Give the guest an environment variable (NAME alone: the host's value).",
-)
+@_ENV_OPTION
 @_DIR_OPTIONS[0]
 @_DIR_OPTIONS[1]
 @_FAMILY_OPTIONS[0]
 @_FAMILY_OPTIONS[1]
 @_FAMILY_OPTIONS[2]
 @_FAMILY_OPTIONS[3]
-@_TIMEOUT_OPTION
+@_timeout_option(
+    "Stop any one run that takes longer than this; the hunt then stops there (exit status "
+    "124) and keeps no trace of that run (default: no limit)."
+)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def hunt(
     guest: str,
@@ -658,7 +710,10 @@ def run(
     is_flag=True,
     help="An effect in flight that cannot be observed did not happen: do it now.",
 )
-@_TIMEOUT_OPTION
+@_timeout_option(
+    "Stop the guest when it runs longer than this, replayed part and live part together (exit "
+    "status 124; the trace keeps what was recorded, and can be resumed again)."
+)
 def resume(
     paths: tuple[str, ...], assume_done: bool, assume_not_done: bool, timeout: float | None
 ) -> None:
@@ -859,28 +914,22 @@ def diff(trace_a: str, trace_b: str, as_json: bool) -> None:
 )
 @click.option(
     "-o",
+    "--output",
     "--out",
     "out_dir",
     required=True,
     type=click.Path(file_okay=False),
     help="Where crash-<site>.cbor traces are written (created if missing).",
 )
-@click.option(
-    "--time",
-    "seconds",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Stop after SECONDS (default 60 when --runs is not given).",
+@_time_option("60 seconds")
+@_runs_option("60 seconds")
+@_seed_option(
+    "Seed of every random choice: with one worker, the same seed tries the same inputs in the "
+    "same order.",
+    0,
 )
-@click.option("--runs", type=click.IntRange(min=1), help="Stop after N runs.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Local worker processes.",
-)
-@click.option("--cluster", metavar="ADDRESS", help="Run on a Dask cluster (tcp://scheduler:8786).")
+@_JOBS_OPTION
+@_CLUSTER_OPTION
 @click.option(
     "--until",
     "until",
@@ -897,15 +946,10 @@ def diff(trace_a: str, trace_b: str, as_json: bool) -> None:
 @click.option(
     "--save-corpus", is_flag=True, help="Also write inputs that found new paths to OUT/corpus/."
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="A run taking longer is a crash of its own (site `timeout`).",
+@_timeout_option(
+    "Stop any one run that takes longer than this: a crash of its own (site `timeout`).", 10.0
 )
-@click.option("--env", "env_specs", multiple=True, metavar="NAME[=VALUE]", help="As for `record`.")
+@_ENV_OPTION
 @_DIR_OPTIONS[0]
 @_DIR_OPTIONS[1]
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -1027,9 +1071,13 @@ def fuzz(
     type=click.IntRange(min=1),
     default=5000,
     show_default=True,
+    metavar="N",
     help="At most this many guest runs; then the smallest failing input found so far is kept.",
 )
-@_TIMEOUT_OPTION
+@_timeout_option(
+    "Stop any one candidate run that takes longer than this; it does not count as the same "
+    "failure (default: 20 times the recorded run, at least 10 s)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No line per improvement, only the summary.")
 def minimize(
     trace_path: str,
