@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from wasm_rr.trace import reader
 
-from .conftest import MINUTE_NS, NOON, cli, record, sources
+from .conftest import MINUTE_NS, NOON, ROOT, cli, record, sources
 
 GREET = "guests/build/greet.wasm"
 
@@ -377,3 +378,38 @@ def test_each_timeout_says_what_it_stops() -> None:
     assert helps["minimize"].startswith("Stop any one candidate run")
     assert helps["fuzz"].startswith("Stop any one run that takes longer than this: a crash")
     assert "trace" not in helps["replay"]
+
+
+def test_shell_completion_as_the_readme_says(tmp_path: Path) -> None:
+    """`eval "$(_WASM_RR_COMPLETE=bash_source wasm-rr)"` in bash, then a completion of
+    `wasm-rr re` and of `wasm-rr replay --a`, as bash asks for them."""
+    import shutil
+    import subprocess
+    import sys
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    # A `wasm-rr` on PATH that runs this checkout (what `make` installs into .venv/bin).
+    (tmp_path / "wasm-rr").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m wasm_rr "$@"\n')
+    (tmp_path / "wasm-rr").chmod(0o755)
+    script = """
+        eval "$(_WASM_RR_COMPLETE=bash_source wasm-rr)"
+        complete -p wasm-rr
+        COMP_WORDS=(wasm-rr re); COMP_CWORD=1; _wasm_rr_completion wasm-rr
+        echo "${COMPREPLY[*]}"
+        COMPREPLY=(); COMP_WORDS=(wasm-rr replay --a); COMP_CWORD=2; _wasm_rr_completion wasm-rr
+        echo "${COMPREPLY[*]}"
+    """
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ.get('PATH', '')}"}
+    done = subprocess.run(
+        [bash, "--norc", "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == [
+        "complete -o nosort -F _wasm_rr_completion wasm-rr",
+        "record replay resume",
+        "--allow-code-change",
+    ]
+    readme = (ROOT / "README.md").read_text()
+    assert 'eval "$(_WASM_RR_COMPLETE=bash_source wasm-rr)"' in readme
