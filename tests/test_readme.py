@@ -157,3 +157,17 @@ def test_the_readme_lists_every_doc() -> None:
     use = " ".join(command(line) for p in paragraphs() for line in p)
     for option in ("--allow-run", "--allow-http", "--run-wasm", "--env", "--dir", "--embed-guest"):
         assert option in use, option
+
+
+def test_the_docs_quote_one_speed_for_hunting() -> None:
+    """docs/hunting.md and docs/library.md quote the figures of one benchmarks/hunt.py run."""
+
+    def figures(name: str) -> tuple[str, str, str]:
+        text = " ".join((ROOT / "docs" / name).read_text().split())
+        per_second = re.search(r"about ([\d,]+) runs a second", text)
+        per_run = re.search(r"([\d.]+) ms", text)
+        loop = re.search(r"about (\d+) a second for a shell loop", text)
+        assert per_second and per_run and loop, name
+        return per_second[1], per_run[1], loop[1]
+
+    assert figures("hunting.md") == figures("library.md")
