@@ -36,6 +36,13 @@ from wasm_rr.world.registry import EVENTS
 PROGRAMS = ["env", "echo", "cat", "sh", "pwd", "sleep", "true"]
 
 
+def with_missing(cfg: RunConfig, name: str = "no-such-program-wasm-rr") -> RunConfig:
+    """``cfg`` allowing ``name``, not found: "" (options() now refuses such a name; a trace
+    recorded before holds "", and resuming it runs with that configuration)."""
+    cfg.families["process"]["allow_run"][name] = ""
+    return cfg
+
+
 def config(
     allow: list[str] | None = None,
     run_wasm: dict[str, list[str]] | None = None,
@@ -95,13 +102,20 @@ def errno_of(p: Any, request: Request) -> str:
 
 
 def test_options_resolve_names_now() -> None:
-    opts = wp.options(["echo", "no-such-program-wasm-rr"], [])
-    assert opts["allow_run"] == {"echo": shutil.which("echo"), "no-such-program-wasm-rr": ""}
+    from wasm_rr.errors import UsageError
+
+    opts = wp.options(["echo"], [])
+    assert opts["allow_run"] == {"echo": shutil.which("echo")}
     assert opts["run_wasm"] == {}
     assert wp.options([], []) == {}
     parsed = Options.of(RunConfig(argv=["g"], families={"process": opts}))
     assert parsed.allow_run["echo"] == shutil.which("echo")
     assert Options.of(RunConfig(argv=["g"])) == Options({}, {})
+    # A program not found now is refused now (an old trace's "" still reads).
+    with pytest.raises(UsageError, match="no-such-program-wasm-rr is not found on PATH"):
+        wp.options(["echo", "no-such-program-wasm-rr"], [])
+    old = {"process": {"allow_run": {"gone": ""}, "run_wasm": {}}}
+    assert Options.of(RunConfig(argv=["g"], families=old)).allow_run == {"gone": ""}
 
 
 def test_options_hash_wasm_children(tmp_path: Path) -> None:
@@ -184,7 +198,9 @@ def test_signal_and_timeout(live: LiveProcess) -> None:
 
 
 def test_denied_and_missing_programs() -> None:
-    p = LiveProcess(context(config(["echo", "no-such-program-wasm-rr"])))
+    # A name not found is refused by options(); a configuration that holds "" for it (a trace
+    # recorded before that, resumed) still answers ENOENT.
+    p = LiveProcess(context(with_missing(config(["echo"]))))
     try:
         assert errno_of(p, req("ls")) == "EACCES"
         # Allowed by name is not allowed by path, nor the other way round.
@@ -351,7 +367,7 @@ REQUESTS = [
 
 def test_record_then_replay_spawns_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     trace = tmp_path / "t.cbor"
-    cfg = config([*PROGRAMS, "no-such-program-wasm-rr"])
+    cfg = with_missing(config(PROGRAMS))
     recorded = record_requests(trace, cfg, REQUESTS)
     assert recorded[0] == (0, 0, False, b"hello\n", b"")
     assert recorded[1][3] == b"A=1\nB=2\n"
