@@ -15,7 +15,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import blake3
 
@@ -115,6 +115,7 @@ class Session:
         save_corpus: bool = False,
         batch_size: int | None = None,
         progress: Callable[[Stats], None] | None = None,
+        dictionary: Sequence[bytes] = (),
     ) -> None:
         if runs is None and seconds is None:
             raise UsageError("fuzz needs a limit: --runs N or --time SECONDS")
@@ -137,7 +138,7 @@ class Session:
                 self.pending, itertools.chain.from_iterable(map(deterministic, unique))
             )
         self.corpus: list[bytes] = []
-        self.pool = Pool(self.corpus, harvest_tokens(unique), max_len)
+        self.pool = Pool(self.corpus, harvest_tokens(unique), max_len, tuple(dictionary))
         self.seen: set[bytes] = set()
         self.stats = Stats(seeds=len(unique))
         self.inputs: dict[int, tuple[bytes, ...]] = {}
@@ -188,7 +189,7 @@ class Session:
     def _add(self, data: bytes) -> None:
         self.corpus.append(data)
         if len(self.corpus) % 16 == 0:
-            self.pool = Pool(self.corpus, harvest_tokens(self.corpus), self.pool.max_len)
+            self.pool = replace(self.pool, tokens=harvest_tokens(self.corpus))
         if self.save_corpus:
             directory = os.path.join(self.out_dir, "corpus")
             os.makedirs(directory, exist_ok=True)
