@@ -65,20 +65,31 @@ def crash_path(out_dir: str, site_id: str) -> str:
     return os.path.join(out_dir, f"{CRASH_PREFIX}{site_id}{CRASH_SUFFIX}")
 
 
-def load_corpus(directory: str | None) -> list[bytes]:
-    """The seed inputs: every regular file directly in ``directory``, by name; none when it is
-    missing or empty (the session then starts from the empty input)."""
+def corpus_files(directory: str | None) -> list[tuple[str, bytes]]:
+    """Every regular file directly in ``directory``, by name: its name and contents; none when
+    the directory is missing."""
     if directory is None or not os.path.exists(directory):
         return []
     if not os.path.isdir(directory):
         raise UsageError(f"--corpus {directory}: not a directory")
-    seeds = []
+    files = []
     for name in sorted(os.listdir(directory)):
         path = os.path.join(directory, name)
         if os.path.isfile(path):
-            with open(path, "rb") as f:
-                seeds.append(f.read())
-    return seeds
+            try:
+                with open(path, "rb") as f:
+                    files.append((name, f.read()))
+            except OSError as exc:
+                raise UsageError(
+                    f"--corpus {directory}: cannot read {name}: {exc.strerror}"
+                ) from None
+    return files
+
+
+def load_corpus(directory: str | None) -> list[bytes]:
+    """The seed inputs: every regular file directly in ``directory``, by name; none when it is
+    missing or empty (the session then starts from the empty input)."""
+    return [data for _, data in corpus_files(directory)]
 
 
 def _known_sites(out_dir: str) -> set[str]:
