@@ -12,7 +12,7 @@ from wasm_rr.errors import UsageError
 from wasm_rr.fuzz import Setup
 from wasm_rr.fuzz.merge import merge
 
-from ..conftest import ROOT
+from ..conftest import ROOT, cli, guest
 from .test_engine import PARSER, rrec
 
 SEEDS = ROOT / "guests" / "corpus" / "parser"
@@ -111,3 +111,39 @@ def test_merge_needs_a_new_or_empty_output(tmp_path: Path) -> None:
         merge(Setup(PARSER, "parser"), inputs(), str(tmp_path / "file"))
     (tmp_path / "empty").mkdir()
     assert merge(Setup(PARSER, "parser"), [("a", b"xx")], str(tmp_path / "empty")).kept == ("a",)
+
+
+def test_cli_merge_from_two_directories(tmp_path: Path) -> None:
+    more = tmp_path / "more"
+    more.mkdir()
+    for name, data in MORE.items():
+        (more / name).write_bytes(data)
+    out = tmp_path / "merged"
+    r = cli("fuzz", guest("parser"), "--merge", "--corpus", SEEDS, "--corpus", more, "-o", out)
+    assert r.status == 0, r.stderr
+    assert r.stdout == (
+        f"merge: kept 7 of 14 inputs (7 paths; 1 duplicate, 1 crashing input left out) in {out}\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == sorted(EXPECTED)
+    # Usage errors: one line, status 125, nothing written.
+    for args in (
+        ("--runs", "5"),
+        ("--time", "1"),
+        ("--save-corpus",),
+        ("--dict", str(ROOT / "guests" / "corpus" / "calc.dict")),
+    ):
+        r = cli("fuzz", guest("parser"), "--merge", "--corpus", SEEDS, "-o", tmp_path / "o", *args)
+        assert r.status == 125, (args, r.stderr)
+        assert (
+            r.stderr.startswith("wasm-rr: --merge runs each input once")
+            and r.stderr.count("\n") == 1
+        )
+    r = cli("fuzz", guest("parser"), "--merge", "-o", tmp_path / "o")
+    assert (r.status, r.stderr) == (
+        125,
+        "wasm-rr: --merge needs the inputs: --corpus DIR (repeatable) "
+        "(see `wasm-rr fuzz --help`)\n",
+    )
+    r = cli("fuzz", guest("parser"), "--merge", "--corpus", SEEDS, "-o", out)
+    assert r.status == 125 and "is not empty" in r.stderr and r.stderr.count("\n") == 1
+    assert not (tmp_path / "o").exists()
