@@ -1076,13 +1076,12 @@ def minimize(
     timeout: float | None,
     quiet: bool,
 ) -> None:
-    """Shrink the inputs of TRACE's failing run (args, stdin, files read from its directories)
-    to the smallest that still fail at the same crash site, and record that run to MIN.cbor
-    with its guest embedded.
+    """Shrink the inputs of TRACE's failing run (args, environment, stdin, files read from its
+    directories) to the smallest that still fail at the same crash site, and record that run
+    to MIN.cbor with its guest embedded.
 
-    GUEST defaults to the guest TRACE carries. Each candidate is a new run of the guest, with
-    the recorded environment; clocks and random bytes answer what the recording got, then
-    seeded values.
+    GUEST defaults to the guest TRACE carries. Each candidate is a new run of the guest;
+    clocks and random bytes answer what the recording got, then seeded values.
     """
     from . import minimize as mini
 
