@@ -277,3 +277,59 @@ def test_the_default_timeout_follows_the_recorded_run(tmp_path: Path) -> None:
         timed = tmp_path / f"took-{took_ns}.cbor"
         rewrite(trace, timed, footer=lambda f, t=took_ns: replace(f, end_time_ns=start + t))
         assert default_timeout(reader.load(timed)) == expected
+
+
+# ---- the environment ---------------------------------------------------------------------------
+
+# Traps (a division by zero) when MODE contains "BUG" and LEVEL is set; prints otherwise.
+ENV_SCRIPT = """
+fn contains(s, pat) {
+  let m = len(pat)
+  for i in 0..len(s) - m + 1 {
+    let j = 0
+    while j < m and byte_at(s, i + j) == byte_at(pat, j) { j = j + 1 }
+    if j == m { return true }
+  }
+  return false
+}
+let mode = env.get("MODE")
+if contains(mode, "BUG") and env.get("LEVEL") != "" {
+  let zero = 0
+  print(100 / zero)
+}
+print("ok: " + mode)
+"""
+
+
+def test_env_values_shrink_and_unneeded_variables_are_dropped(tmp_path: Path) -> None:
+    script = tmp_path / "envbug.tape"
+    script.write_text(ENV_SCRIPT)
+    env = {"HOME": "/home/ann", "MODE": "fast,BUG,quiet", "LEVEL": "verbose", "LANG": "C.UTF-8"}
+    trace = tmp_path / "t.cbor"
+    rec = wasm_rr.record(script, env=env, trace=trace, embed_guest=True)
+    assert rec.trap is not None
+    assert recorded_inputs(reader.load(trace)).env == tuple(env.items())
+    lines: list[str] = []
+    done = minimize(trace, tmp_path / "min.cbor", progress=lines.append)
+    (mode, level) = done.inputs.env
+    assert mode == ("MODE", "BUG")
+    assert level[0] == "LEVEL" and len(level[1]) == 1 and level[1] in "verbose"
+    assert done.summary().startswith("minimized env 4 -> 2 (37 -> 4 chars) in ")
+    assert "env: 2 (run " in "\n".join(lines) and "env MODE: 3 chars (run " in "\n".join(lines)
+    # The written trace holds the smaller environment and fails at the same site on replay.
+    small = reader.load(tmp_path / "min.cbor")
+    assert small.header.config.env == dict(done.inputs.env)
+    assert crash_site(wasm_rr.replay(tmp_path / "min.cbor").outcome) == crash_site(rec.outcome)
+
+
+def test_cli_minimizes_the_environment(tmp_path: Path) -> None:
+    script = tmp_path / "envbug.tape"
+    script.write_text(ENV_SCRIPT)
+    trace = tmp_path / "t.cbor"
+    wasm_rr.record(
+        script, env={"MODE": "xxBUGxx", "LEVEL": "1", "X": "y"}, trace=trace, embed_guest=True
+    )
+    run = cli("minimize", "-q", trace)
+    assert run.status == 0, run.stderr
+    assert run.stdout.startswith("minimized env 3 -> 2 (9 -> 4 chars) in ")
+    assert reader.load(tmp_path / "t.min.cbor").header.config.env == {"MODE": "BUG", "LEVEL": "1"}

@@ -908,9 +908,10 @@ def diff(trace_a: str, trace_b: str, as_json: bool) -> None:
 @click.option("--chaos", is_flag=True, help="Vary the world's answers instead of the input.")
 @click.option(
     "--corpus",
-    "corpus_dir",
+    "corpus_dirs",
+    multiple=True,
     type=click.Path(file_okay=False),
-    help="Seed inputs, one per file (none: start from the empty input).",
+    help="Seed inputs, one per file (repeatable; none: start from the empty input).",
 )
 @click.option(
     "-o",
@@ -919,7 +920,21 @@ def diff(trace_a: str, trace_b: str, as_json: bool) -> None:
     "out_dir",
     required=True,
     type=click.Path(file_okay=False),
-    help="Where crash-<site>.cbor traces are written (created if missing).",
+    help="Where crash-<site>.cbor traces are written (created if missing); with --merge, the "
+    "merged corpus (a new or empty directory).",
+)
+@click.option(
+    "--dict",
+    "dict_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help='Tokens to insert and write over (libFuzzer/AFL format: name="value" lines).',
+)
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="Minimise the --corpus directories instead of fuzzing: run each input once and write "
+    "to OUT the smallest input of each path (as libFuzzer's -merge=1, afl-cmin).",
 )
 @_time_option("60 seconds")
 @_runs_option("60 seconds")
@@ -952,6 +967,10 @@ def diff(trace_a: str, trace_b: str, as_json: bool) -> None:
 @_ENV_OPTION
 @_DIR_OPTIONS[0]
 @_DIR_OPTIONS[1]
+@_FAMILY_OPTIONS[0]
+@_FAMILY_OPTIONS[1]
+@_FAMILY_OPTIONS[2]
+@_FAMILY_OPTIONS[3]
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def fuzz(
     guest: str,
@@ -959,8 +978,10 @@ def fuzz(
     guest_file: str | None,
     to_args: bool,
     chaos: bool,
-    corpus_dir: str | None,
+    corpus_dirs: tuple[str, ...],
     out_dir: str,
+    dict_path: str | None,
+    merge: bool,
     seconds: float | None,
     runs: int | None,
     seed: int,
@@ -974,16 +995,18 @@ def fuzz(
     dirs: tuple[str, ...],
     ro_dirs: tuple[str, ...],
     args: tuple[str, ...],
+    **family_options: Any,
 ) -> None:
     """Fuzz GUEST: mutate its input (stdin, a file, or its arguments) from a seed corpus, or
     vary the world's answers (--chaos), recording every run; each distinct crash is saved once
     as OUT/crash-<site>.cbor, a trace that `wasm-rr replay` reproduces alone.
 
     Exit status 0 when no run crashed, 1 when some did (the report lists them), 125 for a
-    usage error.
+    usage error. With --merge: 0 once the merged corpus is written.
     """
     from . import predicate
-    from .fuzz import Session, Setup, load_corpus
+    from .fuzz import Session, Setup
+    from .fuzz.engine import corpus_files
     from .fuzz.runner import file_dir
 
     if to_stdin + to_args + (guest_file is not None) > 1:
@@ -991,7 +1014,31 @@ def fuzz(
     target: Any = "args" if to_args else "file" if guest_file is not None else "stdin"
     if guest_file is not None:
         file_dir(guest_file)
+    if merge:
+        options = {
+            "--runs": runs,
+            "--time": seconds,
+            "--dict": dict_path,
+            "--save-corpus": save_corpus,
+        }
+        given = [name for name, value in options.items() if value]
+        if given:
+            raise click.UsageError(
+                f"--merge runs each input once and mutates nothing: {', '.join(given)} "
+                "does not apply"
+            )
+        if not corpus_dirs:
+            raise click.UsageError("--merge needs the inputs: --corpus DIR (repeatable)")
+        for d in corpus_dirs:
+            if not os.path.isdir(d):
+                raise click.UsageError(f"--corpus {d}: no such directory (the inputs to merge)")
     predicate.parse(until)  # a bad expression is a usage error before anything runs
+    tokens: tuple[bytes, ...] = ()
+    if dict_path is not None:
+        from .fuzz import dictionary
+
+        tokens = dictionary.load(dict_path)
+    inputs = [f for d in corpus_dirs for f in corpus_files(d)]
     prog = api.Program(guest)
     setup = Setup(
         prog.guest.wasm,
@@ -1001,11 +1048,14 @@ def fuzz(
         tuple(args),
         tuple(_env(env_specs).items()),
         tuple(_dirs(dirs, ro_dirs)),
-        (),
+        tuple(_family_config(family_options).items()),
         until,
         chaos,
         timeout,
     )
+    if merge:
+        _fuzz_merge(setup, inputs, out_dir, seed, jobs, cluster)
+        return
     bar_runs, bar_seconds = runs, seconds if seconds is not None or runs is not None else 60.0
     with _progress_bar("fuzz", bar_runs, bar_seconds) as bar:
 
@@ -1019,7 +1069,7 @@ def fuzz(
 
         session = Session(
             setup,
-            load_corpus(corpus_dir),
+            [data for _, data in inputs],
             out_dir,
             seed=seed,
             runs=runs,
@@ -1029,12 +1079,15 @@ def fuzz(
             max_len=max_len,
             save_corpus=save_corpus,
             progress=status,
+            dictionary=tokens,
         )
         stats = session.run()
+    words = f", dictionary {len(tokens)} tokens" if dict_path is not None else ""
     click.echo(
         f"fuzz: {stats.execs} runs in {stats.seconds:.1f} s ({stats.execs_per_s:.0f}/s, "
         f"{stats.workers} worker{'s' if stats.workers != 1 else ''}), corpus {stats.corpus} "
         f"inputs from {stats.seeds} seed{'s' if stats.seeds != 1 else ''}, {stats.paths} paths"
+        f"{words}"
     )
     crashes = sorted(stats.crashes.values(), key=lambda c: -c.count)
     if not crashes:
@@ -1051,6 +1104,28 @@ def fuzz(
         )
     click.echo(f"replay one with: wasm-rr replay {crashes[0].path}")
     raise SystemExit(1)
+
+
+def _fuzz_merge(
+    setup: Any,
+    inputs: list[tuple[str, bytes]],
+    out_dir: str,
+    seed: int,
+    jobs: int,
+    cluster: str | None,
+) -> None:
+    """``fuzz --merge``: the corpus minimised into OUT, one summary line."""
+    from .fuzz.merge import merge
+
+    with _progress_bar("merge", len({data for _, data in inputs}), None) as bar:
+
+        def status(done: int, total: int, elapsed: float) -> None:
+            bar(done, elapsed, f"{done} of {total} inputs run")
+
+        merged = merge(
+            setup, inputs, out_dir, seed=seed, jobs=jobs, cluster=cluster, progress=status
+        )
+    click.echo(merged.summary(out_dir))
 
 
 # ---- minimize ----------------------------------------------------------------------------------
@@ -1087,13 +1162,12 @@ def minimize(
     timeout: float | None,
     quiet: bool,
 ) -> None:
-    """Shrink the inputs of TRACE's failing run (args, stdin, files read from its directories)
-    to the smallest that still fail at the same crash site, and record that run to MIN.cbor
-    with its guest embedded.
+    """Shrink the inputs of TRACE's failing run (args, environment, stdin, files read from its
+    directories) to the smallest that still fail at the same crash site, and record that run
+    to MIN.cbor with its guest embedded.
 
-    GUEST defaults to the guest TRACE carries. Each candidate is a new run of the guest, with
-    the recorded environment; clocks and random bytes answer what the recording got, then
-    seeded values.
+    GUEST defaults to the guest TRACE carries. Each candidate is a new run of the guest;
+    clocks and random bytes answer what the recording got, then seeded values.
     """
     from . import minimize as mini
 

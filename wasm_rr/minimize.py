@@ -2,15 +2,16 @@
 
 :func:`ddmin` is Zeller's delta debugging over a sequence and a predicate, nothing else (the
 unit tests give it pure predicates). :func:`minimize` is the driver behind ``wasm-rr minimize``:
-it reads what a failing trace's guest was given (its arguments, what it read from stdin, the
-files it read from its preopened directories), re-runs the guest on smaller and smaller
-versions of them, keeps a candidate when the run still ends at the same crash site
+it reads what a failing trace's guest was given (its arguments, its environment, what it read
+from stdin, the files it read from its preopened directories), re-runs the guest on smaller
+and smaller versions of them, keeps a candidate when the run still ends at the same crash site
 (:func:`wasm_rr.crashes.crash_site`), and records the smallest as a self-contained trace.
 
 Every candidate is a new in-process run (:meth:`Program.record` into memory), with the
-recorded environment and configuration. Its clocks and random bytes answer what the recorded
-run got, in order, then continue from :func:`wasm_rr.seeded_sources`-like seeded values once
-those are used up (a smaller input may ask for more, or fewer, than the recording holds).
+recorded configuration (the environment as the candidate has it). Its clocks and random bytes
+answer what the recorded run got, in order, then continue from
+:func:`wasm_rr.seeded_sources`-like seeded values once those are used up (a smaller input may
+ask for more, or fewer, than the recording holds).
 Files are materialized in a fresh temporary directory per run, one per recorded preopen, seen
 by the guest at the same path; they hold what the guest read of them.
 """
@@ -167,10 +168,13 @@ class Inputs:
     files: tuple[FileInput, ...] = ()
     subdirs: tuple[tuple[int, str], ...] = ()
     """Directories the guest opened below a preopen (created, empty, for every run)."""
+    env: tuple[tuple[str, str], ...] = ()
+    """The environment variables (name, value), in the recorded order."""
 
 
 def recorded_inputs(trace: reader.Trace) -> Inputs:
-    """The arguments, stdin and file contents of a recorded run, read from its events."""
+    """The arguments, environment, stdin and file contents of a recorded run, read from its
+    header and its events."""
     stdin = bytearray()
     stdin_failed = False
     npreopens = len(trace.header.config.dirs)
@@ -222,6 +226,7 @@ def recorded_inputs(trace: reader.Trace) -> Inputs:
             for (d, p), data in sorted(files.items())
         ),
         subdirs=tuple(sorted(subdirs - set(files))),
+        env=tuple(trace.header.config.env.items()),
     )
 
 
@@ -311,11 +316,14 @@ class Minimized:
         if a.args:
             chars = (sum(len(x) for x in a.args), sum(len(x) for x in b.args))
             parts.append(f"args {len(a.args)} -> {len(b.args)} ({chars[0]} -> {chars[1]} chars)")
+        if a.env:
+            chars = (sum(len(v) for _, v in a.env), sum(len(v) for _, v in b.env))
+            parts.append(f"env {len(a.env)} -> {len(b.env)} ({chars[0]} -> {chars[1]} chars)")
         if a.stdin:
             parts.append(f"stdin {len(a.stdin)} -> {len(b.stdin or b'')} bytes")
         for before, after in zip(a.files, b.files, strict=True):
             parts.append(f"file {before.shown} {len(before.data)} -> {len(after.data)} bytes")
-        what = ", ".join(parts) or "nothing (the run had no args, stdin or files)"
+        what = ", ".join(parts) or "nothing (the run had no args, env, stdin or files)"
         budget = "" if self.complete else " (run budget used up: smaller, maybe not minimal)"
         return (
             f"minimized {what} in {self.runs} runs{budget}; same crash site: {self.site.describe()}"
@@ -348,6 +356,7 @@ class _Runner:
             config = replace(
                 self.config,
                 argv=[self.config.argv[0], *inputs.args],
+                env=dict(inputs.env),
                 dirs=_materialize(tmp, self.config.dirs, inputs),
             )
             return self.prog.record(
@@ -427,8 +436,9 @@ def minimize(
     timeout: float | None = None,
     progress: Progress | None = None,
 ) -> Minimized:
-    """Shrink the inputs of the failing run recorded in ``trace_path`` (args, stdin, then the
-    files it read) while the run still ends at the same crash site, and record the smallest
+    """Shrink the inputs of the failing run recorded in ``trace_path`` (args and environment
+    variables dropped, stdin, the files it read, then each argument and environment value)
+    while the run still ends at the same crash site, and record the smallest
     run to ``output`` with its guest embedded. ``guest`` defaults to the trace's own.
 
     Raises :class:`NotFailingError` when the recorded run did not fail, and
@@ -475,8 +485,9 @@ def minimize(
         got = crash_site(first.outcome).describe()
         raise NotReproducedError(
             f"re-running {path} with its recorded inputs ends at {got}, "
-            f"not at {target.describe()}; minimize re-creates the args, stdin, files read from "
-            "preopens, clocks and random bytes, so this failure depends on something else"
+            f"not at {target.describe()}; minimize re-creates the args, environment, stdin, "
+            "files read from preopens, clocks and random bytes, so this failure depends on "
+            "something else"
         )
     current = original
     say = progress or (lambda _line: None)
@@ -493,6 +504,8 @@ def minimize(
 
     if current.args:
         shrink("args", "", list(current.args), lambda c: replace(current, args=tuple(c)))
+    if current.env:
+        shrink("env", "", list(current.env), lambda c: replace(current, env=tuple(c)))
     if current.stdin:
         shrink("stdin", " bytes", list(current.stdin), lambda c: replace(current, stdin=bytes(c)))
     for i, file in enumerate(original.files):
@@ -511,6 +524,14 @@ def minimize(
             return replace(current, args=tuple(args))
 
         shrink(f"arg {i + 1}", " chars", list(arg), with_arg)
+    for i, (name, value) in enumerate(current.env):
+
+        def with_value(c: list[str], i: int = i, name: str = name) -> Inputs:
+            env = list(current.env)
+            env[i] = (name, "".join(c))
+            return replace(current, env=tuple(env))
+
+        shrink(f"env {name}", " chars", list(value), with_value)
 
     result = runner.run(current, out)
     if not _same(result.outcome, target):

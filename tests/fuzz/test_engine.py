@@ -13,6 +13,7 @@ from wasm_rr.config import DirSpec
 from wasm_rr.crashes import crash_site
 from wasm_rr.errors import UsageError
 from wasm_rr.fuzz import Session, Setup, load_corpus
+from wasm_rr.fuzz.mutate import deterministic
 from wasm_rr.fuzz.runner import bucket, input_args
 
 from ..conftest import ROOT, guest
@@ -159,3 +160,37 @@ def test_input_args_and_buckets() -> None:
     assert input_args(b"x\0y\n\xff") == ["xy", "\ufffd"]
     assert [bucket(n) for n in range(64)] == list(range(64))
     assert bucket(2600) == bucket(2610) != bucket(2700)
+
+
+# ---- --dict: a bug behind a keyword -------------------------------------------------------------
+
+CALC = guest("calc").read_bytes()
+CALC_SEED = (ROOT / "guests" / "corpus" / "calc" / "arith.calc").read_bytes()
+CALC_DICT = ROOT / "guests" / "corpus" / "calc.dict"
+
+
+def test_a_dictionary_finds_the_bug_behind_a_keyword(tmp_path: Path) -> None:
+    # calc's planted bug needs the word `rollback` outside a transaction. Its seed has no such
+    # word, the tokens harvested from the corpus never hold it, and no byte mutation spells
+    # eight letters; calc.dict names it, and the dictionary mutators insert it.
+    from wasm_rr.fuzz.dictionary import load
+
+    tokens = load(str(CALC_DICT))
+    found = Session(
+        Setup(CALC, "calc"), [CALC_SEED], str(tmp_path / "dict"), seed=0, runs=1000,
+        dictionary=tokens,
+    ).run()  # fmt: skip
+    (crash,) = found.crashes.values()
+    assert "savepoint_pop" in crash.site.describe()
+    # Found by a random mutation, after the seed and its deterministic stage.
+    assert crash.first_run > 1 + len(list(deterministic(CALC_SEED)))
+    (path,) = crash_files(tmp_path / "dict")
+    assert top_frame(path) == "savepoint_pop"
+    # The same seed and runs without the dictionary: the same deterministic stage, and random
+    # mutation that never spells the word.
+    blind = Session(
+        Setup(CALC, "calc"), [CALC_SEED], str(tmp_path / "blind"), seed=0, runs=1000
+    ).run()
+    assert blind.execs == 1000
+    assert not blind.crashes
+    assert not crash_files(tmp_path / "blind")

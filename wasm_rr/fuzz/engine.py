@@ -15,7 +15,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import blake3
 
@@ -65,20 +65,31 @@ def crash_path(out_dir: str, site_id: str) -> str:
     return os.path.join(out_dir, f"{CRASH_PREFIX}{site_id}{CRASH_SUFFIX}")
 
 
-def load_corpus(directory: str | None) -> list[bytes]:
-    """The seed inputs: every regular file directly in ``directory``, by name; none when it is
-    missing or empty (the session then starts from the empty input)."""
+def corpus_files(directory: str | None) -> list[tuple[str, bytes]]:
+    """Every regular file directly in ``directory``, by name: its name and contents; none when
+    the directory is missing."""
     if directory is None or not os.path.exists(directory):
         return []
     if not os.path.isdir(directory):
         raise UsageError(f"--corpus {directory}: not a directory")
-    seeds = []
+    files = []
     for name in sorted(os.listdir(directory)):
         path = os.path.join(directory, name)
         if os.path.isfile(path):
-            with open(path, "rb") as f:
-                seeds.append(f.read())
-    return seeds
+            try:
+                with open(path, "rb") as f:
+                    files.append((name, f.read()))
+            except OSError as exc:
+                raise UsageError(
+                    f"--corpus {directory}: cannot read {name}: {exc.strerror}"
+                ) from None
+    return files
+
+
+def load_corpus(directory: str | None) -> list[bytes]:
+    """The seed inputs: every regular file directly in ``directory``, by name; none when it is
+    missing or empty (the session then starts from the empty input)."""
+    return [data for _, data in corpus_files(directory)]
 
 
 def _known_sites(out_dir: str) -> set[str]:
@@ -115,6 +126,7 @@ class Session:
         save_corpus: bool = False,
         batch_size: int | None = None,
         progress: Callable[[Stats], None] | None = None,
+        dictionary: Sequence[bytes] = (),
     ) -> None:
         if runs is None and seconds is None:
             raise UsageError("fuzz needs a limit: --runs N or --time SECONDS")
@@ -137,7 +149,7 @@ class Session:
                 self.pending, itertools.chain.from_iterable(map(deterministic, unique))
             )
         self.corpus: list[bytes] = []
-        self.pool = Pool(self.corpus, harvest_tokens(unique), max_len)
+        self.pool = Pool(self.corpus, harvest_tokens(unique), max_len, tuple(dictionary))
         self.seen: set[bytes] = set()
         self.stats = Stats(seeds=len(unique))
         self.inputs: dict[int, tuple[bytes, ...]] = {}
@@ -188,7 +200,7 @@ class Session:
     def _add(self, data: bytes) -> None:
         self.corpus.append(data)
         if len(self.corpus) % 16 == 0:
-            self.pool = Pool(self.corpus, harvest_tokens(self.corpus), self.pool.max_len)
+            self.pool = replace(self.pool, tokens=harvest_tokens(self.corpus))
         if self.save_corpus:
             directory = os.path.join(self.out_dir, "corpus")
             os.makedirs(directory, exist_ok=True)

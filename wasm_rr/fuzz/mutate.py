@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from random import Random
 
 __all__ = [
+    "DICT_MUTATORS",
     "INTERESTING",
     "MUTATORS",
     "Mutator",
@@ -28,12 +29,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Pool:
-    """What mutations may borrow from: other corpus entries (splices) and the dictionary
-    (tokens harvested from the corpus)."""
+    """What mutations may borrow from: other corpus entries (splices), tokens harvested from
+    the corpus, and the user's dictionary (``--dict``)."""
 
     corpus: Sequence[bytes] = ()
     tokens: Sequence[bytes] = ()
     max_len: int = 4096
+    dictionary: Sequence[bytes] = ()
+    """The user's tokens (``--dict FILE``): with any, :func:`mutate` also picks among
+    :data:`DICT_MUTATORS`."""
 
 
 Mutator = Callable[[Random, bytes, Pool], bytes]
@@ -143,22 +147,45 @@ def splice(rng: Random, data: bytes, pool: Pool) -> bytes:
     return (head + tail)[: pool.max_len]
 
 
-def insert_token(rng: Random, data: bytes, pool: Pool) -> bytes:
-    """A dictionary token inserted."""
-    if not pool.tokens:
-        return insert_bytes(rng, data, pool)
-    return _grow(data, rng.randint(0, len(data)), rng.choice(pool.tokens), pool)
+def _insert(rng: Random, data: bytes, tokens: Sequence[bytes], pool: Pool) -> bytes:
+    return _grow(data, rng.randint(0, len(data)), rng.choice(tokens), pool)
 
 
-def overwrite_token(rng: Random, data: bytes, pool: Pool) -> bytes:
-    """A dictionary token written over the input."""
-    if not pool.tokens:
-        return set_byte(rng, data, pool)
-    token = rng.choice(pool.tokens)
+def _overwrite(rng: Random, data: bytes, tokens: Sequence[bytes], pool: Pool) -> bytes:
+    token = rng.choice(tokens)
     if len(data) <= len(token):
         return token[: pool.max_len]
     at = rng.randint(0, len(data) - len(token))
     return data[:at] + token + data[at + len(token) :]
+
+
+def insert_token(rng: Random, data: bytes, pool: Pool) -> bytes:
+    """A token harvested from the corpus inserted."""
+    if not pool.tokens:
+        return insert_bytes(rng, data, pool)
+    return _insert(rng, data, pool.tokens, pool)
+
+
+def overwrite_token(rng: Random, data: bytes, pool: Pool) -> bytes:
+    """A token harvested from the corpus written over the input."""
+    if not pool.tokens:
+        return set_byte(rng, data, pool)
+    return _overwrite(rng, data, pool.tokens, pool)
+
+
+def insert_dict(rng: Random, data: bytes, pool: Pool) -> bytes:
+    """A token of the user's dictionary inserted at a random place (libFuzzer's manual
+    dictionary, AFL's user extras)."""
+    if not pool.dictionary:
+        return insert_token(rng, data, pool)
+    return _insert(rng, data, pool.dictionary, pool)
+
+
+def overwrite_dict(rng: Random, data: bytes, pool: Pool) -> bytes:
+    """A token of the user's dictionary written over the input at a random place."""
+    if not pool.dictionary:
+        return overwrite_token(rng, data, pool)
+    return _overwrite(rng, data, pool.dictionary, pool)
 
 
 def ascii_number(rng: Random, data: bytes, pool: Pool) -> bytes:
@@ -196,11 +223,19 @@ MUTATORS: tuple[tuple[str, Mutator], ...] = (
 )
 """Every mutator, by name; :func:`mutate` picks among them uniformly."""
 
+DICT_MUTATORS: tuple[tuple[str, Mutator], ...] = (
+    ("insert_dict", insert_dict),
+    ("overwrite_dict", overwrite_dict),
+)
+"""The mutators of the user's dictionary, picked as often as each other mutator when the pool
+has one (so a session without ``--dict`` makes exactly the choices it always made)."""
+
 
 def mutate(rng: Random, data: bytes, pool: Pool) -> bytes:
     """A stack of 1, 2, 4 or 8 random mutations of ``data`` (AFL's havoc stage)."""
+    mutators = MUTATORS + DICT_MUTATORS if pool.dictionary else MUTATORS
     for _ in range(1 << rng.randrange(4)):
-        data = MUTATORS[rng.randrange(len(MUTATORS))][1](rng, data, pool)
+        data = mutators[rng.randrange(len(mutators))][1](rng, data, pool)
     return data
 
 

@@ -64,6 +64,8 @@ class Batch:
     """Each run's input and seed (the seed of its clocks, random bytes and chaos)."""
     known: frozenset[str] = frozenset()
     """Crash sites already saved: their traces are not recorded again."""
+    traces: bool = True
+    """Record a crash trace for a site not known yet (``fuzz --merge`` wants none)."""
 
 
 @dataclass(frozen=True)
@@ -169,8 +171,11 @@ def _workspace(setup: Setup) -> Iterator[tuple[list[DirSpec], str | None]]:
 
 
 class _Runner:
-    def __init__(self, setup: Setup, dirs: list[DirSpec], file_path: str | None) -> None:
+    def __init__(
+        self, setup: Setup, dirs: list[DirSpec], file_path: str | None, traces: bool = True
+    ) -> None:
         self.setup = setup
+        self.traces = traces
         self.prog: Program = scale.program(setup.wasm, setup.name)
         self.until = predicate.parse(setup.until) if setup.until is not None else None
         self.dirs = dirs
@@ -208,7 +213,7 @@ class _Runner:
         if not crashed:
             return Exec(sig)
         site = crash_site(r.outcome)
-        if site.id in known:
+        if site.id in known or not self.traces:
             return Exec(sig, site)
         known.add(site.id)
         # The first run at this site: again, with the guest in the trace (same input, same
@@ -226,7 +231,7 @@ class _Runner:
         s = self.setup
         site = CrashSite(TIMEOUT_SITE, f"longer than {s.timeout:g} s")
         sig = blake3.blake3(site.id.encode()).digest(16)
-        if site.id in known:
+        if site.id in known or not self.traces:
             return Exec(sig, site)
         known.add(site.id)
         with tempfile.TemporaryDirectory(prefix="wasm-rr-fuzz-") as tmp:
@@ -249,6 +254,6 @@ def run_batch(batch: Batch) -> BatchResult:
     """Run every input of ``batch`` (the job :mod:`wasm_rr.scale` workers run)."""
     known = set(batch.known)
     with _workspace(batch.setup) as (dirs, file_path):
-        runner = _Runner(batch.setup, dirs, file_path)
+        runner = _Runner(batch.setup, dirs, file_path, batch.traces)
         execs = tuple(runner.one(data, seed, known) for data, seed in batch.inputs)
     return BatchResult(batch.number, execs)
