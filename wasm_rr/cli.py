@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, cast
 import click
 
 from . import __version__, api, engine
+from .abi.interrupt import Watchdog
 from .config import DirSpec
 from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
@@ -1042,7 +1043,10 @@ def main(argv: list[str] | None = None) -> None:
     other exception (a bug) into one line and status 70."""
     _guest_stderr.clear()
     try:
-        cli.main(args=argv, prog_name="wasm-rr", standalone_mode=False)
+        # One watchdog for the whole command: a Ctrl-C that lands where it cannot be raised,
+        # or is swallowed there (between two runs of a hunt), still ends the command.
+        with Watchdog():
+            cli.main(args=argv, prog_name="wasm-rr", standalone_mode=False)
     except WasmRRError as exc:
         _say(str(exc))
         raise SystemExit(exc.exit_status) from None
