@@ -27,8 +27,8 @@ from ...errors import GuestLoadError
 from ...trace.schema import Outcome
 from ...world import World
 from .. import interrupt
-from .._wasmtime import call_component, fuel_cell
-from ..engines import GuestCode, compile_component, component_engine, first_line
+from .._wasmtime import call_component
+from ..engines import GuestCode, compile_component, component_engine, first_line, meter
 from ..outcome import settle
 from . import canon, cli, clocks, filesystem, http, http_client, io, process, random
 from .host import ComponentHost
@@ -80,7 +80,22 @@ def run_component(guest: GuestCode, world: World, *, stock_hot: bool = False) ->
         )
     store = wasmtime.Store(engine)
     interrupt.attach(store, engine)
-    world.attach_fuel(fuel_cell(store))
+    meter(store, world)
+    try:
+        return _run(guest, world, stock_hot, engine, comp, runs[0], store)
+    finally:
+        world.keep_fuel()  # while the store lives: its fuel cell goes with it
+
+
+def _run(
+    guest: GuestCode,
+    world: World,
+    stock_hot: bool,
+    engine: wasmtime.Engine,
+    comp: component.Component,
+    run: str,
+    store: wasmtime.Store,
+) -> Outcome:
     linker = component.Linker(engine)
     host = build_host(world, stock_hot)
     host.link(linker, wasi_versions(comp, engine))
@@ -95,11 +110,11 @@ def run_component(guest: GuestCode, world: World, *, stock_hot: bool = False) ->
         if host.pending is not None:
             return settle(host.pending, exc, codes_from_message=True)
         raise GuestLoadError(f"{guest.path} cannot be instantiated: {first_line(exc)}") from None
-    run_iface = comp.get_export_index(runs[0])
+    run_iface = comp.get_export_index(run)
     run_index = comp.get_export_index("run", run_iface) if run_iface is not None else None
     func = instance.get_func(store, run_index) if run_index is not None else None
     if func is None:
-        raise GuestLoadError(f"{guest.path}: `{runs[0]}` exports no function `run`")
+        raise GuestLoadError(f"{guest.path}: `{run}` exports no function `run`")
     result = ctypes.create_string_buffer(canon.VAL_SIZE)
     try:
         call_component(store, func, ctypes.addressof(result), 1)
