@@ -509,6 +509,9 @@ def hunt(
         )
     rate = f"{report.rate:.0f} runs/s"
     replay = "wasm-rr replay " + ("" if not no_embed_guest else f"{guest} ")
+    interrupted = report.stopped == "interrupted"
+    if interrupted and not report.found:
+        raise Interrupted(f"interrupted after {_hunt_runs(report.runs)}, no failure found")
     if not report.found:
         budget = "time ran out" if report.stopped == "time" else "the runs ran out"
         click.echo(f"no failure in {_hunt_runs(report.runs)} ({rate}): {budget}")
@@ -523,7 +526,7 @@ def hunt(
         for name, data in (("stdout", first.stdout), ("stderr", first.stderr)):
             for line in data.decode("utf-8", "replace").splitlines()[-3:]:
                 click.echo(f"  {name}| {line}")
-        raise SystemExit(0)
+        _hunt_end(interrupted, report.runs)
     lines = [
         f"{len(report.failures)} distinct failure{'s' if len(report.failures) > 1 else ''} "
         f"in {_hunt_runs(report.runs)} ({rate}); {_hunt_runs(report.failed_runs)} failed:"
@@ -539,6 +542,16 @@ def hunt(
     lines.append(f"replay: {replay}{last}")
     _hunt_write(os.path.join(output, "report.txt"), ("\n".join(lines) + "\n").encode())
     click.echo("\n".join(lines))
+    _hunt_end(interrupted, report.runs)
+
+
+def _hunt_end(interrupted: bool, runs: int) -> None:
+    """Exit 0 (a failure was found), or after a Ctrl-C 130, what was found being written."""
+    if interrupted:
+        raise Interrupted(
+            f"interrupted after {_hunt_runs(runs)}; the failures found before it are written "
+            "(above)"
+        )
     raise SystemExit(0)
 
 
