@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -153,7 +154,7 @@ def test_ctrl_c_ends_the_hunt_with_what_it_found(two_ways: Path) -> None:
         if failed:  # a Ctrl-C once the first batch found something
             os.kill(os.getpid(), signal.SIGINT)
 
-    report = hunt(two_ways, seed=0, runs=100_000, keep_all=True, progress=progress)
+    report = _ending(lambda: hunt(two_ways, seed=0, runs=100_000, keep_all=True, progress=progress))
     assert report.stopped == "interrupted" and report.found
     assert report.runs < 100_000
     whole = hunt(two_ways, seed=0, runs=report.runs, keep_all=True)
@@ -170,8 +171,16 @@ def test_ctrl_c_swallowed_between_runs_still_ends_the_hunt(two_ways: Path) -> No
     def progress(done: int, failed: int, elapsed: float) -> None:
         Bomb()
 
-    report = hunt(two_ways, seed=0, runs=3000, keep_all=True, progress=progress)
+    report = _ending(lambda: hunt(two_ways, seed=0, runs=3000, keep_all=True, progress=progress))
     assert report.stopped == "interrupted" and report.runs < 3000
+
+
+def _ending(run: Callable[[], HuntReport]) -> HuntReport:
+    """``run()``, failing the test (not ending the session) if the Ctrl-C escapes it."""
+    try:
+        return run()
+    except KeyboardInterrupt:
+        pytest.fail("the Ctrl-C escaped the hunt: what it found is lost")
 
 
 def test_bad_usage_is_a_usage_error() -> None:

@@ -25,7 +25,7 @@ from wasm_rr.world import Sources, Streams
 from wasm_rr.world.clocks import stepping
 from wasm_rr.world.stops import MARGIN
 
-from .conftest import ROOT, cli, run_config
+from .conftest import ROOT, cli, guest, run_config
 
 SPIN = r"""(module
  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
@@ -263,6 +263,65 @@ def test_sigint_swallowed_inside_a_host_call_still_stops_the_run(tmp_path: Path)
     with pytest.raises(RecordingStoppedError) as e:
         engine.replay(guest, trace, _streams(), timeout=60)
     assert e.value.exit_status == 130
+
+
+def test_a_component_stopped_in_a_read_replays_to_that_read(tmp_path: Path) -> None:
+    import io
+
+    trace = tmp_path / "c.cbor"
+    read_end, write_end = os.pipe()  # stdin that never ends: the guest blocks reading it
+    try:
+        stdin = os.fdopen(read_end, "rb", buffering=0)
+        streams = Streams(stdin, io.BytesIO(), io.BytesIO())
+        crashme = guest("crashme.component")
+        with pytest.raises(GuestTimeout):
+            engine.record(crashme, trace, run_config(crashme), streams, timeout=0.3)
+    finally:
+        os.close(write_end)
+        stdin.close()
+    *_, stopped = reader.load(trace).events()
+    assert stopped.name == "journal.stopped" and stopped.answer[0] == "timeout"
+    with pytest.raises(RecordingStoppedError, match="replay stopped at the same point") as e:
+        engine.replay(crashme, trace, _streams(), timeout=60)
+    assert e.value.exit_status == 124
+
+
+@pytest.mark.parametrize("name", ["spin", "crashme.component"])
+def test_a_recording_stopped_before_its_guest_ran_replays_to_that_point(
+    tmp_path: Path, name: str
+) -> None:
+    # A Ctrl-C while the trace was being opened: the run is stopped before the guest runs one
+    # instruction, and so is its replay (a component is stopped while it is instantiated).
+    path = spin(tmp_path) if name == "spin" else guest(name)
+    trace = tmp_path / "t.cbor"
+    with pytest.raises(KeyboardInterrupt), Watchdog():
+        with interrupt.held():
+            os.kill(os.getpid(), signal.SIGINT)
+        engine.record(path, trace, run_config(path), _streams())
+    [stopped] = reader.load(trace).events()
+    assert (stopped.name, stopped.fuel) == ("journal.stopped", 0)
+    with pytest.raises(RecordingStoppedError, match="at instruction 0, after event 0; replay"):
+        engine.replay(path, trace, _streams(), timeout=60)
+
+
+def test_a_wasm_child_stopped_spinning_is_stopped_in_replay_too(tmp_path: Path) -> None:
+    child, trace = spin(tmp_path), tmp_path / "w.cbor"
+    procdemo = guest("procdemo")
+    r = cli(
+        "record", procdemo, "-t", trace, "--run-wasm", f"child={child}", "--timeout", "0.5",
+        "--", "wasm", "hi",
+    )  # fmt: skip
+    assert r.status == 124
+    names = [e.name for e in reader.load(trace).events()]
+    assert "process.wasm_start" in names and "process.wasm_end" not in names
+    assert names[-1] == "journal.stopped"
+    r = cli("replay", procdemo, trace)
+    assert r.status == 124, r.stderr
+    assert r.stderr.startswith("wasm-rr: the recording was interrupted here (timeout after 0.5 s)")
+    assert r.stderr.endswith(
+        f"replay stopped the wasm child it was running at most {MARGIN} instructions past the "
+        "child's last event\n"
+    )
 
 
 def test_a_trace_cut_by_sigkill_replays_no_further_than_a_bound(tmp_path: Path) -> None:

@@ -572,7 +572,7 @@ def _unfinished(plan: stops.StopPlan, rep: Replayer, left: int, outcome: Outcome
         # Every event replayed: the guest ran to where the recording was stopped (a Ctrl-C
         # that came as it ended, too).
         raise RecordingStoppedError(
-            rep.seq, stopped.why, plan.instructions, stopped.exit_status, plan.exact
+            rep.seq, stopped.why, plan.instructions, stopped.exit_status, plan.how
         )
     if not out_of_fuel:
         return

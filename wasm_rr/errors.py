@@ -252,18 +252,12 @@ class RecordingStoppedError(WasmRRError):
     """Replay reached the point where the recording was stopped (Ctrl-C, ``--timeout``): the
     guest is stopped there too, and the exit status is the recording's (130, 124)."""
 
-    def __init__(self, seq: int, why: str, instruction: int, status: int, exact: bool) -> None:
+    def __init__(self, seq: int, why: str, instruction: int, status: int, how: str) -> None:
         self.seq = seq
         self.exit_status = status
-        same = (
-            "replay stopped at the same point"
-            if exact
-            else "replay stopped there (instruction counts are not compared: another wasmtime "
-            "or --allow-code-change)"
-        )
         super().__init__(
             f"the recording was interrupted here ({why}) at instruction {instruction}, after "
-            f"event {seq}; {same}"
+            f"event {seq}; {how}"
         )
 
 

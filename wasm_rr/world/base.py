@@ -471,7 +471,7 @@ class Replayer:
                 f"{got} after {delta} instructions",
             )
         raise RecordingStoppedError(
-            seq, stopped.why, stops.instructions, stopped.exit_status, stops.exact
+            seq, stopped.why, stops.instructions, stopped.exit_status, stops.how
         )
 
     def remaining(self) -> int:

@@ -78,6 +78,21 @@ class StopPlan:
     """For each wasm child still running at the end: the seq of its ``process.wasm_start``
     -> the fuel its store gets."""
 
+    @property
+    def how(self) -> str:
+        """How replay stopped the guest, for the message that says so."""
+        if self.exact:
+            return "replay stopped at the same point"
+        if self.children:
+            return (
+                "replay stopped the wasm child it was running at most "
+                f"{MARGIN} instructions past the child's last event"
+            )
+        return (
+            "replay stopped there (instruction counts are not compared: another wasmtime or "
+            "--allow-code-change)"
+        )
+
 
 def plan(trace: Trace, exact_fuel: bool) -> StopPlan | None:
     """Where a replay of ``trace`` stops its guest; None for a complete trace (it ends when

@@ -29,7 +29,7 @@ from ...world import World
 from .. import interrupt
 from .._wasmtime import call_component
 from ..engines import GuestCode, compile_component, component_engine, first_line, meter
-from ..outcome import settle
+from ..outcome import OUT_OF_FUEL_MESSAGE, last_line, settle
 from . import canon, cli, clocks, filesystem, http, http_client, io, process, random
 from .host import ComponentHost
 
@@ -66,6 +66,10 @@ def wasi_versions(comp: component.Component, engine: wasmtime.Engine) -> dict[st
         if m is not None:
             found.setdefault(m.group(1), []).append(m.group(2))
     return found
+
+
+def _out_of_fuel(exc: wasmtime.WasmtimeError) -> bool:
+    return last_line(str(exc)).removeprefix("wasm trap: ") == OUT_OF_FUEL_MESSAGE
 
 
 def run_component(guest: GuestCode, world: World, *, stock_hot: bool = False) -> Outcome:
@@ -107,7 +111,8 @@ def _run(
         instance = linker.instantiate(store, comp)
     except wasmtime.WasmtimeError as exc:
         interrupt.check()
-        if host.pending is not None:
+        if host.pending is not None or (world.fuel_limit is not None and _out_of_fuel(exc)):
+            # A host call's trap, or a replay stopping where its recording was stopped.
             return settle(host.pending, exc, codes_from_message=True)
         raise GuestLoadError(f"{guest.path} cannot be instantiated: {first_line(exc)}") from None
     run_iface = comp.get_export_index(run)
