@@ -118,7 +118,8 @@ def interrupted(ended: Ended) -> None:
     assert ended.status == 130, ended.output
     assert ended.output.count("wasm-rr: ") == 1, ended.output
     assert "wasm-rr: interrupted" in ended.output, ended.output
-    assert "Traceback" not in ended.output and "Exception ignored" not in ended.output
+    assert "Traceback" not in ended.output, ended.output
+    assert "Exception ignored" not in ended.output, ended.output
 
 
 def replays_to_its_cut(trace: Path, *guest_path: Path) -> None:
@@ -189,11 +190,12 @@ def test_hunt_keeps_what_it_found(tmp_path: Path, delay: float, jobs: int) -> No
     # What it found before ^C is written and listed, and replays.
     traces = sorted(out.glob("fail-*.cbor"))
     if "distinct failure" in ended.output:
-        assert traces and (out / "report.txt").exists()
+        assert traces and (out / "report.txt").exists(), ended.output
     else:
-        assert "interrupted after " in ended.output and "no failure found" in ended.output
+        assert "wasm-rr: interrupted after " in ended.output, ended.output
+        assert "no failure found" in ended.output, ended.output
     for trace in traces:
-        assert trace.name in ended.output
+        assert trace.name in ended.output, ended.output
         r = cli("replay", trace)
         assert r.status == 1 and r.stdout.startswith("FAIL: "), r.stderr
 
