@@ -374,7 +374,7 @@ def test_each_timeout_says_what_it_stops() -> None:
     assert sorted(helps) == ["fuzz", "hunt", "minimize", "record", "replay", "resume", "run"]
     assert helps["record"] == helps["run"]
     assert len({helps[c] for c in ("record", "replay", "resume", "hunt", "minimize", "fuzz")}) == 6
-    assert helps["hunt"].startswith("Stop any one run that takes longer than this; the hunt")
+    assert helps["hunt"].startswith("Stop any one run that takes longer than this: a failure")
     assert helps["minimize"].startswith("Stop any one candidate run")
     assert helps["fuzz"].startswith("Stop any one run that takes longer than this: a crash")
     assert "trace" not in helps["replay"]

@@ -5,16 +5,17 @@ workers and a Dask LocalCluster, and the command line end to end."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import wasmtime
 
 import wasm_rr
-from wasm_rr.abi.interrupt import GuestTimeout
-from wasm_rr.errors import UsageError
+from wasm_rr.errors import RecordingStoppedError, UsageError
 from wasm_rr.hunt import HuntReport, hunt
 
 from .conftest import ROOT, guest
@@ -119,11 +120,67 @@ def test_local_workers_find_what_one_process_finds(two_ways: Path) -> None:
     assert sites(two) == sites(alone)
 
 
-def test_a_run_that_hangs_stops_the_hunt_with_its_seed(tmp_path: Path) -> None:
+SPIN = '(module (func (export "_start") (loop $l (br $l))))'
+
+
+def test_a_run_that_hangs_is_a_failure_with_its_trace(tmp_path: Path) -> None:
     spin = tmp_path / "spin.wasm"
-    spin.write_bytes(wasmtime.wat2wasm('(module (func (export "_start") (loop $l (br $l))))'))
-    with pytest.raises(GuestTimeout, match=r"^run 0, seed 7: the guest ran longer than 0.1 s"):
-        hunt(spin, seed=7, timeout=0.1)
+    spin.write_bytes(wasmtime.wat2wasm(SPIN))
+    report = hunt(spin, seed=7, timeout=0.1)
+    assert report.found and report.stopped == "found" and report.runs == 1
+    hang = report.first
+    assert hang is not None and hang.outcome is None and hang.status == 124
+    assert (hang.run, hang.seed, hang.site.kind) == (0, 7, "timeout")
+    assert hang.site.describe() == "hang (ran longer than 0.1 s)"
+    # The trace ends where the run was stopped, and replays (alone) up to there.
+    with pytest.raises(
+        RecordingStoppedError, match=r"\(timeout after 0.1 s\) at instruction "
+    ) as e:
+        wasm_rr.replay(hang.trace, timeout=60)
+    assert e.value.exit_status == 124
+
+
+def test_hangs_are_counted_as_one_failure(tmp_path: Path) -> None:
+    spin = tmp_path / "spin.wasm"
+    spin.write_bytes(wasmtime.wat2wasm(SPIN))
+    report = hunt(spin, seed=0, timeout=0.05, runs=3, keep_all=True)
+    assert report.stopped == "runs" and [
+        (f.site.kind, f.run, f.count) for f in report.failures
+    ] == [("timeout", 0, 3)]
+
+
+def test_ctrl_c_ends_the_hunt_with_what_it_found(two_ways: Path) -> None:
+    def progress(done: int, failed: int, elapsed: float) -> None:
+        if failed:  # a Ctrl-C once the first batch found something
+            os.kill(os.getpid(), signal.SIGINT)
+
+    report = _ending(lambda: hunt(two_ways, seed=0, runs=100_000, keep_all=True, progress=progress))
+    assert report.stopped == "interrupted" and report.found
+    assert report.runs < 100_000
+    whole = hunt(two_ways, seed=0, runs=report.runs, keep_all=True)
+    assert sites(report) == sites(whole)  # every failure of the runs done is kept
+    for f in report.failures:
+        assert wasm_rr.replay(f.trace).trap is not None or f.status == 1
+
+
+def test_ctrl_c_swallowed_between_runs_still_ends_the_hunt(two_ways: Path) -> None:
+    class Bomb:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)  # raised inside a __del__: Python drops it
+
+    def progress(done: int, failed: int, elapsed: float) -> None:
+        Bomb()
+
+    report = _ending(lambda: hunt(two_ways, seed=0, runs=3000, keep_all=True, progress=progress))
+    assert report.stopped == "interrupted" and report.runs < 3000
+
+
+def _ending(run: Callable[[], HuntReport]) -> HuntReport:
+    """``run()``, failing the test (not ending the session) if the Ctrl-C escapes it."""
+    try:
+        return run()
+    except KeyboardInterrupt:
+        pytest.fail("the Ctrl-C escaped the hunt: what it found is lost")
 
 
 def test_bad_usage_is_a_usage_error() -> None:
@@ -202,6 +259,24 @@ def test_cli_stdin_goes_to_every_run(tmp_path: Path) -> None:
         assert wasm_rr.replay(out).stdout == b"some input\n"
     run = wasm_rr_cli("hunt", cat, "-o", out, "--stdin", tmp_path / "missing")
     assert run.returncode == 125 and "--stdin" in run.stderr
+
+
+def test_cli_keeps_a_hang_and_its_trace_replays_to_where_it_stopped(tmp_path: Path) -> None:
+    spin = tmp_path / "spin.wasm"
+    spin.write_bytes(wasmtime.wat2wasm(SPIN))
+    out = tmp_path / "hang.cbor"
+    run = wasm_rr_cli("hunt", spin, "-o", out, "--timeout", "0.2", "--seed", "3")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("found a failure after 1 run (")
+    assert run.stdout.rstrip().endswith(
+        f"hang (ran longer than 0.2 s) (run 0, seed 3); replay: wasm-rr replay {out}"
+    )
+    replayed = wasm_rr_cli("replay", out)
+    assert replayed.returncode == 124
+    assert replayed.stderr.startswith(
+        "wasm-rr: the recording was interrupted here (timeout after 0.2 s) at instruction "
+    )
+    assert replayed.stderr.endswith(", after event 0; replay stopped at the same point\n")
 
 
 def test_cli_budget_runs_out(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, TypeVar, cast
 import click
 
 from . import __version__, api, engine
+from .abi.interrupt import Watchdog
 from .config import DirSpec, env_problem
 from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
@@ -535,8 +536,8 @@ def _starts_with(path: str, prefix: bytes) -> bool:
 @_FAMILY_OPTIONS[2]
 @_FAMILY_OPTIONS[3]
 @_timeout_option(
-    "Stop any one run that takes longer than this; the hunt then stops there (exit status "
-    "124) and keeps no trace of that run (default: no limit)."
+    "Stop any one run that takes longer than this: a failure of its own (a hang, site "
+    "`timeout`), kept with its trace, which replays to where it was stopped (default: no limit)."
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def hunt(
@@ -596,6 +597,9 @@ def hunt(
         )
     rate = f"{report.rate:.0f} runs/s"
     replay = "wasm-rr replay " + ("" if not no_embed_guest else f"{guest} ")
+    interrupted = report.stopped == "interrupted"
+    if interrupted and not report.found:
+        raise Interrupted(f"interrupted after {_hunt_runs(report.runs)}, no failure found")
     if not report.found:
         budget = "time ran out" if report.stopped == "time" else "the runs ran out"
         click.echo(f"no failure in {_hunt_runs(report.runs)} ({rate}): {budget}")
@@ -610,7 +614,7 @@ def hunt(
         for name, data in (("stdout", first.stdout), ("stderr", first.stderr)):
             for line in data.decode("utf-8", "replace").splitlines()[-3:]:
                 click.echo(f"  {name}| {line}")
-        raise SystemExit(0)
+        _hunt_end(interrupted, report.runs)
     lines = [
         f"{len(report.failures)} distinct failure{'s' if len(report.failures) > 1 else ''} "
         f"in {_hunt_runs(report.runs)} ({rate}); {_hunt_runs(report.failed_runs)} failed:"
@@ -626,6 +630,16 @@ def hunt(
     lines.append(f"replay: {replay}{last}")
     _hunt_write(os.path.join(output, "report.txt"), ("\n".join(lines) + "\n").encode())
     click.echo("\n".join(lines))
+    _hunt_end(interrupted, report.runs)
+
+
+def _hunt_end(interrupted: bool, runs: int) -> None:
+    """Exit 0 (a failure was found), or after a Ctrl-C 130, what was found being written."""
+    if interrupted:
+        raise Interrupted(
+            f"interrupted after {_hunt_runs(runs)}; the failures found before it are written "
+            "(above)"
+        )
     raise SystemExit(0)
 
 
@@ -1203,7 +1217,10 @@ def main(argv: list[str] | None = None) -> None:
     _guest_stderr.clear()
     _command.clear()
     try:
-        cli.main(args=argv, prog_name="wasm-rr", standalone_mode=False)
+        # One watchdog for the whole command: a Ctrl-C that lands where it cannot be raised,
+        # or is swallowed there (between two runs of a hunt), still ends the command.
+        with Watchdog():
+            cli.main(args=argv, prog_name="wasm-rr", standalone_mode=False)
     except WasmRRError as exc:
         _say(exc.for_command(_command[0]) if _command else str(exc))
         if exc.context:  # e.g. a .tape error's source line and caret, below the message

@@ -22,7 +22,7 @@ TOP_FRAMES = 3
 class CrashSite:
     """Where a run failed: ``trap`` code and frames, or ``exit`` status."""
 
-    kind: str  # "trap" | "exit"
+    kind: str  # "trap" | "exit" | "timeout" (a hang)
     code: str
     """The trap code (``unreachable``, ``memory out of bounds``...) or the exit status."""
     frames: tuple[tuple[int, str | None, int], ...] = ()
@@ -40,6 +40,8 @@ class CrashSite:
         """``trap unreachable at parse_header+0x1f3 <- main``, or ``exit 1``."""
         if self.kind == "exit":
             return f"exit {self.code}"
+        if self.kind == HANG:
+            return f"hang (ran {self.code})"
         where = " <- ".join(
             f"{name or f'<wasm function {index}>'}@{offset:#x}"
             for index, name, offset in self.frames
@@ -57,3 +59,12 @@ def crash_site(outcome: Outcome) -> CrashSite:
         for f in trap.frames[:TOP_FRAMES]
     )
     return CrashSite("trap", trap.code or trap.message.splitlines()[0][:80], frames)
+
+
+HANG = "timeout"
+"""The kind of the site of a run stopped by its timeout (``fuzz``, ``hunt``)."""
+
+
+def hang_site(timeout: float) -> CrashSite:
+    """The site of every run that ran longer than ``timeout`` seconds."""
+    return CrashSite(HANG, f"longer than {timeout:g} s")

@@ -8,6 +8,7 @@ wrong with the inputs or a divergence is a :class:`~wasm_rr.errors.WasmRRError`,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
@@ -21,8 +22,9 @@ from typing import TYPE_CHECKING
 import blake3
 
 from . import __version__
+from .abi import interrupt
 from .abi.engines import compile_module
-from .abi.interrupt import Watchdog
+from .abi.interrupt import GuestTimeout, Watchdog
 from .abi.memory import GuestFault, GuestMemory
 from .abi.outcome import HostErrorHook
 from .abi.p1 import run_module
@@ -37,7 +39,9 @@ from .errors import (
     NotWasmError,
     OutcomeMismatchError,
     RecordingCutOffError,
+    RecordingStoppedError,
     TapeCompileError,
+    TraceWriteError,
     UnusedEventsError,
     UsageError,
 )
@@ -59,9 +63,11 @@ from .world import (
     Sources,
     Streams,
     World,
+    journal,
     live_world,
     recording_world,
     replaying_world,
+    stops,
 )
 from .world import cli as cli_family
 from .world import stdio as stdio_family
@@ -72,6 +78,7 @@ from .world.stdio import STDERR, STDOUT
 if TYPE_CHECKING:
     # Imported where used: a recording run never reads a trace.
     from .trace import reader
+    from .world.base import Replayer
     from .world.process import Completed, Request
 
 WASMTIME_VERSION = installed("wasmtime")
@@ -317,6 +324,9 @@ def _run_child(parent: World, wasm_path: str, request: Request) -> Completed:
     impls["cli"] = cli_family.FAMILY.live(ctx)
     impls["io"] = stdio_family.FAMILY.live(ctx)
     child = World(impls, ctx, parent.mode, parent.recorder, parent.replayer, build=parent.get)
+    if parent.stops is not None and parent.replayer is not None:
+        # Replaying a child that was still running when the recording ended: bounded too.
+        child.fuel_limit = parent.stops.children.get(parent.replayer.seq)
     start = time.monotonic_ns()
     try:
         outcome = run_module(guest, child)
@@ -439,21 +449,30 @@ def record(
     if guest.kind == "module":
         compile_module(guest)
     live = _live_world(config, streams, sources)
-    try:
-        writer = TraceWriter(trace_path, _header(guest, config, embed_guest))
-    except BaseException:
-        live.close()
-        raise
-    register = SiteRegister(guest.sites) if guest.sites is not None else None
-    if register is not None:
-        writer.enable_sites(register)
-    # Recording starts after the site register is attached: the hot paths capture writer.put.
-    world = _provide(recording_world(live, writer))
+    with interrupt.held():  # a Ctrl-C from here stops the run at its start: the trace is closed
+        try:
+            writer = TraceWriter(trace_path, _header(guest, config, embed_guest))
+        except BaseException:
+            live.close()
+            raise
+        register = SiteRegister(guest.sites) if guest.sites is not None else None
+        if register is not None:
+            writer.enable_sites(register)
+        # Recording starts after the site register is attached: the hot paths capture put.
+        world = _provide(recording_world(live, writer))
+    started = time.monotonic_ns()
     try:
         outcome = _run(guest, world, register, timeout, _KEPT)
-    except BaseException:
-        writer.close(None)  # keep every event recorded so far; the trace reads as cut off
-        world.close()
+    except BaseException as exc:
+        # Keep every event recorded so far (the trace reads as cut off), and where a Ctrl-C
+        # or the timeout stopped the guest: replay stops it there too.
+        try:
+            _note_stop(writer, exc, time.monotonic_ns() - started, timeout)
+        finally:
+            writer.close(None)
+            world.close()
+        if isinstance(exc, GuestTimeout) and writer.data is not None:
+            exc.trace = writer.data
         raise
     world.close()
     writer.close(footer(writer, world, outcome))
@@ -464,6 +483,19 @@ def record(
         guest.sites,
         writer.data,
     )
+
+
+def _note_stop(writer: TraceWriter, exc: BaseException, ran_ns: int, timeout: float | None) -> None:
+    """End a recording stopped by Ctrl-C or its timeout with a ``journal.stopped`` event,
+    stamped with the instructions the guest ran since the last event."""
+    if isinstance(exc, KeyboardInterrupt):
+        fields: tuple[object, ...] = (journal.INTERRUPT, ran_ns, None)
+    elif isinstance(exc, GuestTimeout) and timeout is not None:
+        fields = (journal.TIMEOUT, ran_ns, round(timeout * 1e9))
+    else:
+        return  # any other end is a cut: replay bounds it (see world.stops)
+    with contextlib.suppress(TraceWriteError, OSError):  # a full disk: the cut stays a cut
+        writer.last_event(writer.code(journal.STOPPED), *fields)
 
 
 def replay(
@@ -489,6 +521,10 @@ def replay(
     )
     rep = world.replayer
     assert rep is not None
+    plan = stops.plan(trace, check_fuel)
+    if plan is not None:  # an unfinished recording: the guest stops where it ends
+        world.stops = plan
+        world.fuel_limit = plan.limit
     register = SiteRegister(guest.sites) if guest.sites is not None else None
     if register is not None:
         rep.enable_sites(register)
@@ -497,6 +533,8 @@ def replay(
     finally:
         world.close()
     left = rep.remaining()
+    if plan is not None:
+        _unfinished(plan, rep, left, outcome)
     if left:
         raise UnusedEventsError(
             rep.seq + 1,
@@ -523,6 +561,28 @@ def replay(
                 "re-record"
             )
     return RunResult(outcome, rep.seq, trace.path, guest.sites)
+
+
+def _unfinished(plan: stops.StopPlan, rep: Replayer, left: int, outcome: Outcome) -> None:
+    """A replay of an unfinished recording ended (the guest was stopped where the recording
+    ends, or it ended there itself): say where, as the recording's end does."""
+    stopped = plan.stopped
+    out_of_fuel = outcome.trap is not None and outcome.trap.code == "OUT_OF_FUEL"
+    if stopped is not None and rep.seq == plan.events:
+        # Every event replayed: the guest ran to where the recording was stopped (a Ctrl-C
+        # that came as it ended, too).
+        raise RecordingStoppedError(
+            rep.seq, stopped.why, plan.instructions, stopped.exit_status, plan.how
+        )
+    if not out_of_fuel:
+        return
+    if stopped is None and left == 0:
+        raise RecordingCutOffError(rep.seq, stops.MARGIN)
+    raise UnusedEventsError(
+        rep.seq + 1,
+        f"{left} more event(s), next {rep.next_description()}",
+        f"was stopped at instruction {plan.limit}, where the recording ends",
+    )
 
 
 def run_live(

@@ -281,13 +281,34 @@ class GuestNotCarriedError(EmbeddedGuestError):
 
 
 class RecordingCutOffError(WasmRRError):
-    """Replay reached the point where an interrupted recording stops."""
+    """Replay reached the point where an interrupted recording stops. ``past``: the guest ran
+    on after the last event without calling the host, and replay stopped it after this many
+    instructions (the trace holds nothing about what came later)."""
 
-    def __init__(self, seq: int) -> None:
+    def __init__(self, seq: int, past: int | None = None) -> None:
         self.seq = seq
+        stopped = (
+            ""
+            if past is None
+            else f", and stopped the guest {past} instructions past it (the recording holds "
+            "nothing after it)"
+        )
         super().__init__(
             f"the recording was cut off after event {seq} (it has no footer: the recorder was "
-            "killed or the file truncated); replay reproduced the run up to that point"
+            f"killed or the file truncated); replay reproduced the run up to that point{stopped}"
+        )
+
+
+class RecordingStoppedError(WasmRRError):
+    """Replay reached the point where the recording was stopped (Ctrl-C, ``--timeout``): the
+    guest is stopped there too, and the exit status is the recording's (130, 124)."""
+
+    def __init__(self, seq: int, why: str, instruction: int, status: int, how: str) -> None:
+        self.seq = seq
+        self.exit_status = status
+        super().__init__(
+            f"the recording was interrupted here ({why}) at instruction {instruction}, after "
+            f"event {seq}; {how}"
         )
 
 

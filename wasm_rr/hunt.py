@@ -11,9 +11,12 @@
 Every run is recorded in memory (nothing is written until a run fails) against fresh clocks and
 random bytes: the host's, or with ``seed`` the reproducible :func:`~wasm_rr.api.seeded_sources`
 of ``seed + i`` for run ``i``. A run *fails* when the ``until`` predicate holds
-(:mod:`wasm_rr.predicate`; the default ``fail`` is a trap or a non-zero exit). Without
-``keep_all`` the hunt stops at the first failure; with it, it runs to the budget and keeps one
-trace per distinct failure (:func:`~wasm_rr.crashes.crash_site`), with how often each happened.
+(:mod:`wasm_rr.predicate`; the default ``fail`` is a trap or a non-zero exit); a run that
+exceeds ``timeout`` is a failure of its own, a *hang*, kept with its trace (which replays up to
+where the run was stopped). Without ``keep_all`` the hunt stops at the first failure; with it,
+it runs to the budget and keeps one trace per distinct failure
+(:func:`~wasm_rr.crashes.crash_site`), with how often each happened. A Ctrl-C ends the hunt
+with what it found so far (``stopped == "interrupted"``).
 
 Runs are sent to the workers (:mod:`wasm_rr.scale`: this process, ``jobs`` local processes, or
 a Dask cluster) in batches of up to :data:`MAX_BATCH` runs, sized to take about
@@ -24,16 +27,17 @@ back with its run count and the failing runs' traces as bytes.
 from __future__ import annotations
 
 import functools
+import io
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import predicate, scale
-from .abi.interrupt import GuestTimeout
+from .abi.interrupt import EXIT_TIMEOUT, GuestTimeout, Watchdog
 from .api import GuestSpec, Program, seeded_sources
 from .config import DirSpec, RunConfig
-from .crashes import CrashSite, crash_site
+from .crashes import CrashSite, crash_site, hang_site
 from .errors import UsageError, WasmRRError
 from .trace.schema import Outcome
 from .world import HOST
@@ -69,7 +73,8 @@ class Failure:
     """The seed its sources came from (``seed + run``), or ``None`` for the host's."""
     count: int
     """How many runs of the hunt failed this way."""
-    outcome: Outcome
+    outcome: Outcome | None
+    """How the run ended; None for a hang (it ran longer than the hunt's ``timeout``)."""
     stdout: bytes
     stderr: bytes
     trace: bytes = field(repr=False)
@@ -77,7 +82,9 @@ class Failure:
 
     @property
     def status(self) -> int:
-        """The exit status the command line gives this run (134 for a trap)."""
+        """The exit status the command line gives this run (134 for a trap, 124 for a hang)."""
+        if self.outcome is None:
+            return EXIT_TIMEOUT
         if self.outcome.trap is not None:
             return 134
         return (self.outcome.exit_code or 0) & 0xFF
@@ -94,7 +101,7 @@ class HuntReport:
     workers: int
     stopped: str
     """Why the hunt stopped: ``found`` (the first failure), ``runs`` or ``time`` (the
-    budget ran out)."""
+    budget ran out), or ``interrupted`` (Ctrl-C: the failures are those found before it)."""
 
     @property
     def found(self) -> bool:
@@ -141,7 +148,7 @@ class _Found:
     run: int
     site: CrashSite
     count: int
-    outcome: Outcome
+    outcome: Outcome | None
     stdout: bytes
     stderr: bytes
     trace: bytes = field(repr=False)
@@ -153,8 +160,10 @@ class _Done:
     runs: int
     found: tuple[_Found, ...]
     seconds: float
-    error: tuple[bool, str] | None = None
-    """A run's error: whether it was a timeout, and the message."""
+    error: str | None = None
+    """A run's error (a :class:`~wasm_rr.errors.WasmRRError`'s message)."""
+    interrupted: bool = False
+    """A Ctrl-C stopped the batch (in this process) after ``runs`` runs."""
 
 
 @functools.lru_cache(maxsize=16)
@@ -164,17 +173,29 @@ def _predicate(text: str | None) -> predicate.Predicate:
 
 def _run_batch(batch: _Batch) -> _Done:
     """Run one batch (in a worker): record each run in memory and keep the failing ones (the
-    first of each site with ``keep_all``, else the first and stop)."""
+    first of each site with ``keep_all``, else the first and stop). A hang is a failure whose
+    trace ends where the run was stopped."""
     prog = scale.program(batch.wasm, batch.name)
     until = _predicate(batch.until)
     view = predicate.RunView
     found: dict[str, _Found] = {}
     t0 = time.monotonic()
     runs = 0
+
+    def keep(
+        i: int, site: CrashSite, outcome: Outcome | None, trace: bytes, out: bytes, err: bytes
+    ) -> None:
+        seen = found.get(site.id)
+        if seen is not None:
+            found[site.id] = replace(seen, count=seen.count + 1)
+        else:
+            found[site.id] = _Found(i, site, 1, outcome, out, err, trace)
+
     for i in range(batch.start, batch.start + batch.count):
         if batch.seconds is not None and runs and time.monotonic() - t0 >= batch.seconds:
             break
         sources = HOST if batch.seed is None else seeded_sources(batch.seed + i)
+        out, err = io.BytesIO(), io.BytesIO()
         try:
             r = prog.record(
                 config=batch.config,
@@ -182,27 +203,25 @@ def _run_batch(batch: _Batch) -> _Done:
                 sources=sources,
                 timeout=batch.timeout,
                 embed_guest=batch.embed_guest,
+                stdout=out,
+                stderr=err,
             )
-        except GuestTimeout:
-            seed = "" if batch.seed is None else f", seed {batch.seed + i}"
-            message = (
-                f"run {i}{seed}: the guest ran longer than {batch.timeout:g} s (--timeout); "
-                "hunt stops at a run that hangs and keeps no trace of it"
-            )
-            return _Done(batch.start, runs, tuple(found.values()), 0.0, (True, message))
-        except WasmRRError as exc:  # sent back as text: a worker's traceback may not pickle
-            return _Done(batch.start, runs, tuple(found.values()), 0.0, (False, str(exc)))
-        runs += 1
-        out, err = r.stdout or b"", r.stderr or b""
-        if not until(view(r.outcome, out, err)):
+        except GuestTimeout as hang:
+            runs += 1
+            assert batch.timeout is not None and hang.trace is not None
+            keep(i, hang_site(batch.timeout), None, hang.trace, out.getvalue(), err.getvalue())
+            if not batch.keep_all:
+                break
             continue
-        site = crash_site(r.outcome)
-        seen = found.get(site.id)
-        if seen is not None:
-            found[site.id] = replace(seen, count=seen.count + 1)
-        else:
-            assert r.trace is not None
-            found[site.id] = _Found(i, site, 1, r.outcome, out, err, r.trace)
+        except KeyboardInterrupt:  # in this process (workers ignore SIGINT): keep what it found
+            return _Done(batch.start, runs, tuple(found.values()), 0.0, interrupted=True)
+        except WasmRRError as exc:  # sent back as text: a worker's traceback may not pickle
+            return _Done(batch.start, runs, tuple(found.values()), 0.0, str(exc))
+        runs += 1
+        if not until(view(r.outcome, out.getvalue(), err.getvalue())):
+            continue
+        assert r.trace is not None
+        keep(i, crash_site(r.outcome), r.outcome, r.trace, out.getvalue(), err.getvalue())
         if not batch.keep_all:
             break
     return _Done(batch.start, runs, tuple(found.values()), time.monotonic() - t0)
@@ -239,8 +258,10 @@ def hunt(
     ``distributed.Client``), share the runs. ``seed`` makes the hunt reproducible (run ``i``
     sees :func:`~wasm_rr.api.seeded_sources` of ``seed + i``). ``config`` replaces ``args``,
     ``env``, ``dirs`` and ``families``; ``stdin`` is given to every run; ``timeout`` limits
-    each run (a run that exceeds it stops the hunt with
-    :class:`~wasm_rr.abi.interrupt.GuestTimeout`)."""
+    each run (a run that exceeds it is a failure of its own, a hang: site ``timeout``, outcome
+    None). A Ctrl-C (``KeyboardInterrupt``) ends the hunt at once: the report holds what was
+    found before it, ``stopped == "interrupted"`` (runs still going in worker processes are
+    abandoned)."""
     _predicate(until)  # a bad expression fails here, before any worker starts
     if runs is not None and runs < 1:
         raise UsageError(f"--runs {runs}: expected at least 1 run")
@@ -253,17 +274,39 @@ def hunt(
     prog = guest if isinstance(guest, Program) else Program(guest)
     cfg = config or prog.config(args, env, dirs, families)
     scale.adopt(prog)  # in this process, runs reuse the compiled program
-    pool = scale.workers(jobs, cluster)
+    state = _State(time.monotonic())
     try:
-        return _hunt(
-            pool, prog, cfg, until, runs, seconds, keep_all, seed, stdin, timeout, embed_guest,
-            progress,
-        )  # fmt: skip
-    finally:
-        pool.close()
+        with Watchdog():  # a Ctrl-C swallowed between two runs still ends the hunt
+            pool = scale.workers(jobs, cluster)
+            state.workers = pool.size
+            try:
+                _hunt(
+                    state, pool, prog, cfg, until, runs, seconds, keep_all, seed, stdin,
+                    timeout, embed_guest, progress,
+                )  # fmt: skip
+            finally:
+                pool.close()  # after a Ctrl-C: without waiting for the runs going on
+    except KeyboardInterrupt:
+        state.stopped = "interrupted"
+    ordered = tuple(sorted(state.failures.values(), key=lambda f: f.run))
+    return HuntReport(
+        state.runs, time.monotonic() - state.t0, ordered, state.workers, state.stopped
+    )
+
+
+@dataclass
+class _State:
+    """What the hunt found so far (kept when a Ctrl-C ends it)."""
+
+    t0: float
+    runs: int = 0
+    failures: dict[str, Failure] = field(default_factory=dict)
+    workers: int = 1
+    stopped: str = "runs"
 
 
 def _hunt(
+    state: _State,
     pool: scale.Workers,
     prog: Program,
     cfg: RunConfig,
@@ -276,14 +319,13 @@ def _hunt(
     timeout: float | None,
     embed_guest: bool,
     progress: Progress | None,
-) -> HuntReport:
-    t0 = time.monotonic()
+) -> None:
+    t0 = state.t0
     deadline = None if seconds is None else t0 + seconds
-    done_runs = 0
-    failures: dict[str, Failure] = {}
+    failures = state.failures
 
     def batches() -> Iterator[_Batch]:
-        for start, count in _sizes(runs, lambda: _batch_size(done_runs, t0, pool.size)):
+        for start, count in _sizes(runs, lambda: _batch_size(state.runs, t0, pool.size)):
             left = None
             if deadline is not None:
                 left = deadline - time.monotonic()
@@ -296,23 +338,22 @@ def _hunt(
 
     for result in pool.map(_run_batch, batches()):
         if result.error is not None:
-            timed_out, message = result.error
-            raise GuestTimeout(message) if timed_out else UsageError(message)
-        done_runs += result.runs
+            raise UsageError(result.error)
+        state.runs += result.runs
         for f in result.found:
             _merge(failures, f, seed)
+        if result.interrupted:
+            raise KeyboardInterrupt
         if progress is not None:
-            progress(done_runs, sum(f.count for f in failures.values()), time.monotonic() - t0)
+            progress(state.runs, sum(f.count for f in failures.values()), time.monotonic() - t0)
         if failures and not keep_all:
             break
     if failures and not keep_all:
-        stopped = "found"
-    elif runs is not None and done_runs >= runs:
-        stopped = "runs"
+        state.stopped = "found"
+    elif runs is not None and state.runs >= runs:
+        state.stopped = "runs"
     else:
-        stopped = "time"
-    ordered = tuple(sorted(failures.values(), key=lambda f: f.run))
-    return HuntReport(done_runs, time.monotonic() - t0, ordered, pool.size, stopped)
+        state.stopped = "time"
 
 
 def _sizes(runs: int | None, size: Callable[[], int]) -> Iterator[tuple[int, int]]:

@@ -17,8 +17,10 @@ resolved by the effect's family policy (see :mod:`wasm_rr.world.journal`, docs/r
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +29,7 @@ import cbor2
 
 from . import __version__
 from .abi.engines import compile_module
+from .abi.interrupt import GuestTimeout
 from .config import RunConfig
 from .engine import (
     _KEPT,
@@ -34,6 +37,7 @@ from .engine import (
     Guest,
     RunResult,
     SiteRegister,
+    _note_stop,
     _provide,
     _run,
     as_guest,
@@ -44,6 +48,7 @@ from .errors import (
     CodeHashMismatchError,
     PendingIntentError,
     ResumeError,
+    TraceWriteError,
     UnresolvedIntentError,
     UnusedEventsError,
 )
@@ -51,14 +56,14 @@ from .trace import reader
 from .trace.events import BLOB, SITE
 from .trace.reader import _decode_prefix
 from .trace.writer import TraceWriter
-from .world import HOST, Context, Sources, Streams, World, live_world
+from .world import HOST, Context, Sources, Streams, World, live_world, stops
 from .world import clocks as clocks_family
 from .world import http as http_family
 from .world import process as process_family
 from .world import stdio as stdio_family
 from .world.base import Recorder, Replayer, WorldError, ZeroFuel
 from .world.fs import FsConfigError, LiveFs, OpenFlags
-from .world.journal import ASSUME_DONE, ASSUME_NOT_DONE, Journal
+from .world.journal import ASSUME_DONE, ASSUME_NOT_DONE, STOPPED, Journal
 from .world.registry import EVENTS, FAMILIES
 
 ASSUME = (ASSUME_DONE, ASSUME_NOT_DONE)
@@ -318,7 +323,8 @@ def _check(trace: reader.Trace, guest: Guest) -> None:
             f"cannot resume {p}: the recording is complete (it ends with its footer); there is "
             "nothing to resume, replay it with `wasm-rr replay`"
         )
-    missing = sorted(set(EVENTS) - set(trace.header.kinds.values()), key=_journal_first)
+    optional = {STOPPED.name}  # only a stopped recording ends with one
+    missing = sorted(set(EVENTS) - set(trace.header.kinds.values()) - optional, key=_journal_first)
     if trace.version < 2 or missing:
         raise ResumeError(
             f"cannot resume {p}: it was recorded before wasm-rr journalled effects (it lacks "
@@ -375,7 +381,8 @@ def resume(
     the cut is written to ``streams`` again, so they get the whole run's output."""
     if assume is not None and assume not in ASSUME:
         raise ValueError(f"assume must be one of {ASSUME}, not {assume!r}")
-    trace = reader.load(trace_path)
+    loaded = reader.load(trace_path)
+    trace = stops.without_stop(loaded)  # stopped there: it goes on from there
     guest = embedded_guest(trace) if guest_path is None else as_guest(guest_path)
     _check(trace, guest)
     cut = scan(trace)
@@ -424,6 +431,7 @@ def resume(
         state.switches[family.name] = _Switch(state.replaying[family.name], state)
     world = _provide(World(dict(state.switches), ctx, "resume", recorder, rep))
     state.world = world
+    started = time.monotonic_ns()
     try:
         outcome = _run(guest, world, register, timeout, _KEPT)
         if not state.switched and not state.used_up():
@@ -432,13 +440,41 @@ def resume(
                 f"{cut.events - rep.seq} more event(s), next {rep.next_description()}",
                 f"ended ({outcome.describe()})",
             )
-    except BaseException:
-        writer.close(None)
-        _close(world, live, state)
+    except BaseException as exc:
+        try:
+            stopped = isinstance(exc, KeyboardInterrupt | GuestTimeout)
+            if state.switched or (stopped and state.used_up() and world.fuel is not None):
+                # Stopped while running on (past the cut, perhaps without a call since): how
+                # far it got, as a recording says it.
+                if not state.switched and world.fuel is not None:
+                    writer.attach_fuel(world.fuel, rep.fuel_mark())
+                _note_stop(writer, exc, time.monotonic_ns() - started, timeout)
+            else:  # stopped before the cut: the trace stays as it was
+                _restore_stop(writer, loaded)
+        finally:
+            writer.close(None)
+            _close(world, live, state)
         raise
     _close(world, live, state)
     writer.close(footer(writer, world, outcome))
     return RunResult(outcome, writer.events, p, guest.sites)
+
+
+def _restore_stop(writer: TraceWriter, trace: reader.Trace) -> None:
+    """Write back the ``journal.stopped`` event ``trace`` ended with, if it did (resuming
+    dropped it, then was stopped before it got there)."""
+    plan = stops.plan(trace, True)
+    stopped = plan.stopped if plan is not None else None
+    if stopped is None:
+        return
+    with contextlib.suppress(TraceWriteError, OSError):  # a full disk: the cut stays a cut
+        writer.event_with_fuel(
+            writer.code(STOPPED),
+            stopped.fuel,
+            stopped.reason,
+            stopped.after_ns,
+            stopped.timeout_ns,
+        )
 
 
 def _close(world: World, live: World, state: _Resuming) -> None:

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import multiprocessing
+import os
+import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
@@ -47,19 +51,69 @@ class InProcess:
 
 class LocalProcesses:
     """``jobs`` worker processes on this machine (started fresh: ``spawn``, so no wasmtime
-    state is inherited)."""
+    state is inherited).
+
+    A Ctrl-C is this process's to handle. Workers are started with SIGINT held and then only
+    stop their runs on it (:func:`~wasm_rr.abi.interrupt.in_worker`: the terminal's Ctrl-C
+    reaches them too); closing the pool while a ``KeyboardInterrupt`` is being handled sets a
+    flag they share and sends each a SIGINT, so that the runs they are in stop at once (a hang
+    too, a worker still starting at its first run), and does not wait for them."""
 
     def __init__(self, jobs: int) -> None:
         self.size = jobs
+        context = multiprocessing.get_context("spawn")
+        self._pids = context.Array("q", jobs)
+        self._stop = context.RawValue("b", 0)
         self._pool = concurrent.futures.ProcessPoolExecutor(
-            jobs, mp_context=multiprocessing.get_context("spawn")
+            jobs,
+            mp_context=context,
+            initializer=_worker_start,
+            initargs=(self._pids, self._stop),
         )
 
     def map(self, job: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
-        return _windowed(lambda task: self._pool.submit(job, task), tasks, 2 * self.size)
+        return _windowed(self._submit(job), tasks, 2 * self.size)
+
+    def _submit(self, job: Callable[[T], R]) -> Callable[[T], Any]:
+        pool = self._pool
+
+        def submit(task: T) -> Any:
+            # Workers are spawned by a submit: with SIGINT held, which they inherit, so that a
+            # Ctrl-C before their start-up is done waits for their own handler.
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                return pool.submit(job, task)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+        return submit
 
     def close(self) -> None:
+        """Wait for the tasks running; after a Ctrl-C (closing while a ``KeyboardInterrupt``
+        is being handled), stop them and do not wait."""
+        if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            self._stop.value = 1  # seen at every tick of a run, and before every run
+            with self._pids.get_lock():
+                pids = [pid for pid in self._pids[:] if pid]
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGINT)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            return
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_start(pids: Any, stop: Any) -> None:
+    """The first thing a local worker process runs: say who it is, and stop its runs when told
+    to (``stop``, a SIGINT)."""
+    from .abi.interrupt import in_worker
+
+    in_worker(stop)
+    with pids.get_lock():
+        for slot, pid in enumerate(pids):
+            if not pid:
+                pids[slot] = os.getpid()
+                break
 
 
 CONNECT_TIMEOUT = 5

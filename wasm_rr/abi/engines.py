@@ -12,10 +12,12 @@ import wasmtime
 
 from ..compiled import compiled
 from ..errors import GuestLoadError
-from ._wasmtime import disable_concurrency_support
+from ._wasmtime import disable_concurrency_support, fuel_cell
 
 if TYPE_CHECKING:
     from wasmtime import component
+
+    from ..world import World
 
 
 class GuestCode(Protocol):
@@ -94,6 +96,15 @@ def compile_module(guest: GuestCode) -> wasmtime.Module:
             ) from None
 
     return compiled(engine, guest.wasm, wasmtime.Module, MODULE_SETTINGS, compile, guest.cache)
+
+
+def meter(store: wasmtime.Store, world: World) -> None:
+    """Count the store's instructions for ``world`` (its events are stamped with them), with
+    the fuel ``world.fuel_limit`` gives (a replay that must stop where its recording does)."""
+    cell = fuel_cell(store)
+    if world.fuel_limit is not None:
+        store.set_fuel(world.fuel_limit)
+    world.attach_fuel(cell)
 
 
 def first_line(exc: BaseException) -> str:

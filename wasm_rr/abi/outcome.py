@@ -57,6 +57,9 @@ _TRAP_MESSAGES = {
     "interrupt": "INTERRUPT",
     "all fuel consumed by WebAssembly": "OUT_OF_FUEL",
 }
+OUT_OF_FUEL_MESSAGE = "all fuel consumed by WebAssembly"
+"""wasmtime's message for a store that ran out of fuel (a replay stopping its guest where
+the recording was stopped: see ``wasm_rr.world.stops``)."""
 
 
 def frames_of(err: Failure) -> list[list[object]]:

@@ -220,6 +220,13 @@ class TraceWriter:
     attach_fuel: Callable[..., None]
     """Stamp events with fuel read from ``cell[0]`` (instructions executed so far)."""
 
+    swap_fuel: Callable[[Any], None]
+    """Read the same count from another cell from now on (the count since the last event
+    goes on)."""
+
+    fuel_since: Callable[[], int]
+    """Instructions executed since the last event."""
+
     data: bytes | None = None
     """An in-memory trace's bytes, once closed."""
 
@@ -436,6 +443,14 @@ class TraceWriter:
             fuel_cell = cell
             fuel_last = cell[0] if mark is None else mark
 
+        def swap_fuel(cell: Any) -> None:
+            # The same count, read from another cell (the store's, frozen as the store ends).
+            nonlocal fuel_cell
+            fuel_cell = cell
+
+        def fuel_since() -> int:
+            return int(fuel_cell[0] - fuel_last)
+
         def count_event() -> None:
             nonlocal events
             events += 1
@@ -458,6 +473,8 @@ class TraceWriter:
         self.reads_summed = reads_summed
         self.write_raw = write_raw
         self.attach_fuel = attach_fuel
+        self.swap_fuel = swap_fuel
+        self.fuel_since = fuel_since
         self._count_event = count_event
         self._state = state
         self._mm = mm
@@ -514,6 +531,11 @@ class TraceWriter:
     def event(self, kind: int, *fields: Any) -> None:
         """Append one event of code ``kind`` (see :meth:`code`) with these field values."""
         self.put(kind, b"".join(map(enc_item, fields)))
+
+    def last_event(self, kind: int, *fields: Any) -> None:
+        """Append an event stamped with the instructions executed since the previous one, and
+        with no site record: what ends a recording that was stopped (``journal.stopped``)."""
+        self.event_with_fuel(kind, self.fuel_since(), *fields)
 
     def event_with_fuel(self, kind: int, fuel: int, *fields: Any) -> None:
         """Append an event with a given fuel delta (for tools that re-write traces)."""

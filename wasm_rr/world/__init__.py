@@ -21,7 +21,7 @@ from . import fs as _fs
 from . import poll as _poll
 from . import random as _random
 from . import stdio as _stdio
-from .base import FuelCell, Recorder, Replayer, WorldError, ZeroFuel
+from .base import FrozenFuel, FuelCell, Recorder, Replayer, WorldError, ZeroFuel
 from .family import (
     HOST,
     ByteSource,
@@ -37,6 +37,7 @@ from .registry import FAMILIES
 
 if TYPE_CHECKING:
     from ..trace.reader import Trace
+    from .stops import StopPlan
 
 __all__ = [
     "HOST",
@@ -81,6 +82,12 @@ class World:
         self.recorder = recorder
         self.replayer = replayer
         self.fuel: FuelCell | None = None
+        self.fuel_limit: int | None = None
+        """The fuel the guest's store gets (None: more than any run uses). A replay of a
+        stopped or cut-off recording sets it: the guest is stopped where the recording ends."""
+        self.stops: StopPlan | None = None
+        """Where a replay of a stopped or cut-off recording stops its guest (and wasm children
+        running at the cut)."""
         self.clocks: _clocks.Clocks = impls["clock"]
         self.random: _random.Random = impls["random"]
         self.cli: _cli.Cli = impls["cli"]
@@ -112,6 +119,18 @@ class World:
             self.recorder.attach(cell)
         if self.replayer is not None:
             self.replayer.attach(cell)
+
+    def keep_fuel(self) -> None:
+        """The guest's store is ending: keep its count (a stopped recording's last event is
+        stamped with it after the store is gone), read from a copy from now on."""
+        if self.fuel is None:
+            return
+        frozen = FrozenFuel(self.fuel[0])
+        self.fuel = frozen
+        if self.recorder is not None:
+            self.recorder.swap(frozen)
+        if self.replayer is not None:
+            self.replayer.swap(frozen)
 
     def close(self) -> None:
         """Close every family built (files, child processes), last registered first."""

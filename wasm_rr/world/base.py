@@ -20,6 +20,7 @@ from ..errors import (
     FuelMismatchError,
     KindMismatchError,
     RecordingCutOffError,
+    RecordingStoppedError,
     SiteMismatchError,
 )
 from ..trace.events import BLOB, SITE, EventDecl
@@ -40,6 +41,17 @@ class ZeroFuel:
 
     def __getitem__(self, index: int) -> int:
         return 0
+
+
+class FrozenFuel:
+    """The count a store's fuel cell held when the store ended (the cell itself is memory the
+    store owns: it must not be read after the store is gone)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __getitem__(self, index: int) -> int:
+        return self.count
 
 
 class WorldError(Exception):
@@ -91,10 +103,17 @@ class Recorder:
         """Start counting on a store's fuel cell (the engine calls this before the guest runs)."""
         self.writer.attach_fuel(fuel)
 
+    def swap(self, fuel: FuelCell) -> None:
+        """Read the same count from ``fuel`` from now on (the store's count, frozen)."""
+        self.writer.swap_fuel(fuel)
+
     @property
     def events(self) -> int:
         return self.writer.events
 
+
+STOPPED_KIND = "journal.stopped"
+"""The kind that ends a recording stopped by Ctrl-C or --timeout (``world.journal.STOPPED``)."""
 
 PIECE = 16 << 20
 """How many bytes a large answer is produced, hashed and copied in at a time."""
@@ -160,6 +179,8 @@ class Replayer:
     """The code of a kind in the trace being replayed (-1: the trace holds none)."""
     summing: Callable[[int], Callable[[int], int]]
     attach: Callable[[FuelCell], None]
+    swap: Callable[[FuelCell], None]
+    """Read the same count from another cell from now on (the store's count, frozen)."""
     enable_sites: Callable[[Callable[[], int]], None]
     """Check, before answering each event, that the guest's site register holds the site the
     recording holds for it (``.tape`` programs)."""
@@ -226,7 +247,7 @@ class Replayer:
                 i = 0
             pos = i
             if i >= end or items[i] != kind:
-                self._mismatch(i, seq, kind, question)
+                self._mismatch(i, seq, kind, question, fuel_cell[0] - last_fuel)
             now = fuel_cell[0]
             delta = now - last_fuel
             n = arity[kind]
@@ -311,6 +332,10 @@ class Replayer:
             fuel_cell = cell
             last_fuel = cell[0]
 
+        def swap(cell: FuelCell) -> None:
+            nonlocal fuel_cell
+            fuel_cell = cell
+
         def state() -> tuple[int, int]:
             return pos, seq
 
@@ -372,6 +397,7 @@ class Replayer:
         self.code = self.trace.code
         self.summing = summing
         self.attach = attach
+        self.swap = swap
         self._state = state
         self._rest = rest
 
@@ -412,7 +438,7 @@ class Replayer:
                 "does not hold; the trace is damaged"
             ) from None
 
-    def _mismatch(self, i: int, seq: int, kind: int, question: tuple[Any, ...]) -> None:
+    def _mismatch(self, i: int, seq: int, kind: int, question: tuple[Any, ...], delta: int) -> None:
         got = "called " + describe(self.kinds.get(kind), question)
         if i >= self.end:
             if self.trace.cut_off:
@@ -421,8 +447,32 @@ class Replayer:
         k = self.items[i]
         if type(k) is not int or k not in self.kinds:
             raise CorruptTraceError(f"{self.trace.path}: event {seq + 1} has no valid kind")
+        if self.kinds[k].name == STOPPED_KIND:
+            self._stopped(seq, delta, got)
         recorded_q = tuple(self.items[i + 2 : i + 2 + len(self.kinds[k].question)])
         raise KindMismatchError(seq + 1, describe(self.kinds[k], recorded_q), got)
+
+    def _stopped(self, seq: int, delta: int, got: str) -> None:
+        """The guest called the host where the recording was stopped (it was stopped inside
+        that call, or instruction counts are not compared): replay stops here too. A stop
+        that is not the trace's last event is damage (a kind mismatch, raised by the caller);
+        a call made before the instruction the recording was stopped at is a divergence."""
+        from .stops import plan
+
+        stops = plan(self.trace, self.check_fuel)
+        stopped = stops.stopped if stops is not None else None
+        if stops is None or stopped is None or stopped.seq != seq + 1:
+            return
+        if self.check_fuel and 0 <= delta < stopped.fuel:
+            raise FuelMismatchError(
+                seq + 1,
+                f"no call: the guest was stopped ({stopped.why}) {stopped.fuel} instructions "
+                "after the event before",
+                f"{got} after {delta} instructions",
+            )
+        raise RecordingStoppedError(
+            seq, stopped.why, stops.instructions, stopped.exit_status, stops.how
+        )
 
     def remaining(self) -> int:
         """How many events are left after the cursor (reads the rest of the trace)."""

@@ -48,6 +48,29 @@ RESOLVED = EventDecl(
     "assume-done, assume-not-done) and what was observed",
 )
 
+INTERRUPT = "interrupt"
+TIMEOUT = "timeout"
+
+
+def stop_text(reason: Any, after_ns: Any, timeout_ns: Any) -> str:
+    """``Ctrl-C after 2.3 s``, ``timeout after 1 s``: why and when a recording was stopped."""
+    if reason == TIMEOUT and isinstance(timeout_ns, int):
+        return f"timeout after {timeout_ns / 1e9:g} s"
+    what = "Ctrl-C" if reason == INTERRUPT else str(reason)
+    return f"{what} after {after_ns / 1e9:.1f} s" if isinstance(after_ns, int) else what
+
+
+STOPPED = EventDecl(
+    FAMILY_NAME,
+    "stopped",
+    (),
+    (f("reason", "str"), f("after_ns", "uint"), f("timeout_ns", "uint", nullable=True)),
+    doc="the recording was stopped here (reason interrupt: Ctrl-C; timeout: --timeout) after "
+    "after_ns of running; its fuel is how far the guest got since the event before. Only "
+    "ever the last event of a trace without footer: replay stops the guest at the same point",
+    line=lambda q, a: f"journal.stopped: {stop_text(*a)}",
+)
+
 OBSERVE = "observe"
 REDISPATCH = "re-dispatch"
 ASSUME_DONE = "assume-done"
@@ -223,12 +246,12 @@ class _Nothing:
 
 FAMILY: Family[_Nothing] = Family(
     FAMILY_NAME,
-    (INTENT, RESOLVED),
+    (INTENT, RESOLVED, STOPPED),
     live=lambda ctx: _Nothing(),
     recording=lambda live, rec, ctx: _Nothing(),
     replaying=lambda rep, ctx: _Nothing(),
-    doc="intents before effects that change the world outside the guest, and how resume "
-    "resolved one left in flight",
+    doc="intents before effects that change the world outside the guest, how resume "
+    "resolved one left in flight, and where a stopped recording stopped",
 )
 
 __all__ = [
@@ -239,6 +262,7 @@ __all__ = [
     "OBSERVE",
     "REDISPATCH",
     "RESOLVED",
+    "STOPPED",
     "Journal",
     "JournalReplay",
     "completed",

@@ -28,8 +28,8 @@ from ...errors import GuestLoadError
 from ...trace.schema import Outcome
 from ...world import World, WorldError
 from .. import interrupt
-from .._wasmtime import call_start, fuel_cell
-from ..engines import GuestCode, compile_module, module_engine
+from .._wasmtime import call_start
+from ..engines import GuestCode, compile_module, meter, module_engine
 from ..memory import GuestMemory
 from ..outcome import HostErrorHook, WasmFailure, settle
 from ..trampoline import AbiError, HostFunctions
@@ -124,7 +124,22 @@ def run_module(
     module = compile_module(guest)
     store = wasmtime.Store(engine)
     interrupt.attach(store, engine)
-    world.attach_fuel(fuel_cell(store))
+    meter(store, world)
+    try:
+        return _run(guest, world, register, host_error, engine, module, store)
+    finally:
+        world.keep_fuel()  # while the store lives: its fuel cell goes with it
+
+
+def _run(
+    guest: GuestCode,
+    world: World,
+    register: SiteRegister | None,
+    host_error: HostErrorHook | None,
+    engine: wasmtime.Engine,
+    module: wasmtime.Module,
+    store: wasmtime.Store,
+) -> Outcome:
     linker = wasmtime.Linker(engine)
     functions = HostFunctions(linker, error_result, module_imports(module))
     host = build_host(functions, world)

@@ -27,9 +27,9 @@ from ...errors import GuestLoadError
 from ...trace.schema import Outcome
 from ...world import World
 from .. import interrupt
-from .._wasmtime import call_component, fuel_cell
-from ..engines import GuestCode, compile_component, component_engine, first_line
-from ..outcome import settle
+from .._wasmtime import call_component
+from ..engines import GuestCode, compile_component, component_engine, first_line, meter
+from ..outcome import OUT_OF_FUEL_MESSAGE, last_line, settle
 from . import canon, cli, clocks, filesystem, http, http_client, io, process, random
 from .host import ComponentHost
 
@@ -68,6 +68,10 @@ def wasi_versions(comp: component.Component, engine: wasmtime.Engine) -> dict[st
     return found
 
 
+def _out_of_fuel(exc: wasmtime.WasmtimeError) -> bool:
+    return last_line(str(exc)).removeprefix("wasm trap: ") == OUT_OF_FUEL_MESSAGE
+
+
 def run_component(guest: GuestCode, world: World, *, stock_hot: bool = False) -> Outcome:
     """Run a WASI 0.2 command component against ``world`` (``stock_hot``: see
     :func:`build_host`)."""
@@ -80,7 +84,22 @@ def run_component(guest: GuestCode, world: World, *, stock_hot: bool = False) ->
         )
     store = wasmtime.Store(engine)
     interrupt.attach(store, engine)
-    world.attach_fuel(fuel_cell(store))
+    meter(store, world)
+    try:
+        return _run(guest, world, stock_hot, engine, comp, runs[0], store)
+    finally:
+        world.keep_fuel()  # while the store lives: its fuel cell goes with it
+
+
+def _run(
+    guest: GuestCode,
+    world: World,
+    stock_hot: bool,
+    engine: wasmtime.Engine,
+    comp: component.Component,
+    run: str,
+    store: wasmtime.Store,
+) -> Outcome:
     linker = component.Linker(engine)
     host = build_host(world, stock_hot)
     host.link(linker, wasi_versions(comp, engine))
@@ -92,14 +111,15 @@ def run_component(guest: GuestCode, world: World, *, stock_hot: bool = False) ->
         instance = linker.instantiate(store, comp)
     except wasmtime.WasmtimeError as exc:
         interrupt.check()
-        if host.pending is not None:
+        if host.pending is not None or (world.fuel_limit is not None and _out_of_fuel(exc)):
+            # A host call's trap, or a replay stopping where its recording was stopped.
             return settle(host.pending, exc, codes_from_message=True)
         raise GuestLoadError(f"{guest.path} cannot be instantiated: {first_line(exc)}") from None
-    run_iface = comp.get_export_index(runs[0])
+    run_iface = comp.get_export_index(run)
     run_index = comp.get_export_index("run", run_iface) if run_iface is not None else None
     func = instance.get_func(store, run_index) if run_index is not None else None
     if func is None:
-        raise GuestLoadError(f"{guest.path}: `{runs[0]}` exports no function `run`")
+        raise GuestLoadError(f"{guest.path}: `{run}` exports no function `run`")
     result = ctypes.create_string_buffer(canon.VAL_SIZE)
     try:
         call_component(store, func, ctypes.addressof(result), 1)
