@@ -85,6 +85,11 @@ class CorruptTraceError(TraceError):
 class TraceWriteError(TraceError):
     """The trace cannot be written: its path is not a regular file, or the disk is full."""
 
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+        """Why, in a few words (``No space left on device``)."""
+
 
 class TraceBusyError(TraceWriteError):
     """Another recording is writing the same trace file."""
