@@ -276,3 +276,14 @@ def test_disk_full_before_the_header_leaves_no_file(
         "is left; free some space, or record to a file on a writable disk"
     ]
     assert list(trace.parent.iterdir()) == []
+
+
+def test_a_bad_argument_leaves_no_file(tmp_path: Path) -> None:
+    """Refused before the trace file exists (before, an internal error left a MiB of zeros)."""
+    trace = tmp_path / "t.cbor"
+    odd = tmp_path / "d\udcff"  # a directory named with the byte ff
+    odd.mkdir()
+    for option in (["--env", "N=\udcff"], ["--dir", str(odd)]):
+        run = cli("record", "guests/build/greet.component.wasm", "-t", trace, *option)
+        assert run.status == 125 and "is not UTF-8" in run.stderr, run.stderr
+        assert list(tmp_path.iterdir()) == [odd]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from . import engine
-from .config import DirSpec, RunConfig
+from .config import DirSpec, RunConfig, as_text
 from .errors import EXIT_TRAP
 from .trace.schema import Outcome, Trap
 from .world import HOST, Sources, Streams
@@ -57,6 +57,14 @@ GuestSpec = str | os.PathLike[str] | bytes
 
 Input = bytes | BinaryIO | None
 """The guest's stdin: bytes, a binary stream read as the guest reads, or none (end of file)."""
+
+Text = str | bytes
+"""An argument, environment name or value, or path: text, or bytes (the exact bytes a preview1
+guest sees, UTF-8 or not; text from ``sys.argv`` or ``os.environ`` carries its non-UTF-8 bytes
+as ``os.fsdecode`` does, and they reach the guest as they were)."""
+
+Env = Mapping[str, Text] | Mapping[bytes, Text] | Mapping[Text, Text]
+"""An environment: names and values as text or bytes."""
 
 
 @dataclass(frozen=True)
@@ -187,26 +195,27 @@ class Program:
 
     def config(
         self,
-        args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-        dirs: Sequence[DirSpec | str] = (),
+        args: Sequence[Text] = (),
+        env: Env | None = None,
+        dirs: Sequence[DirSpec | Text] = (),
         families: Mapping[str, object] | None = None,
     ) -> RunConfig:
         """The run configuration for these arguments (program name first), environment,
-        directories (a ``DirSpec``, or ``HOST[::GUEST]``) and family options."""
+        directories (a ``DirSpec``, or ``HOST[::GUEST]``) and family options. Arguments,
+        environment and directories may be given as text or as bytes (see :data:`Text`)."""
         return RunConfig(
-            argv=[self.name, *args],
-            env=dict(env or {}),
+            argv=[self.name, *map(as_text, args)],
+            env={as_text(k): as_text(v) for k, v in (env or {}).items()},
             dirs=[_dir(d) for d in dirs],
             families=dict(families or {}),
         )
 
     def record(
         self,
-        args: Sequence[str] = (),
+        args: Sequence[Text] = (),
         *,
-        env: Mapping[str, str] | None = None,
-        dirs: Sequence[DirSpec | str] = (),
+        env: Env | None = None,
+        dirs: Sequence[DirSpec | Text] = (),
         families: Mapping[str, object] | None = None,
         config: RunConfig | None = None,
         stdin: Input = None,
@@ -247,10 +256,10 @@ class Program:
 
     def run(
         self,
-        args: Sequence[str] = (),
+        args: Sequence[Text] = (),
         *,
-        env: Mapping[str, str] | None = None,
-        dirs: Sequence[DirSpec | str] = (),
+        env: Env | None = None,
+        dirs: Sequence[DirSpec | Text] = (),
         families: Mapping[str, object] | None = None,
         config: RunConfig | None = None,
         stdin: Input = None,
@@ -266,7 +275,9 @@ class Program:
         return LiveResult(r.outcome, _value(out), _value(err), r.events)
 
 
-def record(guest: GuestSpec | Program, args: Sequence[str] = (), **options: object) -> RecordResult:
+def record(
+    guest: GuestSpec | Program, args: Sequence[Text] = (), **options: object
+) -> RecordResult:
     """Record one run of ``guest``: :meth:`Program.record`'s options."""
     prog = guest if isinstance(guest, Program) else Program(guest)
     return prog.record(args, **options)  # type: ignore[arg-type]
@@ -293,7 +304,7 @@ def replay(
     return _replay(code, trace, allow_code_change, timeout, stdout, stderr)
 
 
-def run(guest: GuestSpec | Program, args: Sequence[str] = (), **options: object) -> LiveResult:
+def run(guest: GuestSpec | Program, args: Sequence[Text] = (), **options: object) -> LiveResult:
     """Run ``guest`` once against the real world: :meth:`Program.run`'s options."""
     prog = guest if isinstance(guest, Program) else Program(guest)
     return prog.run(args, **options)  # type: ignore[arg-type]
@@ -322,10 +333,10 @@ def _load(trace: str | os.PathLike[str] | bytes | reader.Trace) -> reader.Trace:
     return reader.load(trace)
 
 
-def _dir(spec: DirSpec | str) -> DirSpec:
+def _dir(spec: DirSpec | Text) -> DirSpec:
     if isinstance(spec, DirSpec):
         return spec
-    host, sep, guest = spec.partition("::")
+    host, sep, guest = as_text(spec).partition("::")
     return DirSpec(host, guest if sep else host)
 
 

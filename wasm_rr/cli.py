@@ -17,7 +17,8 @@ from typing import Any, BinaryIO, cast
 import click
 
 from . import __version__, api, engine
-from .config import DirSpec
+from .config import DirSpec, readable
+from .config import shown as shown_text
 from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
 from .trace.events import shown
@@ -722,12 +723,17 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
     config = h.config
     out(f"trace      {trace.path} (format {trace.version}, {trace.size} bytes)")
     carried = "" if h.guest_wasm is None else f", embedded: {len(h.guest_wasm)} bytes"
-    out(f"guest      {h.guest_name} ({h.guest_kind}, blake3 {h.guest_blake3[:16]}...{carried})")
+    out(
+        f"guest      {shown_text(h.guest_name)} ({h.guest_kind}, blake3 {h.guest_blake3[:16]}..."
+        f"{carried})"
+    )
     out(f"recorded   by wasm-rr {h.tool_version}, wasmtime {h.wasmtime_version}, on {h.host}")
-    out(f"argv       {config.argv}")
-    out(f"env        {config.env}")
+    # A value that is not UTF-8 is shown as its bytes, b'...'.
+    out(f"argv       {_readable(config.argv)}")
+    out(f"env        {_readable(config.env)}")
     for d in config.dirs:
-        out(f"dir        {d.host} as {d.guest}{' (read-only)' if d.readonly else ''}")
+        where = f"{shown_text(d.host)} as {shown_text(d.guest)}"
+        out(f"dir        {where}{' (read-only)' if d.readonly else ''}")
     for name, opts in sorted(config.families.items()):
         out(f"{name:<10} {opts}")
     for count, ev in enumerate(trace.events(absolute=True)):
@@ -777,7 +783,7 @@ def diff(trace_a: str, trace_b: str, as_json: bool) -> None:
     ca, cb = a.header.config, b.header.config
     for label, x, y in (("argv", ca.argv, cb.argv), ("env", ca.env, cb.env)):
         if x != y:
-            notes.append(f"different {label}: {x!r} and {y!r}")
+            notes.append(f"different {label}: {_readable(x)!r} and {_readable(y)!r}")
     found = first_divergence(a, b)
     if as_json:
         click.echo(json.dumps({"notes": notes, **divergence_json(found, a, b)}))
@@ -1030,6 +1036,13 @@ def minimize(
     except KeyboardInterrupt:
         raise Interrupted("interrupted") from None
     click.echo(f"{done.summary()}; wrote {output}")
+
+
+def _readable(value: list[str] | dict[str, str]) -> object:
+    """argv or env with the values that are not UTF-8 as bytes (``b'...'`` when printed)."""
+    if isinstance(value, dict):
+        return {readable(k): readable(v) for k, v in value.items()}
+    return [readable(v) for v in value]
 
 
 def _short(value: Any) -> str:
