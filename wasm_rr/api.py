@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from . import engine
 from .config import DirSpec, RunConfig, as_text
-from .errors import EXIT_TRAP
+from .errors import EXIT_TRAP, OutputLostError
 from .trace.schema import Outcome, Trap
 from .world import HOST, Sources, Streams
 from .world.clocks import stepping
@@ -251,7 +251,9 @@ class Program:
     ) -> ReplayResult:
         """Re-run the guest against a trace (a path, or the bytes of one), reading nothing
         from the world; raises at the first divergence (a
-        :class:`~wasm_rr.errors.DriftError`)."""
+        :class:`~wasm_rr.errors.DriftError`). A ``stdout``/``stderr`` stream that fails to
+        take the output does not change what the guest sees; once the replay matched, an
+        :class:`~wasm_rr.errors.OutputLostError` says so (its ``result`` is the replay's)."""
         return _replay(self.guest, trace, allow_code_change, timeout, stdout, stderr)
 
     def run(
@@ -320,7 +322,10 @@ def _replay(
 ) -> ReplayResult:
     streams, out, err = _streams(None, stdout, stderr)
     r = engine.replay(guest, _load(trace), streams, allow_code_change, timeout)
-    return ReplayResult(r.outcome, _value(out), _value(err), r.events, r.trace_path)
+    result = ReplayResult(r.outcome, _value(out), _value(err), r.events, r.trace_path)
+    if r.lost:
+        raise OutputLostError(r.lost, r.outcome.describe(), result)
+    return result
 
 
 def _load(trace: str | os.PathLike[str] | bytes | reader.Trace) -> reader.Trace:

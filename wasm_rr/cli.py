@@ -19,7 +19,14 @@ import click
 from . import __version__, api, engine
 from .config import DirSpec, readable
 from .config import shown as shown_text
-from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
+from .errors import (
+    EXIT_INTERNAL,
+    EXIT_TOOL_ERROR,
+    EXIT_TRAP,
+    Interrupted,
+    OutputLostError,
+    WasmRRError,
+)
 from .lang import SitesTable
 from .trace.events import shown
 from .trace.schema import Outcome
@@ -368,6 +375,12 @@ def replay(paths: tuple[str, ...], allow_code_change: bool, timeout: float | Non
         )
     except KeyboardInterrupt:
         raise Interrupted("interrupted") from None
+    except OutputLostError as lost:
+        # The run matched; its trap (if it trapped) is reported, then the lost output, whose
+        # exit status (74) wins.
+        code = guest.guest if guest is not None else engine.embedded_guest(trace)
+        _report(lost.result.outcome, code.sites)
+        raise
     code = guest.guest if guest is not None else engine.embedded_guest(trace)
     raise SystemExit(_report(result.outcome, code.sites))
 

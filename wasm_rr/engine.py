@@ -15,7 +15,7 @@ import platform
 import re
 import stat
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import blake3
@@ -103,6 +103,8 @@ class RunResult:
     sites: SitesTable | None = None
     trace_bytes: bytes | None = None
     """The trace, when it was recorded to memory."""
+    lost: dict[int, tuple[int, str]] = field(default_factory=dict)
+    """A replay's output streams that could not be written: fd -> (from which byte, why)."""
 
 
 def as_guest(guest: str | os.PathLike[str] | Guest) -> Guest:
@@ -505,7 +507,8 @@ def replay(
 ) -> RunResult:
     """Re-run the guest against the recorded answers; raise at the first divergence. Nothing
     is written but the guest's output (the compile cache is only read). With no guest, the
-    one the trace carries runs (see :func:`embedded_guest`)."""
+    one the trace carries runs (see :func:`embedded_guest`). An output stream that could not
+    be written does not stop the replay: the result's ``lost`` says which, from where."""
     from .trace import reader
 
     trace = trace_path if isinstance(trace_path, reader.Trace) else reader.load(trace_path)
@@ -559,7 +562,7 @@ def replay(
                 f"{name} its footer records; the trace is damaged, use an intact copy or "
                 "re-record"
             )
-    return RunResult(outcome, rep.seq, trace.path, guest.sites)
+    return RunResult(outcome, rep.seq, trace.path, guest.sites, lost=dict(log.lost))
 
 
 def run_live(
