@@ -1,10 +1,12 @@
-"""Replay into an output that cannot be written (a full disk, a closed pipe): the guest's
-answers stay as recorded, and the loss is reported in one line, status 74."""
+"""What replay writes: the guest's output and nothing else (no compile cache, no bytecode, no
+file in the working directory); and an output that cannot be written (a full disk, a closed
+pipe), which leaves the guest's answers as recorded and is reported in one line, status 74."""
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +17,7 @@ import wasmtime
 import wasm_rr
 from wasm_rr.errors import EXIT_OUTPUT_LOST, OutputLostError
 
-from .conftest import ROOT
+from .conftest import ROOT, guest
 
 # Writes "hello\n" to stdout, then "ok\n" to stderr if that write succeeded, else "err\n", and
 # exits with the write's errno (0, or 51 for ENOSPC); with TRAP, it traps at the end.
@@ -154,3 +156,80 @@ def test_the_library_raises_output_lost_with_the_result(tmp_path: Path) -> None:
     assert caught.value.exit_status == 74
     assert caught.value.result.exit_code == 0 and caught.value.result.stderr == b"ok\n"
     assert sink.getvalue() == b"hel"  # what got through before the failure
+
+
+# ---- replay writes nothing -----------------------------------------------------------------------
+
+
+def _files(*roots: Path) -> set[Path]:
+    return {p for root in roots for p in root.rglob("*") if p.is_file()}
+
+
+def test_replay_with_cold_caches_writes_no_file_anywhere(tmp_path: Path) -> None:
+    """A copy of wasm-rr's sources with no bytecode at all (as after an upgrade, when every
+    .pyc is out of date), an empty compile cache, an empty working directory: replay creates
+    nothing in any of them. (Before, replay imported its modules and Python wrote their
+    bytecode.)"""
+    code = tmp_path / "code"
+    shutil.copytree(ROOT / "wasm_rr", code / "wasm_rr", ignore=shutil.ignore_patterns("*.pyc"))
+    cache, cwd = tmp_path / "cache", tmp_path / "cwd"  # cwd: also keeps ROOT off sys.path
+    cache.mkdir()
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env |= {"PYTHONPATH": str(code), "WASM_RR_CACHE": str(cache)}
+    trace = tmp_path / "g.cbor"
+
+    def wasm_rr_cmd(*args: str | Path) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "wasm_rr", *map(str, args)],
+            capture_output=True,
+            cwd=cwd,
+            env=env,
+            timeout=120,
+        )
+
+    # The package itself and the `-m` entry (imported before any command is read) have bytecode.
+    subprocess.run([sys.executable, "-c", "import wasm_rr.__main__"], env=env, cwd=cwd, check=True)
+    before = _files(code)
+    assert {p.name.split(".")[0] for p in before if p.suffix == ".pyc"} == {"__init__", "__main__"}
+    rec = wasm_rr_cmd("record", guest("greet"), "-t", trace, "--no-cache")
+    assert rec.returncode == 0, rec.stderr
+    assert _files(cache) == set(), "record --no-cache writes no compile cache"
+    shutil.rmtree(code / "wasm_rr")  # the recording's bytecode goes too: every module cold
+    shutil.copytree(ROOT / "wasm_rr", code / "wasm_rr", ignore=shutil.ignore_patterns("*.pyc"))
+    subprocess.run([sys.executable, "-c", "import wasm_rr.__main__"], env=env, cwd=cwd, check=True)
+    before = _files(code, cache, cwd)
+
+    for command in (("replay", guest("greet"), trace), ("inspect", trace), ("diff", trace, trace)):
+        run = wasm_rr_cmd(*command)
+        assert run.returncode == 0, (command, run.stderr)
+        assert _files(code, cache, cwd) == before, command
+    assert rec.stdout == b"hello, world\n"
+    where = subprocess.run(
+        [sys.executable, "-c", "import wasm_rr; print(wasm_rr.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=True,
+    )
+    assert where.stdout.strip() == str(code / "wasm_rr" / "__init__.py")
+
+
+def test_replay_leaves_a_broken_cache_entry_alone(tmp_path: Path) -> None:
+    """record writes the compile cache; replay only reads it: even an artifact it cannot load
+    stays (a recording replaces it)."""
+    cache, trace = tmp_path / "cache", tmp_path / "g.cbor"
+    env = {"WASM_RR_CACHE": str(cache)}
+    with open(os.devnull, "wb") as null:
+        assert _wasm_rr("record", guest("greet"), "-t", trace, stdout=null, env=env)[0] == 0
+    (artifact,) = cache.rglob("*.bin")
+    artifact.write_bytes(b"not an artifact")
+    with open(os.devnull, "wb") as null:
+        assert _wasm_rr("replay", guest("greet"), trace, stdout=null, env=env) == (0, b"")
+        assert _wasm_rr("replay", "--no-cache", guest("greet"), trace, stdout=null, env=env) == (
+            0,
+            b"",
+        )
+    assert artifact.read_bytes() == b"not an artifact"
+    assert list(cache.rglob("*")) == [artifact.parent, artifact]

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, cast
 import click
 
 from . import __version__, api, engine
+from .compiled import NO_CACHE_ENV
 from .config import DirSpec, readable
 from .config import shown as shown_text
 from .errors import (
@@ -1063,12 +1064,44 @@ def _short(value: Any) -> str:
     return text if len(text) <= 70 else text[:67] + "..."
 
 
+def _no_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        os.environ[NO_CACHE_ENV] = "1"  # also for worker processes; main() restores it
+
+
+for _command in ("record", "run", "replay", "resume", "hunt", "fuzz", "minimize"):
+    cli.commands[_command].params.append(
+        click.Option(
+            ["--no-cache"],
+            is_flag=True,
+            expose_value=False,
+            callback=_no_cache,
+            help="Compile the guest in memory only: read and write no compile cache on disk "
+            f"(as {NO_CACHE_ENV}=1).",
+        )
+    )
+
+
+@contextlib.contextmanager
+def _environ_kept(name: str) -> Iterator[None]:
+    """Restore the environment variable ``name`` on the way out (an option may set it)."""
+    saved = os.environ.get(name)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every error into one line and status 125, and any
     other exception (a bug) into one line and status 70."""
     _guest_stderr.clear()
     try:
-        cli.main(args=argv, prog_name="wasm-rr", standalone_mode=False)
+        with _environ_kept(NO_CACHE_ENV):
+            cli.main(args=argv, prog_name="wasm-rr", standalone_mode=False)
     except WasmRRError as exc:
         _say(str(exc))
         raise SystemExit(exc.exit_status) from None
