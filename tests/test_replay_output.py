@@ -140,6 +140,44 @@ def test_replay_into_a_closed_pipe(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("closed", [(1,), (1, 2)], ids=["stdout", "stdout-and-stderr"])
+def test_a_closed_stdout(tmp_path: Path, closed: tuple[int, ...]) -> None:
+    """``wasm-rr ... >&-``: Python has no sys.stdout at all. Recording, the guest's write fails
+    with EBADF (errno 8); replaying, the output is lost (status 74); never a traceback."""
+    guest_path, trace, ok = _writer(tmp_path), tmp_path / "t.cbor", tmp_path / "ok.cbor"
+
+    def close_them() -> None:  # in the child, as a shell's >&- does
+        for fd in closed:
+            os.close(fd)
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "wasm_rr", *map(str, args)],
+            capture_output=True,
+            cwd=ROOT,
+            preexec_fn=close_them,
+            timeout=120,
+        )
+
+    rec = run("record", guest_path, "-t", trace)
+    assert rec.returncode == 8
+    assert rec.stderr == (b"" if 2 in closed else b"err\n")
+    with open(os.devnull, "wb") as null:
+        assert _wasm_rr("record", guest_path, "-t", ok, stdout=null) == (0, b"ok\n")
+    rep = run("replay", guest_path, ok)
+    assert rep.returncode == 74
+    if 2 in closed:
+        assert rep.stderr == b""
+    else:
+        assert rep.stderr.decode().splitlines() == [
+            "ok",
+            "wasm-rr: the replay matched the recording (exit 0), but its stdout could not be "
+            "written from byte 0 on (Bad file descriptor): that output is lost; the guest was "
+            "answered as in the recording",
+        ]
+    assert run("replay", guest_path, trace).returncode == 8  # as recorded: nothing to lose
+
+
 def test_the_library_raises_output_lost_with_the_result(tmp_path: Path) -> None:
     class Failing(io.BytesIO):
         def write(self, data: object) -> int:

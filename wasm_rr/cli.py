@@ -9,6 +9,7 @@ their own, even after a guest's unfinished stderr line.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -57,6 +58,36 @@ class _LineTracker:
 
 _guest_stderr: list[_LineTracker] = []
 """The guest's stderr stream of the command being run (at most one)."""
+
+
+class _ClosedBuffer:
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    def flush(self) -> None:
+        pass
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+
+class _ClosedStream:
+    """A standard stream that was closed when wasm-rr started (``>&-``), where Python has
+    None: wasm-rr's own text goes nowhere, and the guest's bytes (``.buffer``) fail with
+    EBADF, as a write to a closed descriptor does (recording, the guest gets that errno;
+    replaying, the output is reported lost)."""
+
+    def __init__(self) -> None:
+        self.buffer = _ClosedBuffer()
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
 
 
 def _streams(with_stdin: bool) -> Streams:
@@ -1099,6 +1130,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every error into one line and status 125, and any
     other exception (a bug) into one line and status 70."""
     _guest_stderr.clear()
+    if sys.stdout is None:
+        sys.stdout = cast(Any, _ClosedStream())
+    if sys.stderr is None:
+        sys.stderr = cast(Any, _ClosedStream())
     try:
         with _environ_kept(NO_CACHE_ENV):
             cli.main(args=argv, prog_name="wasm-rr", standalone_mode=False)
