@@ -1,8 +1,9 @@
 """The ``wasm-rr`` command line.
 
 Exit status: the guest's own (its exit code; 134 when it trapped), or 125 with one line
-``wasm-rr: ...`` on stderr for every usage, trace and drift error, or 70 with one line
-``wasm-rr: internal error: ...`` for a bug in wasm-rr. wasm-rr's lines always start a line of
+``wasm-rr: ...`` on stderr for every usage, trace and drift error, or 74 when a replay matched
+but its output could not be written, or 70 with one line ``wasm-rr: internal error: ...`` for a
+bug in wasm-rr. wasm-rr's lines always start a line of
 their own, even after a guest's unfinished stderr line.
 """
 
