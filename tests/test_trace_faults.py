@@ -222,3 +222,68 @@ def _random() -> object:
     from wasm_rr.world import random
 
     return random.SECURE
+
+
+def _big_module(size: int) -> bytes:
+    """A core module that does nothing, made ``size`` bytes larger by a custom section."""
+    payload = b"\x01x" + bytes(size)  # the section's name ("x", length 1) and its bytes
+    n, leb = len(payload), bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        leb.append(byte | (0x80 if n else 0))
+        if not n:
+            break
+    return b"\0asm\x01\0\0\0" + b"\x00" + bytes(leb) + payload
+
+
+@pytest.mark.parametrize(
+    ("limit", "embedded"),
+    [(64 << 10, 0), (2 << 20, 3 << 20)],
+    ids=["no-room-for-the-first-MiB", "no-room-for-an-embedded-guest"],
+)
+def test_disk_full_before_the_header_leaves_no_file(
+    tmp_path: Path, limit: int, embedded: int
+) -> None:
+    """For real (RLIMIT_FSIZE stands in for a full disk): the file cannot get its first
+    megabyte, or cannot grow to hold a header carrying a 3 MiB guest. One line, status 125,
+    and no file (before, a file of zeros that replay calls "not a wasm-rr trace")."""
+    if embedded:
+        guest = tmp_path / "big.wasm"
+        guest.write_bytes(_big_module(embedded))
+        extra = ["--embed-guest"]
+    else:
+        guest, extra = ROOT / GREET, []
+    trace = tmp_path / "out" / "t.cbor"
+    trace.parent.mkdir()
+
+    def limited() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "wasm_rr", "record", str(guest), "-t", str(trace), *extra],
+        capture_output=True,
+        cwd=ROOT,
+        env={**os.environ, "WASM_RR_NO_CACHE": "1"},
+        preexec_fn=limited,
+        timeout=120,
+    )
+    assert proc.returncode == 125, proc.stderr
+    lines = proc.stderr.decode().strip().splitlines()
+    assert lines == [
+        f"wasm-rr: cannot write trace {trace}: File too large; nothing was recorded and no file "
+        "is left; free some space, or record to a file on a writable disk"
+    ]
+    assert list(trace.parent.iterdir()) == []
+
+
+def test_a_bad_argument_leaves_no_file(tmp_path: Path) -> None:
+    """Refused before the trace file exists (before, an internal error left a MiB of zeros)."""
+    trace = tmp_path / "t.cbor"
+    odd = tmp_path / "d\udcff"  # a directory named with the byte ff
+    odd.mkdir()
+    for option in (["--env", "N=\udcff"], ["--dir", str(odd)]):
+        run = cli("record", "guests/build/greet.component.wasm", "-t", trace, *option)
+        assert run.status == 125 and "is not UTF-8" in run.stderr, run.stderr
+        assert list(tmp_path.iterdir()) == [odd]

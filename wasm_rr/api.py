@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, BinaryIO, Literal, overload
 
 from . import engine
-from .config import DirSpec, RunConfig, env_problem
-from .errors import EXIT_TRAP, UsageError
+from .config import DirSpec, RunConfig, as_text, env_problem
+from .errors import EXIT_TRAP, OutputLostError, UsageError
 from .trace.schema import Outcome, Trap
 from .world import HOST, Sources, Streams
 from .world.clocks import stepping
@@ -57,6 +57,14 @@ GuestSpec = str | os.PathLike[str] | bytes
 
 Input = bytes | BinaryIO | None
 """The guest's stdin: bytes, a binary stream read as the guest reads, or none (end of file)."""
+
+Text = str | bytes
+"""An argument, environment name or value, or path: text, or bytes (the exact bytes a preview1
+guest sees, UTF-8 or not; text from ``sys.argv`` or ``os.environ`` carries its non-UTF-8 bytes
+as ``os.fsdecode`` does, and they reach the guest as they were)."""
+
+Env = Mapping[str, Text] | Mapping[bytes, Text] | Mapping[Text, Text]
+"""An environment: names and values as text or bytes."""
 
 
 @dataclass(frozen=True)
@@ -187,32 +195,33 @@ class Program:
 
     def config(
         self,
-        args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-        dirs: Sequence[DirSpec | str] = (),
+        args: Sequence[Text] = (),
+        env: Env | None = None,
+        dirs: Sequence[DirSpec | Text] = (),
         families: Mapping[str, object] | None = None,
     ) -> RunConfig:
         """The run configuration for these arguments (program name first), environment,
-        directories (a ``DirSpec``, or ``HOST[::GUEST]``) and family options. An environment
-        entry no guest can be given (an empty name, a name with ``=``, whitespace or a control
-        character, a NUL anywhere) raises a :class:`~wasm_rr.errors.UsageError`."""
+        directories (a ``DirSpec``, or ``HOST[::GUEST]``) and family options. Arguments,
+        environment and directories may be given as text or as bytes (see :data:`Text`). An
+        environment entry no guest can be given (an empty name, a name with ``=``, whitespace
+        or a control character, a NUL anywhere) raises a :class:`~wasm_rr.errors.UsageError`."""
         for name, value in (env or {}).items():
-            problem = env_problem(name, value)
+            problem = env_problem(as_text(name), as_text(value))
             if problem is not None:
                 raise UsageError(f"environment variable {name!r}: {problem}")
         return RunConfig(
-            argv=[self.name, *args],
-            env=dict(env or {}),
+            argv=[self.name, *map(as_text, args)],
+            env={as_text(k): as_text(v) for k, v in (env or {}).items()},
             dirs=[_dir(d) for d in dirs],
             families=dict(families or {}),
         )
 
     def record(
         self,
-        args: Sequence[str] = (),
+        args: Sequence[Text] = (),
         *,
-        env: Mapping[str, str] | None = None,
-        dirs: Sequence[DirSpec | str] = (),
+        env: Env | None = None,
+        dirs: Sequence[DirSpec | Text] = (),
         families: Mapping[str, object] | None = None,
         config: RunConfig | None = None,
         stdin: Input = None,
@@ -248,16 +257,18 @@ class Program:
     ) -> ReplayResult:
         """Re-run the guest against a trace (a path, or the bytes of one), reading nothing
         from the world; raises at the first divergence (a
-        :class:`~wasm_rr.errors.DriftError`)."""
+        :class:`~wasm_rr.errors.DriftError`). A ``stdout``/``stderr`` stream that fails to
+        take the output does not change what the guest sees; once the replay matched, an
+        :class:`~wasm_rr.errors.OutputLostError` says so (its ``result`` is the replay's)."""
         return _replay(self.guest, trace, allow_code_change, timeout, stdout, stderr)
 
     @overload
     def run(
         self,
-        args: Sequence[str] = (),
+        args: Sequence[Text] = (),
         *,
-        env: Mapping[str, str] | None = None,
-        dirs: Sequence[DirSpec | str] = (),
+        env: Env | None = None,
+        dirs: Sequence[DirSpec | Text] = (),
         families: Mapping[str, object] | None = None,
         config: RunConfig | None = None,
         stdin: Input = None,
@@ -271,10 +282,10 @@ class Program:
     @overload
     def run(
         self,
-        args: Sequence[str] = (),
+        args: Sequence[Text] = (),
         *,
-        env: Mapping[str, str] | None = None,
-        dirs: Sequence[DirSpec | str] = (),
+        env: Env | None = None,
+        dirs: Sequence[DirSpec | Text] = (),
         families: Mapping[str, object] | None = None,
         config: RunConfig | None = None,
         stdin: Input = None,
@@ -287,10 +298,10 @@ class Program:
 
     def run(
         self,
-        args: Sequence[str] = (),
+        args: Sequence[Text] = (),
         *,
-        env: Mapping[str, str] | None = None,
-        dirs: Sequence[DirSpec | str] = (),
+        env: Env | None = None,
+        dirs: Sequence[DirSpec | Text] = (),
         families: Mapping[str, object] | None = None,
         config: RunConfig | None = None,
         stdin: Input = None,
@@ -325,7 +336,9 @@ class Program:
         return LiveResult(r.outcome, _value(out), _value(err), r.events)
 
 
-def record(guest: GuestSpec | Program, args: Sequence[str] = (), **options: object) -> RecordResult:
+def record(
+    guest: GuestSpec | Program, args: Sequence[Text] = (), **options: object
+) -> RecordResult:
     """Record one run of ``guest``: :meth:`Program.record`'s options."""
     prog = guest if isinstance(guest, Program) else Program(guest)
     return prog.record(args, **options)  # type: ignore[arg-type]
@@ -354,14 +367,14 @@ def replay(
 
 @overload
 def run(
-    guest: GuestSpec | Program, args: Sequence[str] = (), *, trace: None = None, **options: object
+    guest: GuestSpec | Program, args: Sequence[Text] = (), *, trace: None = None, **options: object
 ) -> LiveResult: ...
 
 
 @overload
 def run(
     guest: GuestSpec | Program,
-    args: Sequence[str] = (),
+    args: Sequence[Text] = (),
     *,
     trace: str | os.PathLike[str],
     **options: object,
@@ -370,7 +383,7 @@ def run(
 
 def run(
     guest: GuestSpec | Program,
-    args: Sequence[str] = (),
+    args: Sequence[Text] = (),
     *,
     trace: str | os.PathLike[str] | None = None,
     **options: object,
@@ -394,7 +407,10 @@ def _replay(
 ) -> ReplayResult:
     streams, out, err = _streams(None, stdout, stderr)
     r = engine.replay(guest, _load(trace), streams, allow_code_change, timeout)
-    return ReplayResult(r.outcome, _value(out), _value(err), r.events, r.trace_path)
+    result = ReplayResult(r.outcome, _value(out), _value(err), r.events, r.trace_path)
+    if r.lost:
+        raise OutputLostError(r.lost, r.outcome.describe(), result)
+    return result
 
 
 def _load(trace: str | os.PathLike[str] | bytes | reader.Trace) -> reader.Trace:
@@ -407,10 +423,10 @@ def _load(trace: str | os.PathLike[str] | bytes | reader.Trace) -> reader.Trace:
     return reader.load(trace)
 
 
-def _dir(spec: DirSpec | str) -> DirSpec:
+def _dir(spec: DirSpec | Text) -> DirSpec:
     if isinstance(spec, DirSpec):
         return spec
-    host, sep, guest = spec.partition("::")
+    host, sep, guest = as_text(spec).partition("::")
     return DirSpec(host, guest if sep else host)
 
 

@@ -1,14 +1,16 @@
 """The ``wasm-rr`` command line.
 
 Exit status: the guest's own (its exit code; 134 when it trapped), or 125 with one line
-``wasm-rr: ...`` on stderr for every usage, trace and drift error, or 70 with one line
-``wasm-rr: internal error: ...`` for a bug in wasm-rr. wasm-rr's lines always start a line of
+``wasm-rr: ...`` on stderr for every usage, trace and drift error, or 74 when a replay matched
+but its output could not be written, or 70 with one line ``wasm-rr: internal error: ...`` for a
+bug in wasm-rr. wasm-rr's lines always start a line of
 their own, even after a guest's unfinished stderr line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -18,8 +20,17 @@ import click
 
 from . import __version__, api, engine
 from .abi.interrupt import Watchdog
-from .config import DirSpec, env_problem
-from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
+from .compiled import NO_CACHE_ENV
+from .config import DirSpec, env_problem, readable
+from .config import shown as shown_text
+from .errors import (
+    EXIT_INTERNAL,
+    EXIT_TOOL_ERROR,
+    EXIT_TRAP,
+    Interrupted,
+    OutputLostError,
+    WasmRRError,
+)
 from .lang import SitesTable
 from .trace.events import shown
 from .trace.schema import MAGIC_BYTES, Outcome
@@ -49,6 +60,36 @@ class _LineTracker:
 
 _guest_stderr: list[_LineTracker] = []
 """The guest's stderr stream of the command being run (at most one)."""
+
+
+class _ClosedBuffer:
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    def flush(self) -> None:
+        pass
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+
+class _ClosedStream:
+    """A standard stream that was closed when wasm-rr started (``>&-``), where Python has
+    None: wasm-rr's own text goes nowhere, and the guest's bytes (``.buffer``) fail with
+    EBADF, as a write to a closed descriptor does (recording, the guest gets that errno;
+    replaying, the output is reported lost)."""
+
+    def __init__(self) -> None:
+        self.buffer = _ClosedBuffer()
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
 
 
 def _streams(with_stdin: bool) -> Streams:
@@ -448,6 +489,12 @@ def replay(paths: tuple[str, ...], allow_code_change: bool, timeout: float | Non
         )
     except KeyboardInterrupt:
         raise Interrupted("interrupted") from None
+    except OutputLostError as lost:
+        # The run matched; its trap (if it trapped) is reported, then the lost output, whose
+        # exit status (74) wins.
+        code = guest.guest if guest is not None else engine.embedded_guest(trace)
+        _report(lost.result.outcome, code.sites)
+        raise
     code = guest.guest if guest is not None else engine.embedded_guest(trace)
     raise SystemExit(_report(result.outcome, code.sites))
 
@@ -829,12 +876,17 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
     config = h.config
     out(f"trace      {trace.path} (format {trace.version}, {trace.size} bytes)")
     carried = "" if h.guest_wasm is None else f", embedded: {len(h.guest_wasm)} bytes"
-    out(f"guest      {h.guest_name} ({h.guest_kind}, blake3 {h.guest_blake3[:16]}...{carried})")
+    out(
+        f"guest      {shown_text(h.guest_name)} ({h.guest_kind}, blake3 {h.guest_blake3[:16]}..."
+        f"{carried})"
+    )
     out(f"recorded   by wasm-rr {h.tool_version}, wasmtime {h.wasmtime_version}, on {h.host}")
-    out(f"argv       {config.argv}")
-    out(f"env        {config.env}")
+    # A value that is not UTF-8 is shown as its bytes, b'...'.
+    out(f"argv       {_readable(config.argv)}")
+    out(f"env        {_readable(config.env)}")
     for d in config.dirs:
-        out(f"dir        {d.host} as {d.guest}{' (read-only)' if d.readonly else ''}")
+        where = f"{shown_text(d.host)} as {shown_text(d.guest)}"
+        out(f"dir        {where}{' (read-only)' if d.readonly else ''}")
     for name, opts in sorted(config.families.items()):
         out(f"{name:<10} {opts}")
     for count, ev in enumerate(trace.events(absolute=True)):
@@ -884,7 +936,7 @@ def diff(trace_a: str, trace_b: str, as_json: bool) -> None:
     ca, cb = a.header.config, b.header.config
     for label, x, y in (("argv", ca.argv, cb.argv), ("env", ca.env, cb.env)):
         if x != y:
-            notes.append(f"different {label}: {x!r} and {y!r}")
+            notes.append(f"different {label}: {_readable(x)!r} and {_readable(y)!r}")
     found = first_divergence(a, b)
     if as_json:
         click.echo(json.dumps({"notes": notes, **divergence_json(found, a, b)}))
@@ -1206,9 +1258,47 @@ def minimize(
     click.echo(f"{done.summary()}; wrote {output}")
 
 
+def _readable(value: list[str] | dict[str, str]) -> object:
+    """argv or env with the values that are not UTF-8 as bytes (``b'...'`` when printed)."""
+    if isinstance(value, dict):
+        return {readable(k): readable(v) for k, v in value.items()}
+    return [readable(v) for v in value]
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 70 else text[:67] + "..."
+
+
+def _no_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        os.environ[NO_CACHE_ENV] = "1"  # also for worker processes; main() restores it
+
+
+for _name in ("record", "run", "replay", "resume", "hunt", "fuzz", "minimize"):
+    cli.commands[_name].params.append(
+        click.Option(
+            ["--no-cache"],
+            is_flag=True,
+            expose_value=False,
+            callback=_no_cache,
+            help="Compile the guest in memory only: read and write no compile cache on disk "
+            f"(as {NO_CACHE_ENV}=1).",
+        )
+    )
+
+
+@contextlib.contextmanager
+def _environ_kept(name: str) -> Iterator[None]:
+    """Restore the environment variable ``name`` on the way out (an option may set it)."""
+    saved = os.environ.get(name)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -1216,10 +1306,14 @@ def main(argv: list[str] | None = None) -> None:
     other exception (a bug) into one line and status 70."""
     _guest_stderr.clear()
     _command.clear()
+    if sys.stdout is None:
+        sys.stdout = cast(Any, _ClosedStream())
+    if sys.stderr is None:
+        sys.stderr = cast(Any, _ClosedStream())
     try:
         # One watchdog for the whole command: a Ctrl-C that lands where it cannot be raised,
         # or is swallowed there (between two runs of a hunt), still ends the command.
-        with Watchdog():
+        with Watchdog(), _environ_kept(NO_CACHE_ENV):
             cli.main(args=argv, prog_name="wasm-rr", standalone_mode=False)
     except WasmRRError as exc:
         _say(exc.for_command(_command[0]) if _command else str(exc))

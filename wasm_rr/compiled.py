@@ -6,8 +6,9 @@ process, and its serialized form under ``$WASM_RR_CACHE`` (default
 ``$XDG_CACHE_HOME/wasm-rr``, else ``~/.cache/wasm-rr``) in ``wasmtime-<version>/``, keyed by
 the blake3 of the guest's bytes, the kind and the engine settings, so the next process loads
 it in milliseconds. ``record`` and ``run`` write it; ``replay`` only reads it (a replay writes
-nothing but what the user asked for). ``WASM_RR_NO_CACHE=1`` turns the disk cache off. Only
-artifacts this cache wrote itself are ever loaded from it.
+nothing but what the user asked for). ``WASM_RR_NO_CACHE=1``, or ``--no-cache`` on every
+command that compiles, turns the disk cache off. Only artifacts this cache wrote itself are
+ever loaded from it.
 """
 
 from __future__ import annotations
@@ -48,8 +49,12 @@ def _digest(wasm: bytes) -> str:
     return digest
 
 
+NO_CACHE_ENV = "WASM_RR_NO_CACHE"
+"""Set (to anything but empty), the disk cache is neither read nor written (``--no-cache``)."""
+
+
 def _cache_dir() -> Path | None:
-    if os.environ.get("WASM_RR_NO_CACHE"):
+    if os.environ.get(NO_CACHE_ENV):
         return None
     root = os.environ.get("WASM_RR_CACHE")
     if not root:
@@ -77,7 +82,7 @@ def compiled(
     found = _MEMORY.get(key)
     if isinstance(found, kind):
         return found
-    artifact = _load(engine, digest, kind, settings)
+    artifact = _load(engine, digest, kind, settings, disk)
     if artifact is None:
         artifact = compile()
         if "w" in disk:
@@ -95,15 +100,18 @@ def _path(digest: str, kind: type[object], settings: str) -> Path | None:
     return root / f"{digest}.{kind.__name__.lower()}.{settings}.bin"
 
 
-def _load(engine: wasmtime.Engine, digest: str, kind: type[T], settings: str) -> T | None:
+def _load(
+    engine: wasmtime.Engine, digest: str, kind: type[T], settings: str, disk: str
+) -> T | None:
     path = _path(digest, kind, settings)
     if path is None or not path.is_file():
         return None
     try:
         return kind.deserialize_file(engine, str(path))  # type: ignore[return-value]
     except (wasmtime.WasmtimeError, OSError):
-        with contextlib.suppress(OSError):
-            path.unlink()
+        if "w" in disk:  # a replay leaves even a broken artifact alone
+            with contextlib.suppress(OSError):
+                path.unlink()
         return None
 
 

@@ -16,7 +16,7 @@ import platform
 import re
 import stat
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import blake3
@@ -28,7 +28,7 @@ from .abi.interrupt import GuestTimeout, Watchdog
 from .abi.memory import GuestFault, GuestMemory
 from .abi.outcome import HostErrorHook
 from .abi.p1 import run_module
-from .config import RunConfig
+from .config import RunConfig, shown
 from .errors import (
     CodeHashMismatchError,
     CorruptTraceError,
@@ -111,6 +111,8 @@ class RunResult:
     sites: SitesTable | None = None
     trace_bytes: bytes | None = None
     """The trace, when it was recorded to memory."""
+    lost: dict[int, tuple[int, str]] = field(default_factory=dict)
+    """A replay's output streams that could not be written: fd -> (from which byte, why)."""
 
 
 def as_guest(guest: str | os.PathLike[str] | Guest) -> Guest:
@@ -420,6 +422,35 @@ def same_outcome(recorded: Outcome, replayed: Outcome) -> bool:
     )
 
 
+def check_config(guest: Guest, config: RunConfig) -> None:
+    """Refuse, before anything runs or is written, a configuration this guest cannot be given:
+    a value that stands for no bytes (only the library API can pass one), or, for a WASI 0.2
+    component, an argument, environment variable or directory name that is not UTF-8 (the
+    component model's strings are Unicode; a preview1 module receives them as bytes)."""
+    bad = config.unrepresentable()
+    if bad is not None:
+        what, value = bad
+        raise UsageError(
+            f"{what} ({value!r}) holds a lone surrogate that stands for no byte; give bytes, "
+            "or text as os.fsdecode makes it"
+        )
+    if guest.kind != "component":
+        return
+    found = config.not_utf8()
+    if found is not None:
+        what, value = found
+        hint = (
+            "give it a UTF-8 name with --dir HOST::NAME"
+            if what.startswith("the guest name")
+            else "use UTF-8"
+        )
+        raise UsageError(
+            f"{what} ({shown(value)}) is not UTF-8, and {guest.path} is a WASI 0.2 component, "
+            f"whose arguments, environment and directory names are strings; {hint}, or run a "
+            "preview1 module, which receives them as bytes"
+        )
+
+
 def _live_world(config: RunConfig, streams: Streams, sources: Sources) -> World:
     try:
         return live_world(config, streams, sources)
@@ -444,8 +475,9 @@ def record(
     bytes. Interrupted (Ctrl-C, or ``timeout`` seconds passed), the trace keeps every event
     recorded so far."""
     guest = as_guest(guest_path)
-    # Fail on a guest that does not compile or a directory that cannot be opened before the
-    # trace file exists.
+    # Fail on a guest that does not compile, a configuration it cannot be given or a directory
+    # that cannot be opened before the trace file exists.
+    check_config(guest, config)
     if guest.kind == "module":
         compile_module(guest)
     live = _live_world(config, streams, sources)
@@ -507,7 +539,8 @@ def replay(
 ) -> RunResult:
     """Re-run the guest against the recorded answers; raise at the first divergence. Nothing
     is written but the guest's output (the compile cache is only read). With no guest, the
-    one the trace carries runs (see :func:`embedded_guest`)."""
+    one the trace carries runs (see :func:`embedded_guest`). An output stream that could not
+    be written does not stop the replay: the result's ``lost`` says which, from where."""
     from .trace import reader
 
     trace = trace_path if isinstance(trace_path, reader.Trace) else reader.load(trace_path)
@@ -515,6 +548,13 @@ def replay(
     guest = replace(guest, cache="r")
     if guest.blake3 != trace.header.guest_blake3 and not allow_code_change:
         raise CodeHashMismatchError(trace.header.guest_blake3, guest.blake3)
+    bad = trace.header.config.not_utf8() if guest.kind == "component" else None
+    if bad is not None:
+        what, value = bad
+        raise CorruptTraceError(
+            f"{trace.path}: {what} ({shown(value)}) is not UTF-8, which no recording of a "
+            "component holds; the trace is damaged, use an intact copy"
+        )
     check_fuel = trace.header.wasmtime_version == WASMTIME_VERSION and not allow_code_change
     world = _provide(
         replaying_world(trace, Streams(None, streams.stdout, streams.stderr), check_fuel)
@@ -560,7 +600,7 @@ def replay(
                 f"{name} its footer records; the trace is damaged, use an intact copy or "
                 "re-record"
             )
-    return RunResult(outcome, rep.seq, trace.path, guest.sites)
+    return RunResult(outcome, rep.seq, trace.path, guest.sites, lost=dict(log.lost))
 
 
 def _unfinished(plan: stops.StopPlan, rep: Replayer, left: int, outcome: Outcome) -> None:
@@ -596,6 +636,7 @@ def run_live(
     """Run the guest against the real world (clocks and random from ``sources``), recording
     nothing."""
     guest = as_guest(guest_path)
+    check_config(guest, config)
     world = _provide(_live_world(config, streams, sources))
     register = SiteRegister(guest.sites) if guest.sites is not None else None
     try:

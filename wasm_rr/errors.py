@@ -22,6 +22,10 @@ EXIT_INTERNAL = 70
 EXIT_TRAP = 134
 """Exit status when the guest trapped (128 + SIGABRT, as wasmtime's CLI)."""
 
+EXIT_OUTPUT_LOST = 74
+"""Exit status when a replay matched its recording but could not write the guest's output
+(``EX_IOERR`` of sysexits.h)."""
+
 
 class WasmRRError(Exception):
     """Base of every error wasm-rr reports to its user."""
@@ -98,6 +102,11 @@ class CorruptTraceError(TraceError):
 
 class TraceWriteError(TraceError):
     """The trace cannot be written: its path is not a regular file, or the disk is full."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+        """Why, in a few words (``No space left on device``)."""
 
 
 class TraceBusyError(TraceWriteError):
@@ -343,4 +352,26 @@ class UnresolvedIntentError(WasmRRError):
             f"cannot resume: event {seq} is {effect} {what}, which was in flight when the "
             "recording stopped and cannot be observed; say whether it happened: "
             "--assume-done or --assume-not-done (the trace is left as it was)"
+        )
+
+
+class OutputLostError(WasmRRError):
+    """A replay reproduced its recording, but the guest's output could not be written where it
+    was going (a full disk, a closed pipe). The guest was answered as in the recording (its
+    writes succeeded then), so the run is the recorded one; only the copy of its output is
+    incomplete. ``result`` is the replay's result."""
+
+    exit_status = EXIT_OUTPUT_LOST
+
+    def __init__(self, lost: dict[int, tuple[int, str]], outcome: str, result: Any) -> None:
+        self.lost = lost
+        self.result = result
+        streams = "; ".join(
+            f"its {'stdout' if fd == 1 else 'stderr'} could not be written from byte {at} on "
+            f"({why})"
+            for fd, (at, why) in sorted(lost.items())
+        )
+        super().__init__(
+            f"the replay matched the recording ({outcome}), but {streams}: that output is "
+            "lost; the guest was answered as in the recording"
         )

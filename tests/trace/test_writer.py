@@ -134,3 +134,84 @@ def test_a_writer_dropped_without_closing_ends_its_digest_thread(
     gc.collect()
     hasher.thread.join(30)
     assert not hasher.thread.is_alive()
+
+
+# ---- a trace that cannot get its header leaves no file ------------------------------------------
+
+
+class FullDisk:
+    """A ``reserve`` for the writer: the disk takes ``room`` more bytes, then answers ENOSPC."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.calls: list[tuple[int, int]] = []
+
+    def __call__(self, fd: int, offset: int, length: int) -> None:
+        import errno
+
+        self.calls.append((offset, length))
+        if length > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= length
+        writer.reserve_space(fd, offset, length)
+
+
+def test_a_full_disk_before_the_header_leaves_no_file(tmp_path: Path) -> None:
+    from wasm_rr.errors import TraceWriteError
+
+    t = tmp_path / "t.cbor"
+    disk = FullDisk(0)
+    with pytest.raises(TraceWriteError) as caught:
+        TraceWriter(t, HEADER, reserve=disk)
+    assert disk.calls == [(0, 1 << 20)]
+    assert str(caught.value) == (
+        f"cannot write trace {t}: No space left on device; nothing was recorded and no file is "
+        "left; free some space, or record to a file on a writable disk"
+    )
+    assert list(tmp_path.iterdir()) == []
+    # An older trace at that path is gone too (its recording was asked to replace it).
+    t.write_bytes(b"an older trace")
+    with pytest.raises(TraceWriteError, match="no file is left"):
+        TraceWriter(t, HEADER, reserve=FullDisk(0))
+    assert list(tmp_path.iterdir()) == []
+    TraceWriter(t, HEADER, reserve=FullDisk(1 << 20)).close(None)  # room for the first MiB
+    assert load(t).cut_off
+
+
+def test_a_header_larger_than_the_room_left_leaves_no_file(tmp_path: Path) -> None:
+    """A guest embedded in the header (3 MiB) needs the file to grow before the header is
+    complete: the disk has 1 MiB, so nothing is written, rather than a file of zeros."""
+    from dataclasses import replace
+
+    from wasm_rr.errors import TraceWriteError
+
+    t = tmp_path / "t.cbor"
+    big = replace(HEADER, guest_wasm=bytes(3 << 20))
+    with pytest.raises(TraceWriteError, match="No space left on device; nothing was recorded"):
+        TraceWriter(t, big, reserve=FullDisk(1 << 20))
+    assert list(tmp_path.iterdir()) == []
+    w = TraceWriter(t, big, reserve=FullDisk(64 << 20))
+    w.close(footer(0))
+    assert load(t).header.guest_wasm == bytes(3 << 20)
+
+
+def test_a_header_that_cannot_be_encoded_leaves_no_file(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from wasm_rr.errors import UsageError
+
+    t = tmp_path / "t.cbor"
+    config = replace(HEADER.config, families={"process": {"allow_run": {"\udcff": "/x"}}})
+    with pytest.raises(UsageError, match=r"hold '\\udcff', which is not text.*nothing was"):
+        TraceWriter(t, replace(HEADER, config=config))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_symbolic_link_is_not_removed_with_a_failed_header(tmp_path: Path) -> None:
+    from wasm_rr.errors import TraceWriteError
+
+    target, link = tmp_path / "target.cbor", tmp_path / "link.cbor"
+    link.symlink_to(target)
+    with pytest.raises(TraceWriteError):
+        TraceWriter(link, HEADER, reserve=FullDisk(0))
+    assert link.is_symlink() and target.read_bytes() == b""

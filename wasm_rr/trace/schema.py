@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..config import RunConfig
+from ..config import RunConfig, text_from_cbor, text_or_bytes
 from .events import INLINE_MAX as INLINE_MAX  # re-exported
 
 FORMAT_VERSION = 2
@@ -50,6 +50,7 @@ class Header:
 
     def to_cbor(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["guest_name"] = text_or_bytes(self.guest_name)  # a file name: bytes if not UTF-8
         d["config"] = self.config.to_cbor()
         d["kinds"] = dict(self.kinds)
         if self.guest_wasm is None:
@@ -66,14 +67,15 @@ class Header:
         ):
             raise ValueError("header kinds is not a map of codes to names")
         texts = ("tool_version", "wasmtime_version", "guest_blake3", "guest_kind", "guest_name")
-        if not all(isinstance(data.get(k), str) for k in texts):
+        guest_name = text_from_cbor(data.get("guest_name"))
+        if not all(isinstance(data.get(k), str) for k in texts[:-1]) or guest_name is None:
             raise ValueError("header misses a text field")
         extra = data.get("extra", {})
         guest_wasm = data.get("guest_wasm")
         if guest_wasm is not None and type(guest_wasm) is not bytes:
             raise ValueError("header guest_wasm is not a byte string")
-        tool_version, wasmtime_version, guest_blake3, guest_kind, guest_name = (
-            str(data[k]) for k in texts
+        tool_version, wasmtime_version, guest_blake3, guest_kind = (
+            str(data[k]) for k in texts[:-1]
         )
         return cls(
             tool_version,

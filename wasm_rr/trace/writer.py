@@ -16,6 +16,7 @@ per call); everything else goes through cbor2.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import mmap
 import os
@@ -27,7 +28,7 @@ from typing import Any
 import blake3
 import cbor2
 
-from ..errors import TraceBusyError, TraceWriteError
+from ..errors import TraceBusyError, TraceWriteError, UsageError
 from .events import BLOB, END, SITE, EventDecl
 from .schema import (
     FORMAT_VERSION,
@@ -241,6 +242,7 @@ class TraceWriter:
         header: Header,
         *,
         continue_at: tuple[int, int, Sequence[bytes]] | None = None,
+        reserve: Callable[[int, int, int], None] | None = None,
     ) -> None:
         """Write to the file ``path``, or with ``path=None`` to memory (an anonymous file:
         :attr:`data` holds the trace once closed).
@@ -248,7 +250,13 @@ class TraceWriter:
         ``continue_at=(offset, events, blob_digests)`` appends to the existing trace at
         ``path`` (``wasm-rr resume``): its first ``offset`` bytes (the header ``header`` and
         ``events`` complete events, with these blobs in order) are kept, the rest is dropped,
-        and new events follow them."""
+        and new events follow them.
+
+        A new trace that cannot get its header (a full disk, a header that cannot be encoded)
+        leaves no file behind: the header is encoded before the file is created, and the file
+        is removed if the header cannot be written. ``reserve(fd, offset, length)`` allocates
+        the file's disk space (default :func:`reserve_space`; a test hands in a full disk)."""
+        self._reserve_space = reserve or reserve_space
         if continue_at is not None:
             if path is None:
                 raise ValueError("continue_at needs a trace file")
@@ -259,9 +267,15 @@ class TraceWriter:
             self._blobs: dict[bytes, int] = {d: i for i, d in enumerate(digests)}
             self.codes = {name: code for code, name in header.kinds.items()}
             self.closed = False
-            self._build(offset, events)
+            try:
+                self._build(offset, events)
+            except BaseException:
+                os.close(self._fd)
+                raise
             return
         self._blobs = {}
+        shown_path = "<memory>" if path is None else os.fspath(path)
+        head = MAGIC_BYTES + enc_int(FORMAT_VERSION) + _encode_header(header, shown_path)
         if path is None:
             self.path = "<memory>"
             self._fd = os.memfd_create("wasm-rr-trace", os.MFD_CLOEXEC)
@@ -273,21 +287,47 @@ class TraceWriter:
         self.codes = {name: code for code, name in header.kinds.items()}
         """``family.op`` -> the code its events get in this trace (from the header)."""
         self.closed = False
-        self._build()
-        self.write_raw(MAGIC_BYTES + enc_int(FORMAT_VERSION) + bytes(cbor2.dumps(header.to_cbor())))
+        try:
+            self._build()
+            self.write_raw(head)
+        except BaseException as exc:
+            self._abandon()
+            if isinstance(exc, TraceWriteError):
+                raise TraceWriteError(
+                    f"cannot write trace {self.path}: {exc.reason}; nothing was recorded and no "
+                    "file is left; free some space, or record to a file on a writable disk"
+                ) from None
+            raise
+
+    def _abandon(self) -> None:
+        """Close and remove a new trace file whose header could not be written (it would read
+        as nothing at all)."""
+        self.closed = True
+        if self._hasher is not None:
+            self._hasher.cancel()
+            self._hasher = None
+        mm = getattr(self, "_mm", None)  # absent when no space could be reserved
+        if mm is not None:
+            mm.close()
+        try:
+            if not self._in_memory:
+                _unlink_if_same(self.path, self._fd)
+        finally:
+            os.close(self._fd)
 
     def _build(self, start: int = 0, start_events: int = 0) -> None:
         fileno = self._fd
         path = self.path
         cap = _MEMORY_START if self._in_memory else _GROW_MIN
         cap = max(cap, start + _GROW_MIN) if start else cap
+        reserve_disk = self._reserve_space
         try:
-            _reserve_space(fileno, 0, cap)
+            reserve_disk(fileno, 0, cap)
             mm = mmap.mmap(fileno, cap)
         except (OSError, ValueError) as exc:
-            os.close(fileno)
             raise TraceWriteError(
-                f"cannot write trace {path}: {_why(exc)}; record to a file on a writable disk"
+                f"cannot write trace {path}: {_why(exc)}; record to a file on a writable disk",
+                _why(exc),
             ) from None
         pos = start
         events = start_events
@@ -304,12 +344,13 @@ class TraceWriter:
             nonlocal cap
             new = max(cap * 2, pos + need + _GROW_MIN)
             try:
-                _reserve_space(fileno, cap, new - cap)
+                reserve_disk(fileno, cap, new - cap)
             except OSError as exc:
                 raise TraceWriteError(
                     f"cannot grow trace {path} to {new} bytes: {_why(exc)}; the recording stops "
                     f"here and the trace keeps the {events} events recorded so far (replaying it "
-                    "stops at the cut); free some space and re-record"
+                    "stops at the cut); free some space and re-record",
+                    _why(exc),
                 ) from None
             mm.resize(new)
             cap = new
@@ -686,7 +727,29 @@ def _open_exclusive(path: str, keep: int = 0) -> int:
     return fd
 
 
-def _reserve_space(fd: int, offset: int, length: int) -> None:
+def _unlink_if_same(path: str, fd: int) -> None:
+    """Remove ``path`` if it is still the file open as ``fd``: not a file put there since, nor
+    the target of a symbolic link (the link stays, to an empty file)."""
+    with contextlib.suppress(OSError):
+        mine, there = os.fstat(fd), os.lstat(path)
+        if (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino):
+            os.unlink(path)
+
+
+def _encode_header(header: Header, path: str) -> bytes:
+    """The header's CBOR, made before the trace file exists (text that cannot be encoded is a
+    one-line error, and leaves no file)."""
+    try:
+        return bytes(cbor2.dumps(header.to_cbor()))
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else ""
+        raise UsageError(
+            f"cannot write trace {path}: the run's options hold {bad!r}, which is not text "
+            "(a byte that is not UTF-8), where the trace stores text; nothing was recorded"
+        ) from None
+
+
+def reserve_space(fd: int, offset: int, length: int) -> None:
     """Allocate disk blocks for ``length`` bytes at ``offset`` (growing the file), so that
     stores through the mapping never meet a full disk: ENOSPC (or EFBIG past RLIMIT_FSIZE)
     is raised here as an OSError instead."""
@@ -702,9 +765,10 @@ def _pwrite_all(fd: int, buffers: Sequence[memoryview], offset: int, path: str) 
         try:
             n = os.pwritev(fd, bufs, offset)
         except OSError as exc:
-            raise TraceWriteError(f"cannot write trace {path}: {_why(exc)}") from None
+            raise TraceWriteError(f"cannot write trace {path}: {_why(exc)}", _why(exc)) from None
         if n <= 0:
-            raise TraceWriteError(f"cannot write trace {path}: the disk accepts no more bytes")
+            why = "the disk accepts no more bytes"
+            raise TraceWriteError(f"cannot write trace {path}: {why}", why)
         offset += n
         while bufs and n >= len(bufs[0]):
             n -= len(bufs[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ..config import to_bytes
 from ..trace.events import EventDecl, each, f
 from .base import Recorder, Replayer
 from .family import Family
@@ -30,11 +31,12 @@ class Cli(Protocol):
 
 
 class LiveCli:
-    """The arguments and environment the user chose to give the guest."""
+    """The arguments and environment the user chose to give the guest: the exact bytes they
+    stand for (see :func:`wasm_rr.config.to_bytes`), UTF-8 or not."""
 
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self._argv = [a.encode() for a in argv]
-        self._env = [f"{k}={v}".encode() for k, v in env.items()]
+        self._argv = [to_bytes(a) for a in argv]
+        self._env = [to_bytes(k) + b"=" + to_bytes(v) for k, v in env.items()]
 
     def args(self) -> list[bytes]:
         return list(self._argv)

@@ -4,6 +4,12 @@ Reads from stdin are answers from the outside world (recorded, replayed from the
 Writes to stdout and stderr are the guest's output: recording writes them and stores them;
 replay checks them byte for byte against the recording and re-emits them. Every implementation
 keeps an :class:`OutputLog` (blake3 and size per stream) for the trace footer.
+
+A write that fails (a full disk, a closed pipe) is an answer of the world while recording: the
+guest gets the errno, and the trace keeps it. While replaying, the guest gets the recorded answer
+whatever happens to the re-emitted bytes; a stream that cannot be written is noted in the log
+(:attr:`OutputLog.lost`), no more is written to it, and the replay goes on to its end, where
+the caller reports the loss.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ class OutputLog:
     def __init__(self) -> None:
         self.hashers = {STDOUT: blake3.blake3(), STDERR: blake3.blake3()}
         self.sizes = {STDOUT: 0, STDERR: 0}
+        self.lost: dict[int, tuple[int, str]] = {}
+        """Streams a replay could not re-emit to: fd -> (the byte offset of the first write
+        that failed, why)."""
 
     def add(self, fd: int, data: bytes) -> None:
         self.hashers[fd].update(data)
@@ -238,10 +247,14 @@ class ReplayingStdio:
             raise WorldError(written)
         chunk = data[:written]
         sink = self._sinks.get(fd)
-        if sink is not None:
-            sink.write(chunk)
-            sink.flush()
-        self.log.add(fd, chunk)
+        log = self.log
+        if sink is not None and fd not in log.lost:
+            try:
+                _write_all(sink, chunk)
+            except OSError as exc:
+                # The guest still gets what the recording got; the loss is reported at the end.
+                log.lost[fd] = (log.sizes[fd], exc.strerror or str(exc) or type(exc).__name__)
+        log.add(fd, chunk)
         return int(written)
 
     def isatty(self, fd: int) -> bool:
@@ -262,6 +275,17 @@ FAMILY: Family[Stdio] = Family(
     ),
     doc="standard input (recorded), output and error (recorded, checked on replay)",
 )
+
+
+def _write_all(sink: BinaryIO, data: bytes) -> None:
+    """Write all of ``data`` and flush, continuing after short writes (a raw stream's)."""
+    view = memoryview(data)
+    while view:
+        n = sink.write(view)
+        if not n:
+            raise OSError("the stream takes no more bytes")
+        view = view[n:]
+    sink.flush()
 
 
 def _first_difference(a: bytes, b: bytes) -> str:

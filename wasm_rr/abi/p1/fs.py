@@ -11,6 +11,7 @@ from __future__ import annotations
 import array
 import contextlib
 
+from ...config import to_bytes
 from ...world import World
 from ...world import fs as wfs
 from ..memory import GuestFault
@@ -395,14 +396,14 @@ class FsFunctions(Area):
         d = self.fds.lookup(fd)
         if not isinstance(d, DirDescriptor) or d.preopen is None:
             return Errno.BADF
-        self.mem.pack_into(PRESTAT, out, 4, 0, len(d.preopen.encode()))
+        self.mem.pack_into(PRESTAT, out, 4, 0, len(to_bytes(d.preopen)))
         return 0
 
     def fd_prestat_dir_name(self, fd: int, path: int, path_len: int) -> int:
         d = self.fds.lookup(fd)
         if not isinstance(d, DirDescriptor) or d.preopen is None:
             return Errno.BADF
-        name = d.preopen.encode()
+        name = to_bytes(d.preopen)  # bytes on preview1: a name that is not UTF-8 stays as given
         if path_len < len(name):
             return Errno.NAMETOOLONG
         self.mem.write(path, name)
