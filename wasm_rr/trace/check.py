@@ -219,6 +219,7 @@ def runner(code: int, decl: EventDecl) -> Run | None:
         (j, c) for j, c in enumerate(checks, start=1) if c is not None
     ]
     stride = decl.arity + 1
+    ints = {int}
     summed = decl.summed and len(decl.question) == 1 and len(decl.answer) == 1
 
     def run(it: list[Any], i: int, n: int, bl: list[Any]) -> int:
@@ -242,6 +243,8 @@ def runner(code: int, decl: EventDecl) -> Run | None:
             w += lo
             break
         end = i + stride * w
+        if not set(map(type, it[i:end:stride])) <= ints:  # True == 1: a code is an int
+            return -end
         for j, ok in cols:
             if not ok(it[i + j : end : stride]):
                 return -end
@@ -288,6 +291,7 @@ def scanner(hot: list[tuple[int, EventDecl]]) -> Scan:
         "    try:",
         "        while i < n:",
         "            k = it[i]",
+        "            if type(k) is not int: raise KeyError(k)  # not True or 1.0 for code 1",
     ]
     for code, decl in hot:
         lines.append(f"            if k == {code}:")

@@ -69,6 +69,9 @@ class Header:
         if not all(isinstance(data.get(k), str) for k in texts):
             raise ValueError("header misses a text field")
         extra = data.get("extra", {})
+        start, host = data.get("start_time_ns", 0), data.get("host", "")
+        if type(start) is not int or type(host) is not str or type(extra) is not dict:
+            raise ValueError("header start_time_ns, host or extra has the wrong type")
         guest_wasm = data.get("guest_wasm")
         if guest_wasm is not None and type(guest_wasm) is not bytes:
             raise ValueError("header guest_wasm is not a byte string")
@@ -83,9 +86,9 @@ class Header:
             guest_name,
             config=RunConfig.from_cbor(data.get("config")),
             kinds=dict(kinds),
-            start_time_ns=int(data.get("start_time_ns", 0) or 0),
-            host=str(data.get("host", "")),
-            extra=extra if isinstance(extra, dict) else {},
+            start_time_ns=start,
+            host=host,
+            extra=extra,
             guest_wasm=guest_wasm,
         )
 
@@ -192,6 +195,8 @@ class Footer:
             raise ValueError("footer counts are not unsigned integers")
         if not all(type(data.get(k)) is str for k in ("stdout_blake3", "stderr_blake3")):
             raise ValueError("footer digests are not text")
+        if type(data.get("end_time_ns", 0)) is not int:
+            raise ValueError("footer end_time_ns is not an integer")
         return cls(
             events=int(data["events"]),
             outcome=Outcome.from_cbor(data["outcome"]),
@@ -199,5 +204,5 @@ class Footer:
             stderr_blake3=str(data["stderr_blake3"]),
             stdout_bytes=int(data["stdout_bytes"]),
             stderr_bytes=int(data["stderr_bytes"]),
-            end_time_ns=int(data.get("end_time_ns", 0)),
+            end_time_ns=data.get("end_time_ns", 0),
         )
