@@ -23,6 +23,8 @@ Shape = Literal[
     "uint",
     "s32",
     "u32",
+    "time",
+    "delta",
     "bool",
     "str",
     "bytes",
@@ -34,11 +36,20 @@ Shape = Literal[
     "any",
 ]
 """What one field holds. ``int`` / ``uint``: a signed / unsigned 64-bit integer (``s32`` /
-``u32``: 32-bit, for values an ABI hands the guest in 32 bits). ``payload``:
+``u32``: 32-bit, for values an ABI hands the guest in 32 bits). ``time``: a file time in
+nanoseconds since the epoch, as far as a 64-bit ``time_t`` of seconds reaches
+(:data:`TIME_MIN`..:data:`TIME_MAX`, wider than 64 bits: a CBOR bignum past them).
+``delta``: the difference of two unsigned 64-bit values, -(2^64-1)..2^64-1 (a clock read
+stored as the change from the previous one). ``payload``:
 bytes inline (at most :data:`INLINE_MAX`) or the ordinal of an earlier blob record. ``null``:
 nothing (an answer that only says "done"). ``name``: a file name, bytes (text in traces written
 before names were recorded as bytes). Any shape but ``any`` may also be a text string where
 the declaration says so (an errno name), or null where ``nullable``."""
+
+TIME_MIN = -(1 << 63) * 10**9
+TIME_MAX = (1 << 63) * 10**9 - 1
+"""The range of a ``time`` field: what ``st_mtime_ns`` can be, and what a file time may be set
+to (a WASI 0.2 datetime of up to 2^63-1 seconds; preview1's u64 nanoseconds fit)."""
 
 INLINE_MAX = 64
 """Payloads up to this many bytes are stored inside the event; larger ones become blobs."""

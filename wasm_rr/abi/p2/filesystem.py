@@ -169,7 +169,12 @@ def _timestamp(value: Any) -> int | None:
     if case == "now":
         return wfs.NOW
     seconds, nanos = payload
-    return int(seconds) * NS + int(nanos)
+    # As wasmtime: the epoch plus Duration::new(seconds, nanoseconds) must be a time the host
+    # holds (a 64-bit time_t); past it the answer is ``overflow``.
+    total = int(seconds) + int(nanos) // NS
+    if total > (1 << 63) - 1:
+        raise Fail("overflow")
+    return total * NS + int(nanos) % NS
 
 
 def _hash(st: wfs.Stat) -> tuple[int, int]:
