@@ -20,7 +20,6 @@ from . import __version__, api, engine
 from .config import DirSpec, env_problem
 from .errors import EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_TRAP, Interrupted, WasmRRError
 from .lang import SitesTable
-from .trace.events import shown
 from .trace.schema import MAGIC_BYTES, Outcome
 from .world import Streams
 from .world.base import describe
@@ -765,23 +764,31 @@ def compile(script: str, output: str) -> None:
 
 @cli.command()
 @click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
-@click.option("--limit", default=50, show_default=True, help="Events to show (0: all).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Events to show (0: all).  [default: 50; all with --json]",
+)
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="One JSON object per line: the header, then each event, then the footer.",
 )
-def inspect(trace_path: str, limit: int, as_json: bool) -> None:
+def inspect(trace_path: str, limit: int | None, as_json: bool) -> None:
     """Show a trace's header, events and footer (clock reads as the values the guest saw)."""
     import json
 
     from .trace import reader
+    from .trace.view import event_json, shown, text
 
     trace = reader.load(trace_path)
     h = trace.header
     sites = engine.recorded_sites(h)
     out = click.echo
+    if limit is None:
+        limit = 0 if as_json else 50
     if as_json:
         fields = h.to_cbor()
         if h.guest_wasm is not None:
@@ -800,11 +807,7 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
         for count, ev in enumerate(trace.events(absolute=True)):
             if limit and count >= limit:
                 break
-            decl = ev.decl
-            assert decl is not None
-            obj: dict[str, Any] = {"type": "event", "seq": ev.seq, "kind": ev.name, "fuel": ev.fuel}
-            for fd, value in zip(decl.fields, ev.fields, strict=True):
-                obj[fd.name] = shown(value)
+            obj: dict[str, Any] = {"type": "event", **event_json(ev)}
             where = engine.site_text(sites, ev.site)
             if where:
                 obj["site"] = where.split(" at ", 1)[1]
@@ -823,9 +826,11 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
         out(f"dir        {d.host} as {d.guest}{' (read-only)' if d.readonly else ''}")
     for name, opts in sorted(config.families.items()):
         out(f"{name:<10} {opts}")
-    for count, ev in enumerate(trace.events(absolute=True)):
+    events = trace.events(absolute=True)
+    for count, ev in enumerate(events):
         if limit and count >= limit:
-            out("  ...")
+            more = 1 + sum(1 for _ in events)
+            out(f"  ... {more} more event{'s' if more > 1 else ''} (--limit 0 shows all)")
             break
         where = engine.site_text(sites, ev.site)
         at = f"  @ {where.split(' at ', 1)[1]}" if where else ""
@@ -833,7 +838,7 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
             out(f"  {ev.seq:>6}  +{ev.fuel:<8} {ev.decl.line(ev.question, ev.answer)}{at}")
             continue
         call = describe(ev.decl, ev.question)
-        answer = ", ".join(_short(a) for a in ev.answer)
+        answer = ", ".join(text(a) for a in ev.answer)
         out(f"  {ev.seq:>6}  +{ev.fuel:<8} {call} -> {answer}{at}")
     if trace.footer is None:
         out("footer     none: the recording was cut off")
@@ -1116,11 +1121,6 @@ def minimize(
     except KeyboardInterrupt:
         raise Interrupted("interrupted") from None
     click.echo(f"{done.summary()}; wrote {output}")
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 70 else text[:67] + "..."
 
 
 def main(argv: list[str] | None = None) -> None:

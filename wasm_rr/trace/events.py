@@ -144,6 +144,11 @@ class EventDecl:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", f"{self.family}.{self.op}")
+        for part in (self.question, self.answer):
+            names = [fd.name for fd in part]
+            if len(set(names)) != len(names):
+                # A view keys each part's fields by name: two of one name would show as one.
+                raise ValueError(f"{self.name}: two fields of one part share a name: {names}")
 
     @property
     def arity(self) -> int:
@@ -183,22 +188,3 @@ def assign_codes(decls: Iterable[EventDecl]) -> dict[int, EventDecl]:
 
 def codes_to_cbor(table: Mapping[int, EventDecl]) -> dict[int, str]:
     return {code: decl.name for code, decl in table.items()}
-
-
-def shown(value: Any) -> Any:
-    """A field value as JSON can hold it (bytes as text when printable, else hex)."""
-    if isinstance(value, bytes):
-        try:
-            text = value.decode("utf-8")
-            if text.isprintable() or all(c.isprintable() or c in "\n\t\r" for c in text):
-                return text
-        except UnicodeDecodeError:
-            pass
-        return {"hex": value.hex()}
-    if isinstance(value, list | tuple):
-        return [shown(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): shown(v) for k, v in value.items()}
-    if value is None or isinstance(value, str | int | float):
-        return value
-    return {"cbor": repr(value)}  # a tag, a simple value: what a damaged header may hold

@@ -38,6 +38,7 @@ import blake3
 from ..config import RunConfig
 from ..errors import ArgsMismatchError, UsageError
 from ..trace.events import BLOB, SITE
+from ..trace.view import text
 from .base import Recorder, Replayer, kept_bytes
 from .family import Context, Family
 from .http_events import DECLARATION, FAMILY_NAME, SEND
@@ -494,7 +495,7 @@ Matcher = Callable[[tuple[Any, ...], tuple[Any, ...]], list[Difference]]
 
 
 def _short(value: bytes) -> str:
-    return repr(value[:40]) + ("..." if len(value) > 40 else "")
+    return text(value)  # as every view shows bytes
 
 
 def same_method(recorded: tuple[Any, ...], got: tuple[Any, ...]) -> list[Difference]:
