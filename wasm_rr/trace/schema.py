@@ -164,6 +164,32 @@ def _is_frame(frame: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class Signature:
+    """Who signed a trace, and the keyed blake3 that proves it (:mod:`.sign`)."""
+
+    key_id: str
+    """16 hex digits of the blake3 of the signer's key: a name for the key, not the key."""
+    keyed_blake3: bytes
+    """32 bytes: the blake3, keyed with the signer's key, of every byte of the trace before
+    the footer, then of the footer without this signature (see docs/trace-format.md)."""
+
+    def to_cbor(self) -> dict[str, Any]:
+        return {"key_id": self.key_id, "keyed_blake3": self.keyed_blake3}
+
+    @classmethod
+    def from_cbor(cls, data: Any) -> Signature:
+        if not (
+            type(data) is dict
+            and type(data.get("key_id")) is str
+            and 0 < len(data["key_id"]) <= 64
+            and type(data.get("keyed_blake3")) is bytes
+            and len(data["keyed_blake3"]) == 32
+        ):
+            raise ValueError("footer signature is not {key_id: text, keyed_blake3: 32 bytes}")
+        return cls(data["key_id"], data["keyed_blake3"])
+
+
+@dataclass(frozen=True)
 class Footer:
     """Written last, when the run ended: what the run produced."""
 
@@ -174,9 +200,12 @@ class Footer:
     stdout_bytes: int
     stderr_bytes: int
     end_time_ns: int = 0
+    signature: Signature | None = None
+    """``record --sign``: the signer's key id and keyed blake3 (absent from unsigned traces,
+    and from every trace written before signatures existed)."""
 
     def to_cbor(self) -> dict[str, Any]:
-        return {
+        d = {
             "events": self.events,
             "outcome": self.outcome.to_cbor(),
             "stdout_blake3": self.stdout_blake3,
@@ -185,6 +214,9 @@ class Footer:
             "stderr_bytes": self.stderr_bytes,
             "end_time_ns": self.end_time_ns,
         }
+        if self.signature is not None:
+            d["signature"] = self.signature.to_cbor()  # last: see sign.py
+        return d
 
     @classmethod
     def from_cbor(cls, data: Any) -> Footer:
@@ -205,4 +237,5 @@ class Footer:
             stdout_bytes=int(data["stdout_bytes"]),
             stderr_bytes=int(data["stderr_bytes"]),
             end_time_ns=data.get("end_time_ns", 0),
+            signature=None if "signature" not in data else Signature.from_cbor(data["signature"]),
         )
