@@ -406,20 +406,14 @@ def signature(
     created)."""
     from .trace import sign
 
-    key = sign_key if sign_key is not None else sign.user_key(create=False)
-    return sign.check(_load(trace), key)
+    loaded = _load(trace)
+    return sign.check(loaded, sign_key if sign_key is not None else sign.key_for(loaded))
 
 
 def _signed(required: bool, key: bytes | None) -> tuple[bytes | None, bool] | None:
     """What ``_replay`` checks the signature with: None (nothing), or the key (None: the
-    user's, read now) and whether it was given."""
-    if not required:
-        return None
-    if key is not None:
-        return key, True
-    from .trace import sign
-
-    return sign.user_key(create=False), False
+    user's) and whether it was given."""
+    return (key, key is not None) if required else None
 
 
 @overload
@@ -467,7 +461,8 @@ def _replay(
     if signed is not None:
         from .trace import sign
 
-        sign.require(loaded, signed[0], given=signed[1])
+        key, given = signed
+        sign.require(loaded, key if given else sign.key_for(loaded), given=given)
     streams, out, err = _streams(None, stdout, stderr)
     r = engine.replay(guest, loaded, streams, allow_code_change, timeout)
     return ReplayResult(r.outcome, _value(out), _value(err), r.events, r.trace_path)

@@ -61,6 +61,13 @@ def user_key(create: bool) -> bytes | None:
     return http.redact_key() if create else http.existing_redact_key()
 
 
+def key_for(trace: Trace) -> bytes | None:
+    """The user's key to check ``trace``'s signature with: looked up (never created) only
+    when the trace has a signature."""
+    footer = trace.footer
+    return None if footer is None or footer.signature is None else user_key(create=False)
+
+
 def key_from_file(path: str | os.PathLike[str]) -> bytes:
     """The key in a key file (``--sign-key FILE``): any bytes, hashed as the redaction key's
     file is."""
