@@ -643,12 +643,12 @@ def test_inspect_shows_process_runs(module_tour: Recorded) -> None:
     assert len(lines) == 8
     echo = shutil.which("echo")
     assert re.search(
-        rf"process\.run\('echo', \['hello', 'world'\], '', \[\], b'' \[0 bytes\], 0\) -> None, "
+        rf"process\.run\('echo', \['hello', 'world'\], '', \[\], b'', 0\) -> None, "
         rf"'{re.escape(str(echo))}', 0, 0, False, b'hello world\\n', b'', \d+$",
         lines[0],
     ), lines[0]
     assert ", 3, 0, False," in lines[2]  # sh -c 'exit 3'
-    assert "process.run('ls', [], '', [], b'' [0 bytes], 0) -> 'EACCES', None," in lines[5]
+    assert "process.run('ls', [], '', [], b'', 0) -> 'EACCES', None," in lines[5]
     assert "-1, 9, True," in lines[7]
 
 
@@ -661,12 +661,18 @@ def test_inspect_json_has_one_object_per_line(module_tour: Recorded) -> None:
     runs = [o for o in objects if o.get("kind") == "process.run"]
     assert len(runs) == 8
     for o in runs:
-        assert {"program", "args", "status", "stdout", "signal", "timed_out"} <= o.keys()
-    assert (runs[0]["program"], runs[0]["args"], runs[0]["status"], runs[0]["stdout"]) == (
+        assert {"program", "args"} <= o["question"].keys()
+        assert {"status", "stdout", "signal", "timed_out"} <= o["answer"].keys()
+    q, a = runs[0]["question"], runs[0]["answer"]
+    assert (q["program"], q["args"], a["status"], a["stdout"]) == (
         "echo",
         ["hello", "world"],
         0,
-        "hello world\n",
+        {"bytes": "hello world\\n"},
     )
-    assert (runs[2]["status"], runs[4]["signal"], runs[7]["timed_out"]) == (3, 9, True)
-    assert runs[5]["error"] == "EACCES"
+    assert (
+        runs[2]["answer"]["status"],
+        runs[4]["answer"]["signal"],
+        runs[7]["answer"]["timed_out"],
+    ) == (3, 9, True)
+    assert runs[5]["answer"]["error"] == "EACCES"

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
         replay,
         run,
         seeded_sources,
+        signature,
+        signing_key,
     )
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "replay",
     "run",
     "seeded_sources",
+    "signature",
+    "signing_key",
 ]
 
 

@@ -37,7 +37,7 @@ from .world.random import seeded
 
 if TYPE_CHECKING:
     # Imported where used: a recording run never reads a trace.
-    from .trace import reader
+    from .trace import reader, sign
 
 __all__ = [
     "LiveResult",
@@ -50,6 +50,8 @@ __all__ = [
     "replay",
     "run",
     "seeded_sources",
+    "signature",
+    "signing_key",
 ]
 
 GuestSpec = str | os.PathLike[str] | bytes
@@ -227,6 +229,7 @@ class Program:
         stdin: Input = None,
         trace: str | os.PathLike[str] | None = None,
         embed_guest: bool = False,
+        sign_key: bytes | None = None,
         sources: Sources = HOST,
         timeout: float | None = None,
         stdout: BinaryIO | None = None,
@@ -236,11 +239,19 @@ class Program:
         with ``trace=None`` into memory (:attr:`RecordResult.trace`). ``config`` replaces
         ``args``/``env``/``dirs``/``families``. Clocks and random bytes come from ``sources``
         (:func:`seeded_sources` for reproducible ones). ``embed_guest`` stores the guest's
-        bytes in the trace, which then replays alone."""
+        bytes in the trace, which then replays alone. ``sign_key`` (:func:`signing_key`)
+        signs the trace: its footer then proves who recorded it and that no byte changed."""
         cfg = config or self.config(args, env, dirs, families)
         streams, out, err = _streams(stdin, stdout, stderr)
         r = engine.record(
-            self.guest, trace, cfg, streams, timeout, sources=sources, embed_guest=embed_guest
+            self.guest,
+            trace,
+            cfg,
+            streams,
+            timeout,
+            sources=sources,
+            embed_guest=embed_guest,
+            sign_key=sign_key,
         )
         return RecordResult(
             r.outcome, _value(out), _value(err), r.events, r.trace_path, r.trace_bytes
@@ -251,6 +262,8 @@ class Program:
         trace: str | os.PathLike[str] | bytes,
         *,
         allow_code_change: bool = False,
+        require_signed: bool = False,
+        sign_key: bytes | None = None,
         timeout: float | None = None,
         stdout: BinaryIO | None = None,
         stderr: BinaryIO | None = None,
@@ -259,8 +272,19 @@ class Program:
         from the world; raises at the first divergence (a
         :class:`~wasm_rr.errors.DriftError`). A ``stdout``/``stderr`` stream that fails to
         take the output does not change what the guest sees; once the replay matched, an
-        :class:`~wasm_rr.errors.OutputLostError` says so (its ``result`` is the replay's)."""
-        return _replay(self.guest, trace, allow_code_change, timeout, stdout, stderr)
+        :class:`~wasm_rr.errors.OutputLostError` says so (its ``result`` is the replay's).
+        With ``require_signed``, a trace that is not signed, or whose signature does not
+        verify with ``sign_key`` (default: the user's own key), is refused before the guest
+        runs (:class:`~wasm_rr.errors.UnsignedTraceError`)."""
+        return _replay(
+            self.guest,
+            trace,
+            allow_code_change,
+            timeout,
+            stdout,
+            stderr,
+            _signed(require_signed, sign_key),
+        )
 
     @overload
     def run(
@@ -349,20 +373,61 @@ def replay(
     guest: GuestSpec | Program | None = None,
     *,
     allow_code_change: bool = False,
+    require_signed: bool = False,
+    sign_key: bytes | None = None,
     timeout: float | None = None,
     stdout: BinaryIO | None = None,
     stderr: BinaryIO | None = None,
 ) -> ReplayResult:
     """Replay a trace (a path, its bytes, or a loaded one) with ``guest``, or with the guest
     the trace carries when ``guest`` is ``None``; a guest given is checked against the
-    trace's."""
+    trace's. ``require_signed``, ``sign_key``: as :meth:`Program.replay`."""
     if guest is None:
         code: engine.Guest | None = None
     elif isinstance(guest, Program):
         code = guest.guest
     else:
         code = Program(guest, cache="r").guest
-    return _replay(code, trace, allow_code_change, timeout, stdout, stderr)
+    return _replay(
+        code,
+        trace,
+        allow_code_change,
+        timeout,
+        stdout,
+        stderr,
+        _signed(require_signed, sign_key),
+    )
+
+
+def signing_key(path: str | os.PathLike[str] | None = None) -> bytes:
+    """A key to sign traces with (``Program.record(sign_key=...)``): the one in the file
+    ``path`` (any bytes), else the user's redaction key, created on first use as ``record
+    --sign`` does (``$WASM_RR_REDACT_KEY``, else ``~/.config/wasm-rr/redact.key``)."""
+    from .trace import sign
+
+    if path is not None:
+        return sign.key_from_file(path)
+    key = sign.user_key(create=True)
+    assert key is not None
+    return key
+
+
+def signature(
+    trace: str | os.PathLike[str] | bytes | reader.Trace, sign_key: bytes | None = None
+) -> sign.SignatureCheck:
+    """Whether ``trace`` is signed, with which key (its id), and whether the signature
+    verifies with ``sign_key`` (default: the user's key, when there is one; none is
+    created)."""
+    from .trace import sign
+
+    loaded = _load(trace)
+    return sign.check(loaded, sign_key if sign_key is not None else sign.key_for(loaded))
+
+
+def _signed(required: bool, key: bytes | None) -> tuple[bytes | None, bool] | None:
+    """What ``_replay`` checks the signature with: None (nothing), or the key (None: the
+    user's) and whether it was given."""
+    return (key, key is not None) if required else None
 
 
 @overload
@@ -404,9 +469,16 @@ def _replay(
     timeout: float | None,
     stdout: BinaryIO | None,
     stderr: BinaryIO | None,
+    signed: tuple[bytes | None, bool] | None = None,
 ) -> ReplayResult:
+    loaded = _load(trace)
+    if signed is not None:
+        from .trace import sign
+
+        key, given = signed
+        sign.require(loaded, key if given else sign.key_for(loaded), given=given)
     streams, out, err = _streams(None, stdout, stderr)
-    r = engine.replay(guest, _load(trace), streams, allow_code_change, timeout)
+    r = engine.replay(guest, loaded, streams, allow_code_change, timeout)
     result = ReplayResult(r.outcome, _value(out), _value(err), r.events, r.trace_path)
     if r.lost:
         raise OutputLostError(r.lost, r.outcome.describe(), result)

@@ -32,7 +32,6 @@ from .errors import (
     WasmRRError,
 )
 from .lang import SitesTable
-from .trace.events import shown
 from .trace.schema import MAGIC_BYTES, Outcome
 from .world import Streams
 from .world.base import describe
@@ -393,6 +392,7 @@ def _record(
     args: tuple[str, ...],
     timeout: float | None = None,
     embed_guest: bool = False,
+    sign_key: bytes | None = None,
     **family_options: Any,
 ) -> None:
     prog = api.Program(guest)
@@ -412,6 +412,7 @@ def _record(
                 config=config,
                 trace=trace_path,
                 embed_guest=embed_guest,
+                sign_key=sign_key,
                 timeout=timeout,
                 stdin=stdin,
                 stdout=stdout,
@@ -427,6 +428,16 @@ def _record(
     raise SystemExit(_report(result.outcome, prog.guest.sites))
 
 
+_SIGN_KEY_OPTION = click.option(
+    "--sign-key",
+    "sign_key",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="The signing key: this file's bytes (~/.config/wasm-rr/redact.key is one) instead "
+    "of your redaction key.",
+)
+
+
 @cli.command()
 @_recording_options
 @click.option(
@@ -434,6 +445,14 @@ def _record(
     is_flag=True,
     help="Store the guest's bytes in the trace, so that `wasm-rr replay TRACE` needs nothing else.",
 )
+@click.option(
+    "--sign",
+    is_flag=True,
+    help="Sign the trace with your key (the redaction key: $WASM_RR_REDACT_KEY or "
+    "~/.config/wasm-rr/redact.key, created on first use), so that `replay --require-signed` "
+    "can prove no byte of it changed.",
+)
+@_SIGN_KEY_OPTION
 def record(
     guest: str,
     trace_path: str,
@@ -442,14 +461,25 @@ def record(
     ro_dirs: tuple[str, ...],
     args: tuple[str, ...],
     embed_guest: bool,
+    sign: bool,
+    sign_key: str | None,
     **family_options: Any,
 ) -> None:
     """Run GUEST and record every answer the outside world gives it.
 
     GUEST is a wasm module or a .tape script; arguments after `--` are passed to it.
     """
+    key = api.signing_key(sign_key) if sign or sign_key is not None else None
     _record(
-        guest, trace_path, env_specs, dirs, ro_dirs, args, embed_guest=embed_guest, **family_options
+        guest,
+        trace_path,
+        env_specs,
+        dirs,
+        ro_dirs,
+        args,
+        embed_guest=embed_guest,
+        sign_key=key,
+        **family_options,
     )
 
 
@@ -464,7 +494,20 @@ def record(
     "Stop the replay when the guest runs longer than this (exit status 124): a replay does not "
     "wait for the recorded sleeps and reads, so this bounds the guest's own computing."
 )
-def replay(paths: tuple[str, ...], allow_code_change: bool, timeout: float | None) -> None:
+@click.option(
+    "--require-signed",
+    is_flag=True,
+    help="Refuse a trace that is not signed (`record --sign`), or whose signature does not "
+    "verify with your key (or --sign-key's).",
+)
+@_SIGN_KEY_OPTION
+def replay(
+    paths: tuple[str, ...],
+    allow_code_change: bool,
+    timeout: float | None,
+    require_signed: bool = False,
+    sign_key: str | None = None,
+) -> None:
     """Re-run GUEST against the answers recorded in TRACE, reading nothing from the world.
 
     With TRACE alone, the guest is the one the trace carries (`record --embed-guest`); a GUEST
@@ -483,6 +526,8 @@ def replay(paths: tuple[str, ...], allow_code_change: bool, timeout: float | Non
             trace,
             guest,
             allow_code_change=allow_code_change,
+            require_signed=require_signed,
+            sign_key=None if sign_key is None else api.signing_key(sign_key),
             timeout=timeout,
             stdout=streams.stdout,
             stderr=streams.stderr,
@@ -826,23 +871,40 @@ def compile(script: str, output: str) -> None:
 
 @cli.command()
 @click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
-@click.option("--limit", default=50, show_default=True, help="Events to show (0: all).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Events to show (0: all).  [default: 50; all with --json]",
+)
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="One JSON object per line: the header, then each event, then the footer.",
 )
-def inspect(trace_path: str, limit: int, as_json: bool) -> None:
-    """Show a trace's header, events and footer (clock reads as the values the guest saw)."""
+@click.option(
+    "--sign-key",
+    "sign_key",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Check the signature with the key in this file (default: your redaction key).",
+)
+def inspect(trace_path: str, limit: int | None, as_json: bool, sign_key: str | None = None) -> None:
+    """Show a trace's header, events and footer (clock reads as the values the guest saw), and
+    who signed it."""
     import json
 
     from .trace import reader
+    from .trace.view import event_json, shown, text
 
     trace = reader.load(trace_path)
+    signed = api.signature(trace, None if sign_key is None else api.signing_key(sign_key))
     h = trace.header
     sites = engine.recorded_sites(h)
     out = click.echo
+    if limit is None:
+        limit = 0 if as_json else 50
     if as_json:
         fields = h.to_cbor()
         if h.guest_wasm is not None:
@@ -861,17 +923,23 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
         for count, ev in enumerate(trace.events(absolute=True)):
             if limit and count >= limit:
                 break
-            decl = ev.decl
-            assert decl is not None
-            obj: dict[str, Any] = {"type": "event", "seq": ev.seq, "kind": ev.name, "fuel": ev.fuel}
-            for fd, value in zip(decl.fields, ev.fields, strict=True):
-                obj[fd.name] = shown(value)
+            obj: dict[str, Any] = {"type": "event", **event_json(ev)}
             where = engine.site_text(sites, ev.site)
             if where:
                 obj["site"] = where.split(" at ", 1)[1]
             out(json.dumps(obj))
         footer = None if trace.footer is None else shown(trace.footer.to_cbor())
-        out(json.dumps({"type": "footer", "cut_off": trace.footer is None, "footer": footer}))
+        sig = {"state": signed.state, "key_id": signed.key_id, "checked_with": signed.checked_with}
+        out(
+            json.dumps(
+                {
+                    "type": "footer",
+                    "cut_off": trace.footer is None,
+                    "footer": footer,
+                    "signature": sig,
+                }
+            )
+        )
         return
     config = h.config
     out(f"trace      {trace.path} (format {trace.version}, {trace.size} bytes)")
@@ -889,9 +957,11 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
         out(f"dir        {where}{' (read-only)' if d.readonly else ''}")
     for name, opts in sorted(config.families.items()):
         out(f"{name:<10} {opts}")
-    for count, ev in enumerate(trace.events(absolute=True)):
+    events = trace.events(absolute=True)
+    for count, ev in enumerate(events):
         if limit and count >= limit:
-            out("  ...")
+            more = 1 + sum(1 for _ in events)
+            out(f"  ... {more} more event{'s' if more > 1 else ''} (--limit 0 shows all)")
             break
         where = engine.site_text(sites, ev.site)
         at = f"  @ {where.split(' at ', 1)[1]}" if where else ""
@@ -899,7 +969,7 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
             out(f"  {ev.seq:>6}  +{ev.fuel:<8} {ev.decl.line(ev.question, ev.answer)}{at}")
             continue
         call = describe(ev.decl, ev.question)
-        answer = ", ".join(_short(a) for a in ev.answer)
+        answer = ", ".join(text(a) for a in ev.answer)
         out(f"  {ev.seq:>6}  +{ev.fuel:<8} {call} -> {answer}{at}")
     if trace.footer is None:
         out("footer     none: the recording was cut off")
@@ -909,6 +979,7 @@ def inspect(trace_path: str, limit: int, as_json: bool) -> None:
             f"footer     {f.events} events, {f.outcome.describe()}, "
             f"stdout {f.stdout_bytes} B, stderr {f.stderr_bytes} B"
         )
+    out(f"signature  {signed.describe()}")
 
 
 @cli.command()
@@ -1263,11 +1334,6 @@ def _readable(value: list[str] | dict[str, str]) -> object:
     if isinstance(value, dict):
         return {readable(k): readable(v) for k, v in value.items()}
     return [readable(v) for v in value]
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 70 else text[:67] + "..."
 
 
 def _no_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:

@@ -467,13 +467,15 @@ def record(
     *,
     sources: Sources = HOST,
     embed_guest: bool = False,
+    sign_key: bytes | None = None,
 ) -> RunResult:
     """Run the guest against the real world configured by ``config`` and record every answer
     into ``trace_path`` (``None``: into memory, returned as the result's ``trace_bytes``).
     ``config.argv[0]`` is the program name the guest sees; its clocks and random source are
     ``sources`` (the host's by default). With ``embed_guest`` the trace carries the guest's
-    bytes. Interrupted (Ctrl-C, or ``timeout`` seconds passed), the trace keeps every event
-    recorded so far."""
+    bytes; with ``sign_key`` its footer holds a signature (:mod:`.trace.sign`). Interrupted
+    (Ctrl-C, or ``timeout`` seconds passed), the trace keeps every event recorded so far (and
+    is unsigned: a signature is written with the footer)."""
     guest = as_guest(guest_path)
     # Fail on a guest that does not compile, a configuration it cannot be given or a directory
     # that cannot be opened before the trace file exists.
@@ -507,7 +509,7 @@ def record(
             exc.trace = writer.data
         raise
     world.close()
-    writer.close(footer(writer, world, outcome))
+    writer.close(footer(writer, world, outcome), sign_key)
     return RunResult(
         outcome,
         writer.events,

@@ -265,6 +265,38 @@ class CodeHashMismatchError(WasmRRError):
         )
 
 
+class UnsignedTraceError(TraceError):
+    """A trace required to be signed (``require_signed``) is not, or its signature does not
+    verify with the key at hand. ``state`` is that of :class:`~wasm_rr.trace.sign.SignatureCheck`;
+    ``given``: the key was named by the caller (else it is the user's own)."""
+
+    def __init__(self, path: str, found: Any, *, given: bool) -> None:
+        self.path = path
+        self.state: str = found.state
+        self.key_id: str | None = found.key_id
+        self.checked_with: str | None = found.checked_with
+        self.given = given
+        super().__init__(self._text("record with sign_key=", "sign_key="))
+
+    def for_command(self, command: str) -> str:
+        return self._text("record with --sign", "--sign-key FILE")
+
+    def _text(self, record: str, key: str) -> str:
+        p, signer = self.path, self.key_id
+        whose = "the key given" if self.given else "this user's key"
+        return {
+            "cut-off": f"{p} is not signed: the recording was cut off, and a signature is written "
+            f"with the footer (a cut trace is never signed); {record} a run that ends",
+            "unsigned": f"{p} is not signed; {record}, or replay it without requiring a signature",
+            "no-key": f"{p} is signed with key {signer}, and there is no key at hand to check it "
+            f"(this user has no redaction key); give the signer's key with {key}",
+            "other-key": f"{p} is signed with key {signer}, {whose} is {self.checked_with}; give "
+            f"the signer's key with {key}",
+            "bad": f"{p}: its signature (key {signer}) does not verify: the trace was changed "
+            "after it was signed; use the signed original, or re-record",
+        }.get(self.state, f"{p}: its signature does not verify")
+
+
 class EmbeddedGuestError(TraceError):
     """A trace's embedded guest is missing (and no guest was given) or is not the guest the
     trace was recorded against."""

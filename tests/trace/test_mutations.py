@@ -27,7 +27,8 @@ import cbor2
 import pytest
 
 from wasm_rr import cli as cli_module
-from wasm_rr.trace import load
+from wasm_rr.trace import format1, load
+from wasm_rr.trace.check import what
 from wasm_rr.trace.events import BLOB, END, SITE
 from wasm_rr.trace.reader import _decode_prefix
 from wasm_rr.trace.schema import MAGIC_BYTES
@@ -356,3 +357,291 @@ def _diffed(status: int, out: bytes, err: bytes) -> str | None:
 def test_the_bases_replay(base: Base) -> None:
     status, out, err = run_main(["replay", str(base.guest), str(base.trace)])
     assert (status, out) == (base.status, base.stdout), err
+
+
+# ---- every field of every kind, replaced by a value of each CBOR type -----------------------
+#
+# The corpus above damages traces at random; this part is exhaustive where it matters most:
+# every item of the first event of every kind (the fuel delta, each field, and each element of a
+# field's lists, at any depth: every position of a record, the first element of a list of
+# like elements), in module and component traces of both formats, replaced by a value of every
+# other CBOR type (booleans are not integers, floats neither) and by integers just outside each
+# range. Each trace is re-sealed (blob and file digests recomputed), so only the check of each
+# value against its declaration stands in the way. A value the declaration allows goes on to
+# every consumer: replay, inspect, inspect --json and diff.
+
+TYPED_VALUES: list[Any] = [
+    True,
+    False,
+    None,
+    -1,
+    1 << 31,
+    1 << 32,
+    1 << 63,
+    1 << 64,
+    -(1 << 63) - 1,
+    1.0,
+    b"\x07",
+    "EIO",
+    "regular-file",
+    [],
+    [None],
+    {"a": 1},
+    cbor2.CBORTag(99, 1),
+    cbor2.undefined,
+]
+"""A value of each CBOR type, and integers at the edges of each integer range."""
+
+SYSTEMATIC_BASES = [
+    # (trace under golden/, guest ABI): together they hold every kind a recording writes
+    ("v2/fstour", "module"),
+    ("v2/c-fstour", "component"),
+    ("v2/p1probe", "module"),
+    ("v2/c-p1probe", "component"),
+    ("v2/c-procdemo", "module"),
+    ("v2/c-procdemo-component", "component"),
+    ("v2/c-procdemo-wasm-child", "module"),
+    ("v2/c-transfer", "module"),
+    ("v2/c-transfer-component", "component"),
+    ("v2/tape-dice", "module"),
+    ("fstour", "module, format 1"),
+    ("c-p1probe", "component, format 1"),
+]
+
+
+def _guests() -> dict[str, Path]:
+    import tomllib
+
+    cases = tomllib.loads((ROOT / "golden" / "cases.toml").read_text())["case"]
+    return {c["name"]: ROOT / c["guest"] for c in cases}
+
+
+def _positions(value: Any, path: tuple[Any, ...] = (), keys: int = 2) -> Iterator[tuple[Any, ...]]:
+    """``path`` of the value itself, then of the values inside its lists and maps: every
+    position of a short list (a record), the first element of a longer one (like elements),
+    the first ``keys`` entries of a map."""
+    yield path
+    if isinstance(value, list):
+        for j, v in enumerate(value[:8] if len(value) <= 8 else value[:1]):
+            yield from _positions(v, (*path, j), keys)
+    elif isinstance(value, dict):
+        for k, v in list(value.items())[:keys]:
+            yield from _positions(v, (*path, k), keys)
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of ``value``'s lists and maps (the rest is immutable)."""
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    return value
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    out = _fresh(value)
+    holder = out
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = new
+    return out
+
+
+def _kinds_of(name: str) -> list[str]:
+    trace = load(ROOT / "golden" / f"{name}.cbor")
+    return sorted({event.name for event in trace.events()})
+
+
+SYSTEMATIC = [(name, abi, kind) for name, abi in SYSTEMATIC_BASES for kind in _kinds_of(name)]
+
+
+def typed_cases(name: str, kind: str) -> Iterator[tuple[str, bytes]]:
+    """Every (description, re-sealed trace) of the systematic mutation of the first event of
+    ``kind`` in base ``name``."""
+    data = (ROOT / "golden" / f"{name}.cbor").read_bytes()
+    parsed = Parsed.of(data)
+    trace = load(ROOT / "golden" / f"{name}.cbor")
+    encoded = [cbor2.dumps(x) for x in parsed.items]
+    tail = bytes([END]) + cbor2.dumps(parsed.footer)
+    arity, names = trace.arity, {code: decl.name for code, decl in trace.kinds.items()}
+    if trace.version == 1:  # the file's own codes: one for every file-system operation
+        arity = {**format1.ARITY, BLOB: 2, SITE: 1}
+        names = dict(format1.KINDS)
+    for i, n in records(parsed.items, arity):
+        code = parsed.items[i]
+        if code == format1.FS and trace.version == 1:
+            name_here = f"fs.{format1.FS_OPS[parsed.items[i + 2] - 1]}"
+        else:
+            name_here = names.get(code, "")
+        if code in (BLOB, SITE) or name_here != kind:
+            continue
+        before, after = b"".join(encoded[:i]), b"".join(encoded[i + n + 1 :])
+        for j in range(1, n + 1):
+            original = parsed.items[i + j]
+            for path in _positions(original):
+                at = original
+                for key in path:
+                    at = at[key]
+                for value in TYPED_VALUES:
+                    if type(at) is type(value) and at == value:
+                        continue
+                    event = [*parsed.items[i : i + n + 1]]
+                    event[j] = _replaced(original, path, _fresh(value))
+                    body = parsed.prefix + before + b"".join(map(cbor2.dumps, event)) + after
+                    body += tail
+                    where = "".join(f"[{k!r}]" for k in path)
+                    yield (
+                        f"{name}: {kind} item {j}{where} ({what(at)}) -> {value!r}",
+                        body + b"\x58\x20" + blake3.blake3(body).digest(),
+                    )
+        return
+
+
+@pytest.mark.parametrize(
+    ("name", "abi", "kind"), SYSTEMATIC, ids=[f"{n}-{k}" for n, _, k in SYSTEMATIC]
+)
+def test_every_field_of_every_kind_is_checked_by_type(
+    name: str, abi: str, kind: str, tmp_path: Path
+) -> None:
+    from wasm_rr.errors import TraceError
+
+    guest_path = _guests()[name.rsplit("/", 1)[-1]]
+    base = ROOT / "golden" / f"{name}.cbor"
+    base_out = (ROOT / "golden" / f"{name}.stdout").read_bytes()
+    old = signal.signal(signal.SIGALRM, _alarm)
+    failures: list[str] = []
+    cases = refused = 0
+    try:
+        for what_, data in typed_cases(name, kind):
+            cases += 1
+            trace = tmp_path / f"m{cases}.cbor"  # a new file: the last one may still be mapped
+            trace.write_bytes(data)
+            try:
+                load(trace)
+            except TraceError:
+                refused += 1
+                if cases % 8:
+                    continue  # every command says the reader's line: one case in 8 checks so
+            commands: list[tuple[str, list[str], Check]] = [
+                ("replay", ["replay", str(guest_path), str(trace)], _replayed_as(base_out)),
+                ("inspect", ["inspect", "--limit", "0", str(trace)], _listed),
+                ("inspect --json", ["inspect", "--json", "--limit", "0", str(trace)], _listed),
+                ("diff", ["diff", str(base), str(trace)], _diffed),
+            ]
+            for label, args, check in commands:
+                try:
+                    status, out, err = run_main(args)
+                except Hang:
+                    failures.append(f"{what_}: {label} hung")
+                    continue
+                problem = check(status, out, err)
+                if problem is not None:
+                    failures.append(f"{what_}: {label}: {problem}")
+            trace.unlink()
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    assert not failures, f"{len(failures)} of {cases} failed:\n" + "\n".join(failures[:40])
+    assert cases and refused, (refused, cases)
+
+
+def _replayed_as(stdout: bytes) -> Check:
+    def check(status: int, out: bytes, err: bytes) -> str | None:
+        if status == 0:
+            return None if out == stdout else f"replayed other output: {out[-200:]!r}"
+        return _clean_error(status, err)
+
+    return check
+
+
+HEADER_BASES = ["v2/greet", "v2/c-greet", "v2/c-transfer-component", "v2/tape-procs", "greet"]
+"""Module and component traces (a .tape one with sites, format 1), with every header part."""
+
+
+def _parts(name: str) -> list[str]:
+    parsed = Parsed.of((ROOT / "golden" / f"{name}.cbor").read_bytes())
+    return ["version", *(f"header.{k}" for k in parsed.header), "footer"]
+
+
+HEADER_PARTS = [(name, part) for name in HEADER_BASES for part in _parts(name)]
+
+
+def prefix_cases(name: str, only: str) -> Iterator[tuple[str, bytes]]:
+    """The trace ``name`` with its version, or a value anywhere in its header or footer,
+    replaced by a value of each CBOR type (re-sealed); ``only``: the version, one header
+    entry (``header.config``) or the footer."""
+    data = (ROOT / "golden" / f"{name}.cbor").read_bytes()
+    parsed = Parsed.of(data)
+    version = load(ROOT / "golden" / f"{name}.cbor").version
+    events = b"".join(map(cbor2.dumps, parsed.items))
+
+    def sealed(v: Any, header: Any, footer: Any) -> bytes:
+        body = MAGIC_BYTES + cbor2.dumps(v) + cbor2.dumps(header) + events
+        body += bytes([END]) + cbor2.dumps(footer)
+        return body + b"\x58\x20" + blake3.blake3(body).digest()
+
+    if only == "version":
+        for value in TYPED_VALUES:
+            if not (type(value) is int and value == version):
+                yield f"{name}: version -> {value!r}", sealed(value, parsed.header, parsed.footer)
+        return
+    for part in ("header", "footer"):
+        if (part == "footer") != (only == "footer"):
+            continue
+        doc = parsed.header if part == "header" else parsed.footer
+        keys = 4 if only == "header.kinds" else 100  # code -> name: a few are enough
+        for path in _positions(doc, keys=keys):
+            if not path or (part == "header" and only != f"header.{path[0]}"):
+                continue
+            at = doc
+            for key in path:
+                at = at[key]
+            for value in TYPED_VALUES:
+                if type(at) is type(value) and at == value:
+                    continue
+                changed = _replaced(doc, path, _fresh(value))
+                header, footer = (
+                    (changed, parsed.footer) if part == "header" else (parsed.header, changed)
+                )
+                where = "".join(f"[{k!r}]" for k in path)
+                yield (
+                    f"{name}: {part}{where} ({what(at)}) -> {value!r}",
+                    sealed(version, header, footer),
+                )
+
+
+@pytest.mark.parametrize(("name", "part"), HEADER_PARTS, ids=[f"{n}-{p}" for n, p in HEADER_PARTS])
+def test_every_header_and_footer_field_is_checked_by_type(
+    name: str, part: str, tmp_path: Path
+) -> None:
+    guest_path = _guests()[name.rsplit("/", 1)[-1]]
+    base = ROOT / "golden" / f"{name}.cbor"
+    base_out = (ROOT / "golden" / f"{name}.stdout").read_bytes()
+    old = signal.signal(signal.SIGALRM, _alarm)
+    failures: list[str] = []
+    cases = 0
+    try:
+        for what_, data in prefix_cases(name, part):
+            cases += 1
+            trace = tmp_path / f"m{cases}.cbor"
+            trace.write_bytes(data)
+            commands: list[tuple[str, list[str], Check]] = [
+                ("inspect", ["inspect", "--limit", "0", str(trace)], _listed),
+                ("inspect --json", ["inspect", "--json", "--limit", "0", str(trace)], _listed),
+                ("diff", ["diff", str(base), str(trace)], _diffed),
+                ("replay", ["replay", str(guest_path), str(trace)], _replayed_as(base_out)),
+            ]
+            for label, args, check in commands:
+                try:
+                    status, out, err = run_main(args)
+                except Hang:
+                    failures.append(f"{what_}: {label} hung")
+                    continue
+                problem = check(status, out, err)
+                if problem is not None:
+                    failures.append(f"{what_}: {label}: {problem}")
+            trace.unlink()
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    assert not failures, f"{len(failures)} of {cases} failed:\n" + "\n".join(failures[:40])

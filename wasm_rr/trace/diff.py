@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
 
-from .events import shown
 from .reader import Event, Trace
+from .view import event_json as _event_json
+from .view import text
 
 PATH = "the program took a different path"
 ARGS = "the program asked a different question"
@@ -72,18 +73,13 @@ def describe_event(event: Event | None) -> str:
         return "no event (the run ended)"
     from ..world.base import describe
 
-    answer = ", ".join(_short(x) for x in event.answer)
+    answer = ", ".join(text(x) for x in event.answer)
     return f"{describe(event.decl, event.question)} -> {answer} (after {event.fuel} instructions)"
 
 
 def event_json(event: Event | None) -> dict[str, Any] | None:
-    if event is None:
-        return None
-    obj: dict[str, Any] = {"seq": event.seq, "kind": event.name, "fuel": event.fuel}
-    if event.decl is not None:
-        for fd, value in zip(event.decl.fields, event.fields, strict=False):
-            obj[fd.name] = shown(value)
-    return obj
+    """The event as ``inspect --json`` shows it (:func:`.view.event_json`)."""
+    return None if event is None else _event_json(event)
 
 
 def divergence_json(found: Divergence | None, a: Trace, b: Trace) -> dict[str, Any]:
@@ -97,8 +93,3 @@ def divergence_json(found: Divergence | None, a: Trace, b: Trace) -> dict[str, A
         "a": {"path": a.path, "event": event_json(found.a)},
         "b": {"path": b.path, "event": event_json(found.b)},
     }
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -23,6 +23,8 @@ Shape = Literal[
     "uint",
     "s32",
     "u32",
+    "time",
+    "delta",
     "bool",
     "str",
     "bytes",
@@ -34,11 +36,20 @@ Shape = Literal[
     "any",
 ]
 """What one field holds. ``int`` / ``uint``: a signed / unsigned 64-bit integer (``s32`` /
-``u32``: 32-bit, for values an ABI hands the guest in 32 bits). ``payload``:
+``u32``: 32-bit, for values an ABI hands the guest in 32 bits). ``time``: a file time in
+nanoseconds since the epoch, as far as a 64-bit ``time_t`` of seconds reaches
+(:data:`TIME_MIN`..:data:`TIME_MAX`, wider than 64 bits: a CBOR bignum past them).
+``delta``: the difference of two unsigned 64-bit values, -(2^64-1)..2^64-1 (a clock read
+stored as the change from the previous one). ``payload``:
 bytes inline (at most :data:`INLINE_MAX`) or the ordinal of an earlier blob record. ``null``:
 nothing (an answer that only says "done"). ``name``: a file name, bytes (text in traces written
 before names were recorded as bytes). Any shape but ``any`` may also be a text string where
 the declaration says so (an errno name), or null where ``nullable``."""
+
+TIME_MIN = -(1 << 63) * 10**9
+TIME_MAX = (1 << 63) * 10**9 - 1
+"""The range of a ``time`` field: what ``st_mtime_ns`` can be, and what a file time may be set
+to (a WASI 0.2 datetime of up to 2^63-1 seconds; preview1's u64 nanoseconds fit)."""
 
 INLINE_MAX = 64
 """Payloads up to this many bytes are stored inside the event; larger ones become blobs."""
@@ -133,6 +144,11 @@ class EventDecl:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", f"{self.family}.{self.op}")
+        for part in (self.question, self.answer):
+            names = [fd.name for fd in part]
+            if len(set(names)) != len(names):
+                # A view keys each part's fields by name: two of one name would show as one.
+                raise ValueError(f"{self.name}: two fields of one part share a name: {names}")
 
     @property
     def arity(self) -> int:
@@ -172,22 +188,3 @@ def assign_codes(decls: Iterable[EventDecl]) -> dict[int, EventDecl]:
 
 def codes_to_cbor(table: Mapping[int, EventDecl]) -> dict[int, str]:
     return {code: decl.name for code, decl in table.items()}
-
-
-def shown(value: Any) -> Any:
-    """A field value as JSON can hold it (bytes as text when printable, else hex)."""
-    if isinstance(value, bytes):
-        try:
-            text = value.decode("utf-8")
-            if text.isprintable() or all(c.isprintable() or c in "\n\t\r" for c in text):
-                return text
-        except UnicodeDecodeError:
-            pass
-        return {"hex": value.hex()}
-    if isinstance(value, list | tuple):
-        return [shown(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): shown(v) for k, v in value.items()}
-    if value is None or isinstance(value, str | int | float):
-        return value
-    return {"cbor": repr(value)}  # a tag, a simple value: what a damaged header may hold

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import RunConfig
-from .events import BLOB, END, RECORD_ARITY, SITE
+from .events import RECORD_ARITY
 from .schema import Header
 
 KINDS: dict[int, str] = {
@@ -87,8 +87,8 @@ def convert_items(items: list[Any], end: int) -> tuple[list[Any], int]:
     i = 0
     while i < end:
         k = items[i]
-        n = RECORD_ARITY.get(k) if k in (SITE, BLOB, END) else ARITY.get(k)
-        if type(k) is not int or n is None or i + n >= len(items):
+        n = None if type(k) is not int else RECORD_ARITY.get(k, ARITY.get(k))
+        if n is None or i + n >= len(items):
             out.extend(items[i:end])
             i = end
             break

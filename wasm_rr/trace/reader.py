@@ -180,8 +180,13 @@ def _decode_prefix(data: bytes | memoryview, path: str) -> tuple[int, Header, in
         version = dec.decode()
     except Exception:  # cbor2 raises several types
         raise CorruptTraceError(f"{path}: the trace prefix is damaged") from None
-    if getattr(magic, "value", magic) != MAGIC or not isinstance(version, int):
+    if getattr(magic, "value", magic) != MAGIC:
         raise CorruptTraceError(f"{path} is not a wasm-rr trace (bad prefix)")
+    if type(version) is not int:  # a boolean is not a version (True == 1 in Python)
+        raise CorruptTraceError(
+            f"{path}: the trace's format version is {what(version)}, not an integer; the trace "
+            "is damaged, use an intact copy or re-record"
+        )
     if version > FORMAT_VERSION:
         raise UnsupportedTraceVersionError(
             f"{path} is trace format {version}, this wasm-rr reads up to {FORMAT_VERSION}; "
@@ -498,7 +503,10 @@ def _scan(
     i = 0
     try:
         while i < n:
-            i = table[items[i]](items, i, blobs)
+            k = items[i]
+            if type(k) is not int:  # True or 1.0 would find code 1's step
+                raise KeyError(k)
+            i = table[k](items, i, blobs)
     except IndexError:
         if cut_ok:
             return i, _CUT

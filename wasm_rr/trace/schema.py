@@ -71,6 +71,9 @@ class Header:
         if not all(isinstance(data.get(k), str) for k in texts[:-1]) or guest_name is None:
             raise ValueError("header misses a text field")
         extra = data.get("extra", {})
+        start, host = data.get("start_time_ns", 0), data.get("host", "")
+        if type(start) is not int or type(host) is not str or type(extra) is not dict:
+            raise ValueError("header start_time_ns, host or extra has the wrong type")
         guest_wasm = data.get("guest_wasm")
         if guest_wasm is not None and type(guest_wasm) is not bytes:
             raise ValueError("header guest_wasm is not a byte string")
@@ -85,9 +88,9 @@ class Header:
             guest_name,
             config=RunConfig.from_cbor(data.get("config")),
             kinds=dict(kinds),
-            start_time_ns=int(data.get("start_time_ns", 0) or 0),
-            host=str(data.get("host", "")),
-            extra=extra if isinstance(extra, dict) else {},
+            start_time_ns=start,
+            host=host,
+            extra=extra,
             guest_wasm=guest_wasm,
         )
 
@@ -163,6 +166,32 @@ def _is_frame(frame: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class Signature:
+    """Who signed a trace, and the keyed blake3 that proves it (:mod:`.sign`)."""
+
+    key_id: str
+    """16 hex digits of the blake3 of the signer's key: a name for the key, not the key."""
+    keyed_blake3: bytes
+    """32 bytes: the blake3, keyed with the signer's key, of every byte of the trace before
+    the footer, then of the footer without this signature (see docs/trace-format.md)."""
+
+    def to_cbor(self) -> dict[str, Any]:
+        return {"key_id": self.key_id, "keyed_blake3": self.keyed_blake3}
+
+    @classmethod
+    def from_cbor(cls, data: Any) -> Signature:
+        if not (
+            type(data) is dict
+            and type(data.get("key_id")) is str
+            and 0 < len(data["key_id"]) <= 64
+            and type(data.get("keyed_blake3")) is bytes
+            and len(data["keyed_blake3"]) == 32
+        ):
+            raise ValueError("footer signature is not {key_id: text, keyed_blake3: 32 bytes}")
+        return cls(data["key_id"], data["keyed_blake3"])
+
+
+@dataclass(frozen=True)
 class Footer:
     """Written last, when the run ended: what the run produced."""
 
@@ -173,9 +202,12 @@ class Footer:
     stdout_bytes: int
     stderr_bytes: int
     end_time_ns: int = 0
+    signature: Signature | None = None
+    """``record --sign``: the signer's key id and keyed blake3 (absent from unsigned traces,
+    and from every trace written before signatures existed)."""
 
     def to_cbor(self) -> dict[str, Any]:
-        return {
+        d = {
             "events": self.events,
             "outcome": self.outcome.to_cbor(),
             "stdout_blake3": self.stdout_blake3,
@@ -184,6 +216,9 @@ class Footer:
             "stderr_bytes": self.stderr_bytes,
             "end_time_ns": self.end_time_ns,
         }
+        if self.signature is not None:
+            d["signature"] = self.signature.to_cbor()  # last: see sign.py
+        return d
 
     @classmethod
     def from_cbor(cls, data: Any) -> Footer:
@@ -194,6 +229,8 @@ class Footer:
             raise ValueError("footer counts are not unsigned integers")
         if not all(type(data.get(k)) is str for k in ("stdout_blake3", "stderr_blake3")):
             raise ValueError("footer digests are not text")
+        if type(data.get("end_time_ns", 0)) is not int:
+            raise ValueError("footer end_time_ns is not an integer")
         return cls(
             events=int(data["events"]),
             outcome=Outcome.from_cbor(data["outcome"]),
@@ -201,5 +238,6 @@ class Footer:
             stderr_blake3=str(data["stderr_blake3"]),
             stdout_bytes=int(data["stdout_bytes"]),
             stderr_bytes=int(data["stderr_bytes"]),
-            end_time_ns=int(data.get("end_time_ns", 0)),
+            end_time_ns=data.get("end_time_ns", 0),
+            signature=None if "signature" not in data else Signature.from_cbor(data["signature"]),
         )

@@ -22,7 +22,7 @@ import mmap
 import os
 import stat
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import blake3
@@ -657,16 +657,28 @@ class TraceWriter:
         digest: bytes = hasher.digest()
         return digest
 
-    def close(self, footer: Footer | None) -> None:
+    def _pieces(self, end: int) -> Iterator[bytes]:
+        """The file's first ``end`` bytes, a piece at a time, read through the file (see
+        :meth:`_digest`)."""
+        for start in range(0, end, _HASH_CHUNK):
+            yield os.pread(self._fd, min(_HASH_CHUNK, end - start), start)
+
+    def close(self, footer: Footer | None, sign_key: bytes | None = None) -> None:
         """Write the footer and the digest over everything before it, and truncate the file.
 
-        ``footer=None`` closes without a footer, leaving a trace that reads as cut off.
+        ``footer=None`` closes without a footer, leaving a trace that reads as cut off. With
+        ``sign_key`` the footer holds a signature over every byte of the trace (:mod:`.sign`).
         """
         if self.closed:
             return
         self.closed = True
         try:
             if footer is not None:
+                if sign_key is not None:
+                    from .sign import sign
+
+                    end = self.size
+                    footer = sign(footer, sign_key, self._pieces(end), end)
                 self.write_raw(_SMALL[END] + bytes(cbor2.dumps(footer.to_cbor())))
                 self.write_raw(enc_bytes(self._digest(self.size)))
         finally:

@@ -24,6 +24,7 @@ from ..errors import (
     SiteMismatchError,
 )
 from ..trace.events import BLOB, SITE, EventDecl
+from ..trace.view import text
 from ..trace.writer import TraceWriter
 
 if TYPE_CHECKING:
@@ -147,17 +148,8 @@ def describe(decl: EventDecl | None, question: tuple[Any, ...]) -> str:
         and isinstance(question[0], list)
     ):
         shown = tuple(question[0])
-    args = ", ".join(_short(q) for q in shown)
+    args = ", ".join(text(q) for q in shown)
     return f"{name}({args})"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, bytes):
-        shown = value[:24]
-        more = "..." if len(value) > 24 else ""
-        return f"{shown!r}{more} [{len(value)} bytes]"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class Replayer:

@@ -27,7 +27,7 @@ NOW = EventDecl(
     "clock",
     "now",
     (f("clock", "uint"),),
-    (f("ns", "int"),),
+    (f("ns", "delta"),),
     summed=True,
     doc="a clock read; the answer is stored as the difference from the previous read of that clock",
 )

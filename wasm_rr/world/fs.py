@@ -773,11 +773,11 @@ OP_NAMES: dict[int, str] = {
 }
 _H: Shape = "uint"  # a handle (or a directory handle)
 _P: Shape = "str"  # a path
-_T: Elem = opt("int")  # a timestamp in ns (-1: now), or null (unchanged)
+_T: Elem = opt("time")  # a timestamp in ns (-1: now), or null (unchanged)
 _TYPE = among(
     UNKNOWN, BLOCK_DEVICE, CHARACTER_DEVICE, DIRECTORY, FIFO, SYMBOLIC_LINK, REGULAR_FILE, SOCKET
 )
-_STAT = rec("uint", "uint", _TYPE, "uint", "uint", "int", "int", "int")
+_STAT = rec("uint", "uint", _TYPE, "uint", "uint", "time", "time", "time")
 _CALLS: dict[int, tuple[Seq, Field]] = {
     Op.OPEN: (rec(_H, _P, "uint"), f("answer", "list", of=rec(_H, _TYPE), errno=True)),
     Op.CLOSE: (rec(_H), f("answer", "null", errno=True)),

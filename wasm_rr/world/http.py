@@ -38,6 +38,7 @@ import blake3
 from ..config import RunConfig
 from ..errors import ArgsMismatchError, UsageError
 from ..trace.events import BLOB, SITE
+from ..trace.view import text
 from .base import Recorder, Replayer, kept_bytes
 from .family import Context, Family
 from .http_events import DECLARATION, FAMILY_NAME, SEND
@@ -57,6 +58,8 @@ __all__ = [
     "Request",
     "Response",
     "Timeouts",
+    "derive_key",
+    "existing_redact_key",
     "options",
     "redact_key",
 ]
@@ -154,23 +157,42 @@ def _key_file() -> Path:
     return Path(base) / "wasm-rr" / "redact.key"
 
 
+def derive_key(secret: bytes) -> bytes:
+    """The 32-byte key made from a key's text (``$WASM_RR_REDACT_KEY``, a key file's bytes)."""
+    return bytes(blake3.blake3(secret, derive_key_context="wasm-rr redact key").digest())
+
+
+def existing_redact_key() -> bytes | None:
+    """The user's redaction key when there is one (``$WASM_RR_REDACT_KEY``, else the key
+    file), without creating it: what checking a trace's signature uses."""
+    text = os.environ.get(KEY_ENV)
+    if text:
+        return derive_key(text.encode())
+    data = _read_key_file(_key_file())
+    return derive_key(data) if data else None
+
+
+def _read_key_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        return b""
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read the redaction key {path}: {exc.strerror}; fix its permissions or set "
+            f"{KEY_ENV}"
+        ) from None
+
+
 def redact_key() -> bytes:
     """The user's redaction key (32 bytes): from ``$WASM_RR_REDACT_KEY`` (any text, hashed),
     else ``~/.config/wasm-rr/redact.key`` (created with a random key, mode 0600, on first
     use)."""
     text = os.environ.get(KEY_ENV)
     if text:
-        return bytes(blake3.blake3(text.encode(), derive_key_context="wasm-rr redact key").digest())
+        return derive_key(text.encode())
     path = _key_file()
-    try:
-        data = path.read_bytes().strip()
-    except FileNotFoundError:
-        data = b""
-    except OSError as exc:
-        raise UsageError(
-            f"cannot read the redaction key {path}: {exc.strerror}; fix its permissions or set "
-            f"{KEY_ENV}"
-        ) from None
+    data = _read_key_file(path)
     if not data:
         import secrets
 
@@ -186,7 +208,7 @@ def redact_key() -> bytes:
             raise UsageError(
                 f"cannot create the redaction key {path}: {exc.strerror}; set {KEY_ENV} instead"
             ) from None
-    return bytes(blake3.blake3(data, derive_key_context="wasm-rr redact key").digest())
+    return derive_key(data)
 
 
 def key_id(key: bytes) -> bytes:
@@ -494,7 +516,7 @@ Matcher = Callable[[tuple[Any, ...], tuple[Any, ...]], list[Difference]]
 
 
 def _short(value: bytes) -> str:
-    return repr(value[:40]) + ("..." if len(value) > 40 else "")
+    return text(value)  # as every view shows bytes
 
 
 def same_method(recorded: tuple[Any, ...], got: tuple[Any, ...]) -> list[Difference]:

@@ -11,6 +11,7 @@ import time
 from dataclasses import astuple, dataclass
 from typing import Any, BinaryIO, Protocol
 
+from ..errors import CorruptTraceError
 from ..trace.events import EventDecl, each, f, rec
 from .base import Recorder, Replayer
 from .clocks import MONOTONIC, REALTIME
@@ -145,7 +146,16 @@ class ReplayingPoll:
         self._code = replayer.code(WAIT)
 
     def wait(self, subscriptions: list[Subscription]) -> list[Ready]:
-        (ready,) = self._r.take(self._code, _enc_subs(subscriptions))
+        r = self._r
+        (ready,) = r.take(self._code, _enc_subs(subscriptions))
+        asked = {s.userdata for s in subscriptions}
+        if not ready or any(u not in asked for u, *_ in ready):
+            # A wait ends when a subscription fires, and only those are answered.
+            raise CorruptTraceError(
+                f"{r.trace.path}: event {r.seq} (poll.wait) answers with "
+                f"{'no subscription' if not ready else 'a subscription the guest did not make'}; "
+                "the trace is damaged, use an intact copy or re-record"
+            )
         return [Ready(u, t, e, n, bool(h)) for u, t, e, n, h in ready]
 
     def close(self) -> None:

@@ -173,9 +173,17 @@ class Options:
     def of(cls, config: RunConfig) -> Options:
         opts = config.options(FAMILY_NAME)
         allow, wasm = opts.get("allow_run", {}), opts.get("run_wasm", {})
+        # A damaged trace's header may hold anything here: entries of other shapes are
+        # dropped (a guest that runs such a program then drifts, as with any unknown one).
         return cls(
             {str(k): str(v) for k, v in allow.items()} if isinstance(allow, dict) else {},
-            {str(k): list(v) for k, v in wasm.items()} if isinstance(wasm, dict) else {},
+            {
+                str(k): [str(x) for x in v]
+                for k, v in wasm.items()
+                if type(v) is list and len(v) == 2 and all(type(x) is str for x in v)
+            }
+            if isinstance(wasm, dict)
+            else {},
         )
 
 

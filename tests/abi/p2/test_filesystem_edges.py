@@ -150,3 +150,28 @@ def test_names_that_are_not_utf8(
         answers.append(entry[1])
     assert sorted(answers) == ["badlink", "illegal-byte-sequence", "w.txt"]
     assert code(lambda: f["readlink-at"](rw, "badlink")) == "illegal-byte-sequence"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos", "answer"),
+    [
+        ((1 << 63) - 1, 999_999_999, "ok"),  # the last time a 64-bit time_t holds
+        ((1 << 63) - 1, 10**9, "overflow"),  # the nanoseconds carry past it
+        (1 << 63, 0, "overflow"),
+        ((1 << 64) - 1, 0, "overflow"),
+        (0, (1 << 32) - 1, "ok"),  # 4.29 s: nanoseconds past a second carry into seconds
+    ],
+)
+def test_set_times_past_what_the_host_holds_is_overflow(
+    host: tuple[dict[str, Callable[..., Any]], Any, Any, Path],
+    seconds: int,
+    nanos: int,
+    answer: str,
+) -> None:
+    """As wasmtime: the epoch plus ``Duration::new(seconds, nanoseconds)`` must be a
+    ``SystemTime``; past a 64-bit time_t the answer is ``overflow`` (not an internal error)."""
+    f, rw, _, _ = host
+    when = ("timestamp", (seconds, nanos))
+    w = f["open-at"](rw, frozenset(), "w.txt", frozenset(), frozenset({"read"}))
+    assert code(lambda: f["set-times"](w, when, KEEP)) == answer
+    assert code(lambda: f["set-times-at"](rw, frozenset(), "w.txt", KEEP, when)) == answer

@@ -143,6 +143,7 @@ class FsFunctions(Area):
         return buf, n
 
     def _write_filestat(self, out: int, st: wfs.Stat) -> None:
+        times = (_stat_time(st.atim), _stat_time(st.mtim), _stat_time(st.ctim))
         for offset, size in _FILESTAT_FIELDS:
             self.mem.check(out + offset, size, size)
         self.mem.pack_into(
@@ -154,9 +155,7 @@ class FsFunctions(Area):
             _FILETYPES.get(st.type, Filetype.UNKNOWN),
             st.nlink,
             st.size,
-            st.atim,
-            st.mtim,
-            st.ctim,
+            *times,
         )
 
     # ---- reading and writing ---------------------------------------------------------------
@@ -568,6 +567,16 @@ class FsFunctions(Area):
 
 def define(host: Preview1Host, world: World) -> None:
     host.define(SIGNATURES, FsFunctions(host, world))
+
+
+def _stat_time(ns: int) -> int:
+    """A file time as preview1 holds it, u64 nanoseconds, as wasmtime converts it: 0 before
+    the epoch, and EOVERFLOW for the whole stat past 2^64-1 (a far-future time on tmpfs)."""
+    if ns < 0:
+        return 0
+    if ns >> 64:
+        raise AbiError(Errno.OVERFLOW)
+    return ns
 
 
 def _times(atim: int, mtim: int, flags: int) -> tuple[int | None, int | None]:
