@@ -454,6 +454,30 @@ CASES.update(
         "random_get_last_bytes_of_a_maximal_memory": Case(
             emit("(call $random_get (i32.const -16) (i32.const 16))"), pages=65536
         ),
+        **{
+            f"fd_pwrite_fd_{fd}": c(
+                emit(
+                    f"(call $fd_pwrite (i32.const {fd}) (i32.const 0) (i32.const 0) "
+                    "(i64.const 0) (i32.const 0x10))"
+                )
+            )
+            for fd in (0, 1, 2)
+        },
+        **{
+            f"fd_pread_fd_{fd}": c(
+                emit(
+                    f"(call $fd_pread (i32.const {fd}) (i32.const 0) (i32.const 0) "
+                    "(i64.const 0) (i32.const 0x10))"
+                )
+            )
+            for fd in (0, 1, 2)
+        },
+        **{
+            f"fd_fdstat_set_rights_fd_{fd}": c(
+                emit(f"(call $fd_fdstat_set_rights (i32.const {fd}) (i64.const 0) (i64.const 0))")
+            )
+            for fd in (0, 1, 3)
+        },
         "start_takes_a_parameter": Case("", start_type="(param i32)"),
         "start_takes_two_parameters_and_returns": Case(
             "(i32.const 0)", start_type="(param i64 f32) (result i32)"

@@ -184,8 +184,8 @@ class FsFunctions(Area):
     def fd_pread(self, fd: int, iovs: int, iovs_len: int, offset: int, nread: int) -> int:
         buf, n = self._iovecs(iovs, iovs_len)
         d = self.fds.lookup(fd)
-        if isinstance(d, StdioDescriptor):
-            return Errno.SPIPE
+        if isinstance(d, StdioDescriptor):  # as wasmtime: stdin cannot seek, stdout not read
+            return Errno.SPIPE if d.readable else Errno.BADF
         if not isinstance(d, FileDescriptor) or not d.readable:
             return Errno.BADF
         if n > READ_INTO_MIN:
@@ -223,8 +223,8 @@ class FsFunctions(Area):
     def fd_pwrite(self, fd: int, iovs: int, iovs_len: int, offset: int, nwritten: int) -> int:
         buf, n = self._iovecs(iovs, iovs_len)
         d = self.fds.lookup(fd)
-        if isinstance(d, StdioDescriptor):
-            return Errno.SPIPE
+        if isinstance(d, StdioDescriptor):  # as wasmtime: stdout cannot seek, stdin not write
+            return Errno.BADF if d.readable else Errno.SPIPE
         if not isinstance(d, FileDescriptor) or not d.writable:
             return Errno.BADF
         data = self.mem.read(buf, n)
@@ -305,7 +305,7 @@ class FsFunctions(Area):
     def fd_fdstat_set_rights(self, fd: int, base: int, inheriting: int) -> int:
         _rights(base)
         _rights(inheriting)
-        self.fds.lookup(fd)
+        self.fds.handle(fd)  # as wasmtime: stdio has no rights to set (EBADF)
         return Errno.NOTSUP
 
     def fd_filestat_get(self, fd: int, out: int) -> int:
@@ -450,9 +450,10 @@ class FsFunctions(Area):
         d = self.fds.dir(fd)
         if fdflags & _UNSUPPORTED_FDFLAGS:
             return Errno.NOTSUP
-        # As wasmtime: FD_WRITE opens for writing, FD_READ (or no FD_WRITE) for reading. The
-        # world is also asked to read for FD_READDIR, as the recorded traces have it (the
-        # descriptor still cannot read: fd_read answers EBADF as wasmtime's does).
+        # As wasmtime: FD_WRITE opens for writing (so do O_CREAT and O_TRUNC), FD_READ (or no
+        # FD_WRITE) for reading; O_APPEND alone does not write. The world is also asked to read
+        # for FD_READDIR, as the recorded traces have it (the descriptor still cannot read:
+        # fd_read answers EBADF as wasmtime's does).
         write = bool(base & Rights.FD_WRITE)
         readable = bool(base & Rights.FD_READ) or not write
         flags = wfs.OpenFlags(
@@ -473,7 +474,7 @@ class FsFunctions(Area):
                 opened.handle,
                 _FILETYPES.get(opened.type, Filetype.UNKNOWN),
                 readable=readable,
-                writable=write,
+                writable=flags.writes,
                 fdflags=fdflags & (Fdflags.APPEND | Fdflags.NONBLOCK),
             )
         self.mem.set_u32(out, self.fds.add(new))
