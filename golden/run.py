@@ -60,6 +60,7 @@ class Case:
     env: tuple[tuple[str, str], ...] = ()
     stdin: str | None = None
     dirs: tuple[str, ...] = ()
+    ro_dirs: tuple[str, ...] = ()
     until: str | None = None
     stale: bool = False
     trace_file: str | None = None
@@ -143,6 +144,7 @@ _KEYS = {
     "env",
     "stdin",
     "dirs",
+    "ro_dirs",
     "until",
     "stale",
     "trace",
@@ -198,13 +200,15 @@ def _parse_case(table: dict[str, Any], index: int, path: Path) -> Case:
     if not all(isinstance(v, str) for v in env_table.values()):
         raise CaseFileError(f"{where}: `env` values must be strings")
     dirs = _str_list(table, "dirs", where)
-    for spec in dirs:
-        fixture, sep, guest_dir = spec.partition("::")
-        if not sep or not guest_dir or not (FIXTURES / fixture).is_dir():
-            raise CaseFileError(
-                f"{where}: `dirs` entry {spec!r} must be FIXTURE::/guest/path with FIXTURE a "
-                f"directory under {_rel(FIXTURES)}"
-            )
+    ro_dirs = _str_list(table, "ro_dirs", where)
+    for key, specs in (("dirs", dirs), ("ro_dirs", ro_dirs)):
+        for spec in specs:
+            fixture, sep, guest_dir = spec.partition("::")
+            if not sep or not guest_dir or not (FIXTURES / fixture).is_dir():
+                raise CaseFileError(
+                    f"{where}: `{key}` entry {spec!r} must be FIXTURE::/guest/path with FIXTURE "
+                    f"a directory under {_rel(FIXTURES)}"
+                )
     args = _str_list(table, "args", where)
     args_from = _get(table, "args_from", str, where)
     if args_from is not None and args_from not in _ARGS_FROM:
@@ -220,6 +224,7 @@ def _parse_case(table: dict[str, Any], index: int, path: Path) -> Case:
         env=tuple(sorted(env_table.items())),
         stdin=_get(table, "stdin", str, where),
         dirs=dirs,
+        ro_dirs=ro_dirs,
         until=_get(table, "until", str, where),
         stale=bool(_get(table, "stale", bool, where)),
         trace_file=_get(table, "trace", str, where),
@@ -336,7 +341,8 @@ def record_with(case: Case, trace: Path, args: Sequence[str], server: str) -> Ru
     """``wasm-rr record GUEST -t TRACE [--env NAME=VALUE ...] [--dir ...] -- ARGS``.
 
     Each ``dirs`` fixture is given to the guest as a scratch copy, so the fixture in the
-    repository never changes, whatever the guest writes.
+    repository never changes, whatever the guest writes; each ``ro_dirs`` one read-only
+    (``--ro-dir``).
     """
     cmd = ["record", case.guest, "-t", _rel(trace)]
     for name, value in case.env:
@@ -349,11 +355,12 @@ def record_with(case: Case, trace: Path, args: Sequence[str], server: str) -> Ru
         cmd += ["--allow-http", host.replace("{server}", server)]
     args = [a.replace("{server}", server) for a in args]
     with tempfile.TemporaryDirectory(prefix="wasm-rr-golden-") as scratch:
-        for i, spec in enumerate(case.dirs):
+        specs = [("--dir", s) for s in case.dirs] + [("--ro-dir", s) for s in case.ro_dirs]
+        for i, (option, spec) in enumerate(specs):
             fixture, _, guest_dir = spec.partition("::")
             copy = Path(scratch) / f"{i}-{fixture}"
             shutil.copytree(FIXTURES / fixture, copy, symlinks=True)
-            cmd += ["--dir", f"{copy}::{guest_dir}"]
+            cmd += [option, f"{copy}::{guest_dir}"]
         cmd += ["--", *args]
         return _wasm_rr(cmd, None if case.stdin is None else case.stdin.encode())
 

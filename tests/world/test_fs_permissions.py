@@ -157,3 +157,32 @@ def test_handles_inherit_the_permissions_of_their_preopen(
     assert fs.perms(w) == wfs.READ_WRITE
     # A read-only opened file of a writable preopen may still have its times set (wasmtime).
     assert errno_of(lambda: fs.set_times(w, 0, 0)) == "ok"
+
+
+def test_appending_alone_opens_for_reading_only(two: tuple[LiveFs, int, int, Path]) -> None:
+    """As wasmtime: O_APPEND is no write access. The OS descriptor is read-only (the bug: it
+    was opened read-write, so a guest could truncate a file it opened only to append to)."""
+    fs, rw, ro, ro_path = two
+    h = fs.open_at(rw, "w.txt", OpenFlags(append=True)).handle
+    assert errno_of(lambda: fs.set_size(h, 0)) == "EINVAL"  # ftruncate of an O_RDONLY fd
+    assert errno_of(lambda: fs.write(h, b"x", 0)) == "EBADF"
+    assert errno_of(lambda: fs.append(h, b"x")) == "EBADF"
+    assert (ro_path.parent / "rw" / "w.txt").read_text() == "rw\n"
+    # A directory opens with it too (read-write, it would be EISDIR).
+    for dir in (rw, ro):
+        assert fs.open_at(dir, ".", OpenFlags(append=True)).type == wfs.DIRECTORY
+
+
+def test_creating_or_truncating_opens_for_writing(two: tuple[LiveFs, int, int, Path]) -> None:
+    """As wasmtime: O_CREAT and O_TRUNC open for writing even without write access asked."""
+    fs, rw, _, ro_path = two
+    created = fs.open_at(rw, "new", OpenFlags(create=True)).handle
+    assert fs.write(created, b"made", 0) == 4
+    truncated = fs.open_at(rw, "w.txt", OpenFlags(truncate=True)).handle
+    assert fs.write(truncated, b"cut", 0) == 3
+    assert fs.read(truncated, 10, 0) == b"cut"
+    rw_path = ro_path.parent / "rw"
+    assert (rw_path / "new").read_bytes() == b"made"
+    assert (rw_path / "w.txt").read_bytes() == b"cut"
+    assert OpenFlags(create=True).writes and OpenFlags(truncate=True).writes
+    assert not OpenFlags(append=True).writes

@@ -144,7 +144,13 @@ class OpenFlags:
     directory: bool = False  # must be a directory
     read: bool = True
     write: bool = False
-    append: bool = False
+    append: bool = False  # recorded as asked; appending alone opens for reading only
+
+    @property
+    def writes(self) -> bool:
+        """Whether the file is opened for writing: asked to, or created or truncated (as
+        wasmtime opens it, and reports it writable)."""
+        return self.write or self.create or self.truncate
 
     def to_int(self) -> int:
         bits = 0
@@ -155,6 +161,12 @@ class OpenFlags:
 
 
 _FLAG_NAMES = ("follow", "create", "exclusive", "truncate", "directory", "read", "write", "append")
+
+
+def _again(flags: OpenFlags) -> OpenFlags:
+    """``flags`` for opening a file once more: nothing created or truncated, but writable if
+    the first open was."""
+    return replace(flags, create=False, exclusive=False, truncate=False, write=flags.writes)
 
 
 @dataclass(frozen=True)
@@ -440,17 +452,18 @@ class LiveFs:
         base = self._get(dir)
         if flags.directory and (flags.create or flags.exclusive or flags.truncate):
             raise WorldError("EINVAL")
-        if (flags.write or flags.create or flags.truncate) and (
+        if flags.writes and (
             DirPerms.MUTATE not in base.perms.dir or FilePerms.WRITE not in base.perms.file
         ):
             raise WorldError(DENIED)  # append alone is no write: wasmtime opens it read-only
         parent, name, must_be_dir = self._resolve(dir, path, flags.follow)
         try:
             directory = flags.directory or must_be_dir
-            if flags.write or flags.append:
-                access = os.O_RDWR if flags.read else os.O_WRONLY
-            else:
-                access = os.O_RDONLY  # with truncate too: Linux truncates, as wasmtime does
+            # Appending alone opens for reading only, as wasmtime: preview1 appends at the ABI
+            # (fd_fdstat_set_flags turns it on and off), a write through such a descriptor is
+            # EBADF, and the OS is never given a writable descriptor for it.
+            writing = os.O_RDWR if flags.read else os.O_WRONLY
+            access = writing if flags.writes else os.O_RDONLY
             oflags = access | os.O_NOFOLLOW | os.O_CLOEXEC
             if flags.create:
                 oflags |= os.O_CREAT
@@ -481,11 +494,10 @@ class LiveFs:
 
     def reopen(self, h: int, dir: int, path: str, flags: OpenFlags) -> Opened:
         """Open ``path`` again as handle ``h`` (resume: a handle the guest holds), without
-        creating or truncating anything; later opens count on from ``h + 1``."""
+        creating or truncating anything (but writable if it was); later opens count on from
+        ``h + 1``."""
         self._next = h
-        return self.open_at(
-            dir, path, replace(flags, create=False, exclusive=False, truncate=False)
-        )
+        return self.open_at(dir, path, _again(flags))
 
     def read_back(self, h: int, n: int, offset: int) -> bytes:
         """What file handle ``h`` holds at ``offset``, even when it was opened write-only (resume
@@ -990,9 +1002,8 @@ class RecordingFs:
         journal.resolved(pending, OBSERVE, observed)
         if answer is OPEN_AGAIN:
             dir, path, bits = args
-            again = bits & ~CHANGING_OPEN
-            flags = OpenFlags(*(bool(again >> i & 1) for i in range(len(_FLAG_NAMES))))
-            return self._live.open_at(dir, path, flags)
+            flags = OpenFlags(*(bool(bits >> i & 1) for i in range(len(_FLAG_NAMES))))
+            return self._live.open_at(dir, path, _again(flags))
         if op == Op.APPEND:
             return tuple(answer)
         return answer

@@ -175,3 +175,53 @@ def test_set_times_past_what_the_host_holds_is_overflow(
     w = f["open-at"](rw, frozenset(), "w.txt", frozenset(), frozenset({"read"}))
     assert code(lambda: f["set-times"](w, when, KEEP)) == answer
     assert code(lambda: f["set-times-at"](rw, frozenset(), "w.txt", KEEP, when)) == answer
+
+
+def test_output_streams_of_read_only_and_read_opened_files(
+    host: tuple[dict[str, Callable[..., Any]], Any, Any, Path],
+) -> None:
+    """As wasmtime: no output stream for a file below a read-only preopen (not-permitted,
+    whatever it was opened for: the adapter's EPERM, where it said EBADF), and none for a
+    file of a writable one opened for reading only (bad-descriptor)."""
+    f, rw, ro, ro_path = host
+    ro_file = f["open-at"](ro, frozenset(), "f.txt", frozenset(), frozenset({"read"}))
+    rw_file = f["open-at"](rw, frozenset(), "w.txt", frozenset(), frozenset({"read"}))
+    assert code(lambda: f["write-via-stream"](ro_file, 0)) == "not-permitted"
+    assert code(lambda: f["append-via-stream"](ro_file)) == "not-permitted"
+    assert code(lambda: f["write-via-stream"](rw_file, 0)) == "bad-descriptor"
+    assert code(lambda: f["append-via-stream"](rw_file)) == "bad-descriptor"
+    assert (ro_path / "f.txt").read_text() == "ro\n"
+
+
+def test_open_modes_as_wasmtime_reports_them(
+    host: tuple[dict[str, Callable[..., Any]], Any, Any, Path],
+) -> None:
+    """Opened for reading when not asked to write, for writing when creating or truncating."""
+    f, rw, ro, _ = host
+    nothing = f["open-at"](ro, frozenset(), "f.txt", frozenset(), frozenset())
+    assert f["get-flags"](nothing) == frozenset({"read"})
+    assert f["read"](nothing, 10, 0) == (b"ro\n", False)
+    created = f["open-at"](rw, frozenset(), "new", frozenset({"create"}), frozenset({"read"}))
+    assert f["get-flags"](created) == frozenset({"read", "write"})
+    assert f["write"](created, b"new", 0) == 3
+    cut = f["open-at"](rw, frozenset(), "w.txt", frozenset({"truncate"}), frozenset())
+    assert f["get-flags"](cut) == frozenset({"read", "write"})
+    stream = f["write-via-stream"](cut, 0)
+    stream.write(b"cut")
+    assert f["read"](cut, 10, 0) == (b"cut", False)
+
+
+def test_a_file_output_stream_closes_after_a_failed_write(
+    host: tuple[dict[str, Callable[..., Any]], Any, Any, Path],
+) -> None:
+    """As wasmtime's: the write fails with the OS's error, every later one is closed."""
+    f, rw, _, _ = host
+    w = f["open-at"](rw, frozenset(), "w.txt", frozenset(), frozenset({"read", "write"}))
+    stream = f["write-via-stream"](w, 1 << 63)  # past the largest offset: EINVAL
+    with pytest.raises(WorldError):
+        stream.write(b"x")
+    with pytest.raises(Fail) as closed:
+        stream.write(b"x")
+    assert closed.value.value == ("closed", None)
+    with pytest.raises(Fail):
+        stream.check_write()

@@ -28,22 +28,17 @@ SIGNALS = 31
 
 class CliFunctions(Area):
     def _write_strings(self, strings: list[bytes], ptrs: int, buf: int, env: bool) -> int:
-        # wasmtime writes each pointer, then the string's pieces (an environment variable's
-        # name, "=", value) and its NUL, checking each before writing it: a bad pointer traps
-        # naming the first region that does not fit (an empty piece is not checked).
+        # wasmtime writes each pointer and moves past it, then the string's pieces (an
+        # environment variable's name, "=", value) and its NUL as bytes (memory.store_bytes):
+        # a bad pointer traps naming the first region that does not fit (an empty piece is not
+        # checked), a pointer moved past u32::MAX as an overflow.
         mem = self.mem
         for s in strings:
-            mem.check(ptrs, 4, 4)
-            name, eq, value = s.partition(b"=") if env else (s, b"", b"")
-            at = buf
-            for piece in (name, eq, value, b"\0"):
-                if piece:
-                    mem.check(at, len(piece))
-                    at += len(piece)
             mem.set_u32(ptrs, buf)
-            mem.write(buf, s + b"\0")
-            ptrs += 4
-            buf = at
+            ptrs = mem.add(ptrs, 4)
+            name, eq, value = s.partition(b"=") if env else (s, b"", b"")
+            for piece in (name, eq, value, b"\0"):
+                buf = mem.store_bytes(buf, piece)
         return 0
 
     def _sizes(self, strings: list[bytes], count_ptr: int, size_ptr: int) -> int:

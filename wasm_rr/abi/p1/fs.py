@@ -29,6 +29,7 @@ from .types import (
     DIRENT,
     FDSTAT,
     FILESTAT,
+    IOVEC,
     PRESTAT,
     Errno,
     Fdflags,
@@ -98,22 +99,25 @@ _PREOPEN_RIGHTS = (0x7B7FE00, 0xFF7FFFF)
 _UNSUPPORTED_FDFLAGS = Fdflags.DSYNC | Fdflags.RSYNC | Fdflags.SYNC
 
 HOSTCALL_FUEL = 128 * 1024 * 1024
-"""How many bytes of iovec array plus buffer one call may name before wasmtime answers ENOMEM
-(its per-call "hostcall fuel"): 2^29 empty iovecs get ENOMEM at once, not a scan."""
+"""How many bytes one call may have wasmtime copy out of guest memory before it answers ENOMEM
+(its per-call "hostcall fuel"): the iovec array plus the buffer (2^29 empty iovecs get ENOMEM at
+once, not a scan), or the paths (a path of 4 GiB gets ENOMEM, not a trap)."""
 
 READ_INTO_MIN = 16 << 10
 """Reads larger than this go straight into guest memory (``Fs.read_into``) and are recorded from
 there (in pieces, if large): one copy into the guest, one into the trace."""
 
-# The fields of a filestat, as wasmtime stores them one by one (offset, size): a bad pointer
-# traps naming the first field that does not fit.
-_FILESTAT_FIELDS = ((0, 8), (8, 8), (16, 1), (24, 8), (32, 8), (40, 8), (48, 8), (56, 8))
-
 
 class FsFunctions(Area):
     # ---- helpers -----------------------------------------------------------------------------
 
-    def _path(self, ptr: int, n: int) -> str:
+    def _path(self, ptr: int, n: int, spent: int = 0, charged: bool = True) -> str:
+        """A path argument, as wasmtime reads one: charged to the call's budget first (past it
+        ENOMEM, whatever the pointer), then read (out of bounds traps), then decoded (not
+        UTF-8: EILSEQ). ``spent``: the bytes of the call's paths read before this one.
+        wasmtime charges every path but ``path_unlink_file``'s (``charged``)."""
+        if charged and spent + n > HOSTCALL_FUEL:
+            raise AbiError(Errno.NOMEM)
         raw = self.mem.read(ptr, n)
         try:
             return raw.decode("utf-8")
@@ -133,8 +137,7 @@ class FsFunctions(Area):
         first = (len(lens) - len(lens.lstrip(b"\0"))) // 4  # the first non-zero length
         if first == whole:  # none in bounds: read the next iovec, which faults (if any)
             if whole < iovs_len:
-                mem.u32(iovs + 8 * whole)
-                mem.u32(iovs + 8 * whole + 4)
+                IOVEC.load(mem, mem.add(iovs, 8 * whole))
             return 0, 0
         buf, n = mem.u32_pair(iovs + 8 * first)
         if 8 * iovs_len + n > HOSTCALL_FUEL:
@@ -142,28 +145,18 @@ class FsFunctions(Area):
         mem.check(buf, n)
         return buf, n
 
-    def _write_filestat(self, out: int, st: wfs.Stat) -> None:
+    def _write_filestat(self, out: int, st: wfs.Stat, filetype: int | None = None) -> None:
+        if filetype is None:
+            filetype = _FILETYPES.get(st.type, Filetype.UNKNOWN)
         times = (_stat_time(st.atim), _stat_time(st.mtim), _stat_time(st.ctim))
-        for offset, size in _FILESTAT_FIELDS:
-            self.mem.check(out + offset, size, size)
-        self.mem.pack_into(
-            FILESTAT,
-            out,
-            8,
-            st.dev,
-            st.ino,
-            _FILETYPES.get(st.type, Filetype.UNKNOWN),
-            st.nlink,
-            st.size,
-            *times,
-        )
+        FILESTAT.store(self.mem, out, st.dev, st.ino, filetype, st.nlink, st.size, *times)
 
     # ---- reading and writing ---------------------------------------------------------------
 
     def fd_read(self, fd: int, iovs: int, iovs_len: int, nread: int) -> int:
+        # As wasmtime: the count is written last (a bad pointer traps after the read).
         buf, n = self._iovecs(iovs, iovs_len)
         d = self.fds.lookup(fd)
-        self.mem.check(nread, 4, 4)
         if isinstance(d, StdioDescriptor):
             if not d.readable:
                 return Errno.BADF
@@ -191,11 +184,10 @@ class FsFunctions(Area):
     def fd_pread(self, fd: int, iovs: int, iovs_len: int, offset: int, nread: int) -> int:
         buf, n = self._iovecs(iovs, iovs_len)
         d = self.fds.lookup(fd)
-        if isinstance(d, StdioDescriptor):
-            return Errno.SPIPE
+        if isinstance(d, StdioDescriptor):  # as wasmtime: stdin cannot seek, stdout not read
+            return Errno.SPIPE if d.readable else Errno.BADF
         if not isinstance(d, FileDescriptor) or not d.readable:
             return Errno.BADF
-        self.mem.check(nread, 4, 4)
         if n > READ_INTO_MIN:
             count = self.world.fs.read_into(d.handle, self.mem.view[buf : buf + n], offset)
             self.mem.set_u32(nread, count)
@@ -208,7 +200,6 @@ class FsFunctions(Area):
     def fd_write(self, fd: int, iovs: int, iovs_len: int, nwritten: int) -> int:
         buf, n = self._iovecs(iovs, iovs_len)
         d = self.fds.lookup(fd)
-        self.mem.check(nwritten, 4, 4)
         if isinstance(d, StdioDescriptor):
             if d.readable:
                 return Errno.BADF
@@ -232,11 +223,10 @@ class FsFunctions(Area):
     def fd_pwrite(self, fd: int, iovs: int, iovs_len: int, offset: int, nwritten: int) -> int:
         buf, n = self._iovecs(iovs, iovs_len)
         d = self.fds.lookup(fd)
-        if isinstance(d, StdioDescriptor):
-            return Errno.SPIPE
+        if isinstance(d, StdioDescriptor):  # as wasmtime: stdout cannot seek, stdin not write
+            return Errno.BADF if d.readable else Errno.SPIPE
         if not isinstance(d, FileDescriptor) or not d.writable:
             return Errno.BADF
-        self.mem.check(nwritten, 4, 4)
         data = self.mem.read(buf, n)
         if not n:
             written = 0
@@ -265,7 +255,6 @@ class FsFunctions(Area):
         new = base + delta
         if not 0 <= new < 1 << 64:  # as wasmtime: u64 arithmetic that overflows is EINVAL
             return Errno.INVAL
-        self.mem.check(out, 8, 8)
         d.position = new
         self.mem.set_u64(out, new)
         return 0
@@ -276,7 +265,6 @@ class FsFunctions(Area):
             return Errno.SPIPE
         if not isinstance(d, FileDescriptor):
             return Errno.BADF
-        self.mem.check(out, 8, 8)
         self.mem.set_u64(out, d.position)
         return 0
 
@@ -284,20 +272,19 @@ class FsFunctions(Area):
 
     def fd_fdstat_get(self, fd: int, out: int) -> int:
         d = self.fds.lookup(fd)
-        self.mem.check(out, FDSTAT.size, 8)
         if isinstance(d, StdioDescriptor):
             rights: int = _STDIN_RIGHTS if d.readable else _STDOUT_RIGHTS
-            self.mem.pack_into(FDSTAT, out, 8, self._stdio_filetype(d), 0, rights, rights)
+            FDSTAT.store(self.mem, out, self._stdio_filetype(d), 0, rights, rights)
         elif isinstance(d, FileDescriptor):
             rights = _ALL_RIGHTS
             if not d.readable:
                 rights &= ~_NOT_READ
             if not d.writable:
                 rights &= ~Rights.FD_WRITE
-            self.mem.pack_into(FDSTAT, out, 8, d.filetype, d.fdflags, rights, rights)
+            FDSTAT.store(self.mem, out, d.filetype, d.fdflags, rights, rights)
         else:
             base, inheriting = _PREOPEN_RIGHTS if d.preopen is not None else (_DIR_RIGHTS,) * 2
-            self.mem.pack_into(FDSTAT, out, 8, Filetype.DIRECTORY, 0, base, inheriting)
+            FDSTAT.store(self.mem, out, Filetype.DIRECTORY, 0, base, inheriting)
         return 0
 
     def _stdio_filetype(self, d: StdioDescriptor) -> int:
@@ -318,15 +305,14 @@ class FsFunctions(Area):
     def fd_fdstat_set_rights(self, fd: int, base: int, inheriting: int) -> int:
         _rights(base)
         _rights(inheriting)
-        self.fds.lookup(fd)
+        self.fds.handle(fd)  # as wasmtime: stdio has no rights to set (EBADF)
         return Errno.NOTSUP
 
     def fd_filestat_get(self, fd: int, out: int) -> int:
         d = self.fds.lookup(fd)
         if isinstance(d, StdioDescriptor):
             st = wfs.Stat(0, 0, wfs.UNKNOWN, 0, 0, 0, 0, 0)
-            self._write_filestat(out, st)
-            self.mem.set_u8(out + 16, self._stdio_filetype(d))
+            self._write_filestat(out, st, self._stdio_filetype(d))
             return 0
         # As wasmtime: the stat first, so a failing one answers its errno whatever ``out`` is.
         self._write_filestat(out, self.world.fs.stat(d.handle))
@@ -395,7 +381,7 @@ class FsFunctions(Area):
         d = self.fds.lookup(fd)
         if not isinstance(d, DirDescriptor) or d.preopen is None:
             return Errno.BADF
-        self.mem.pack_into(PRESTAT, out, 4, 0, len(to_bytes(d.preopen)))
+        PRESTAT.store(self.mem, out, 0, len(to_bytes(d.preopen)))
         return 0
 
     def fd_prestat_dir_name(self, fd: int, path: int, path_len: int) -> int:
@@ -405,7 +391,7 @@ class FsFunctions(Area):
         name = to_bytes(d.preopen)  # bytes on preview1: a name that is not UTF-8 stays as given
         if path_len < len(name):
             return Errno.NAMETOOLONG
-        self.mem.write(path, name)
+        self.mem.store_bytes(path, name)
         return 0
 
     # ---- directories -----------------------------------------------------------------------
@@ -414,8 +400,6 @@ class FsFunctions(Area):
         d = self.fds.lookup(fd)
         if not isinstance(d, DirDescriptor):
             return Errno.BADF
-        self.mem.check(buf, buf_len)
-        self.mem.check(used, 4, 4)
         here = self.world.fs.stat(d.handle)
         entries = self.world.fs.readdir(d.handle)
         if not all(_is_utf8(e[0]) for e in entries):
@@ -425,15 +409,19 @@ class FsFunctions(Area):
         up = next((e for e in entries if e[0] == b".."), (b"..", wfs.DIRECTORY, 0))
         listing = [(b".", wfs.DIRECTORY, here.ino), up]
         listing += [e for e in entries if e[0] != b".."]
-        out = bytearray()
+        # As wasmtime: each entry's header, then its name, written as bytes (each checked where
+        # it lands, the last ones cut to what is left of ``buf_len``), then the count.
+        mem = self.mem
+        at, room = buf, buf_len
         for index in range(cookie, len(listing)):
-            raw, kind, ino = listing[index]
-            out += DIRENT.pack(index + 1, ino, len(raw), _FILETYPES.get(kind, 0)) + raw
-            if len(out) >= buf_len:
+            if not room:
                 break
-        chunk = bytes(out[:buf_len])
-        self.mem.write(buf, chunk)
-        self.mem.set_u32(used, len(chunk))
+            raw, kind, ino = listing[index]
+            for piece in (DIRENT.pack(index + 1, ino, len(raw), _FILETYPES.get(kind, 0)), raw):
+                piece = piece[:room]
+                at = mem.store_bytes(at, piece)
+                room -= len(piece)
+        mem.set_u32(used, buf_len - room)
         return 0
 
     # ---- paths -------------------------------------------------------------------------------
@@ -460,12 +448,12 @@ class FsFunctions(Area):
             raise _invalid_flags("Fdflags")
         name = self._path(path, path_len)
         d = self.fds.dir(fd)
-        self.mem.check(out, 4, 4)
         if fdflags & _UNSUPPORTED_FDFLAGS:
             return Errno.NOTSUP
-        # As wasmtime: FD_WRITE opens for writing, FD_READ (or no FD_WRITE) for reading. The
-        # world is also asked to read for FD_READDIR, as the recorded traces have it (the
-        # descriptor still cannot read: fd_read answers EBADF as wasmtime's does).
+        # As wasmtime: FD_WRITE opens for writing (so do O_CREAT and O_TRUNC), FD_READ (or no
+        # FD_WRITE) for reading; O_APPEND alone does not write. The world is also asked to read
+        # for FD_READDIR, as the recorded traces have it (the descriptor still cannot read:
+        # fd_read answers EBADF as wasmtime's does).
         write = bool(base & Rights.FD_WRITE)
         readable = bool(base & Rights.FD_READ) or not write
         flags = wfs.OpenFlags(
@@ -486,7 +474,7 @@ class FsFunctions(Area):
                 opened.handle,
                 _FILETYPES.get(opened.type, Filetype.UNKNOWN),
                 readable=readable,
-                writable=write,
+                writable=flags.writes,
                 fdflags=fdflags & (Fdflags.APPEND | Fdflags.NONBLOCK),
             )
         self.mem.set_u32(out, self.fds.add(new))
@@ -501,7 +489,8 @@ class FsFunctions(Area):
         return 0
 
     def path_unlink_file(self, fd: int, path: int, path_len: int) -> int:
-        self.world.fs.unlink_at(self.fds.dir(fd).handle, self._path(path, path_len))
+        d = self.fds.dir(fd)
+        self.world.fs.unlink_at(d.handle, self._path(path, path_len, charged=False))
         return 0
 
     def path_filestat_get(self, fd: int, flags: int, path: int, path_len: int, out: int) -> int:
@@ -528,9 +517,9 @@ class FsFunctions(Area):
         follow = _lookup(flags)
         src = self.fds.dir(fd)
         dst = self.fds.dir(new_fd)
-        self.world.fs.link_at(
-            src.handle, self._path(old, old_len), follow, dst.handle, self._path(new, new_len)
-        )
+        old_name = self._path(old, old_len)
+        new_name = self._path(new, new_len, old_len)
+        self.world.fs.link_at(src.handle, old_name, follow, dst.handle, new_name)
         return 0
 
     def path_rename(
@@ -538,15 +527,15 @@ class FsFunctions(Area):
     ) -> int:
         src = self.fds.dir(fd)
         dst = self.fds.dir(new_fd)
-        self.world.fs.rename_at(
-            src.handle, self._path(old, old_len), dst.handle, self._path(new, new_len)
-        )
+        old_name = self._path(old, old_len)
+        new_name = self._path(new, new_len, old_len)
+        self.world.fs.rename_at(src.handle, old_name, dst.handle, new_name)
         return 0
 
     def path_symlink(self, old: int, old_len: int, fd: int, new: int, new_len: int) -> int:
-        target = self._path(old, old_len)
         d = self.fds.dir(fd)
-        self.world.fs.symlink_at(target, d.handle, self._path(new, new_len))
+        target = self._path(old, old_len)
+        self.world.fs.symlink_at(target, d.handle, self._path(new, new_len, old_len))
         return 0
 
     def path_readlink(
@@ -554,13 +543,12 @@ class FsFunctions(Area):
     ) -> int:
         d = self.fds.dir(fd)
         name = self._path(path, path_len)
-        self.mem.check(buf, buf_len)
-        self.mem.check(used, 4, 4)
         target = self.world.fs.readlink_at(d.handle, name)
         if not _is_utf8(target):
             return Errno.ILSEQ  # as wasmtime
+        # As wasmtime: only the bytes written are checked (the target, cut to ``buf_len``).
         chunk = target[:buf_len]
-        self.mem.write(buf, chunk)
+        self.mem.store_bytes(buf, chunk)
         self.mem.set_u32(used, len(chunk))
         return 0
 

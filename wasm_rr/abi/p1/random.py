@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...world import World
+from ..memory import U32_MAX
 from ..outcome import GuestTrap
 from ..trampoline import slot_unpacker
 from .state import Preview1Host
@@ -27,14 +28,17 @@ def define(host: Preview1Host, world: World) -> None:
     def random_get(raw: memoryview, ints: memoryview) -> None:
         buf, n = random_args(raw)
         mem = host.mem
-        if buf + n > mem.size or n > RANDOM_LIMIT:
-            # wasmtime refuses more than its limit, and never checks an empty buffer.
+        if buf + n > mem.size or n > RANDOM_LIMIT or buf + n > U32_MAX:
+            # wasmtime refuses more than its limit, never checks an empty buffer, and writes
+            # the bytes as it writes any (memory.store_bytes): in bounds, then the pointer
+            # past them, which in a 4 GiB memory may overflow.
             if n > RANDOM_LIMIT:
                 raise GuestTrap(f"requested len {n} exceeds limit {RANDOM_LIMIT}")
             if n == 0:
                 ints[0] = 0
                 return
             mem.check(buf, n)
+            mem.add(buf, n)
         if n > FILL_MIN:
             fill(mem.view[buf : buf + n])
         else:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import enum
 import struct
 
+from ..memory import Record
+
 
 class Errno(enum.IntEnum):
     SUCCESS = 0
@@ -185,13 +187,21 @@ SUBCLOCKFLAGS_ABSTIME = 1
 EVENTRWFLAGS_HANGUP = 1
 
 
-# ---- struct layouts ------------------------------------------------------------------------------
+# ---- record layouts ------------------------------------------------------------------------------
+# Records the host writes or reads are :class:`Record`s: wasmtime handles them field by field.
 
-FDSTAT = struct.Struct("<BxHxxxxQQ")  # filetype, flags, rights base, rights inheriting
-FILESTAT = struct.Struct("<QQB7xQQQQQ")  # dev, ino, filetype, nlink, size, atim, mtim, ctim
-PRESTAT = struct.Struct("<B3xI")  # tag (0: dir), name length
-DIRENT = struct.Struct("<QQIB3x")  # d_next, d_ino, d_namlen, d_type
-# userdata, tag, (clock id | fd), timeout, precision, flags
-SUBSCRIPTION = struct.Struct("<QB7xQQQH6x")
-EVENT = struct.Struct("<QHB5xQH6x")  # userdata, error, type, nbytes, flags
+FDSTAT = Record((0, "B"), (2, "H"), (8, "Q"), (16, "Q"))  # filetype, flags, rights, inheriting
+FILESTAT = Record(  # dev, ino, filetype, nlink, size, atim, mtim, ctim
+    (0, "Q"), (8, "Q"), (16, "B"), (24, "Q"), (32, "Q"), (40, "Q"), (48, "Q"), (56, "Q")
+)
+PRESTAT = Record((0, "B"), (4, "I"))  # tag (0: dir), name length
+IOVEC = Record((0, "I"), (4, "I"))  # buf, buf_len
+SUBSCRIPTION = Record((0, "Q"), (8, "B"))  # userdata, tag; then the tag's fields
+SUBSCRIPTION_CLOCK_ID = Record((16, "I"))  # a clock's id
+SUBSCRIPTION_CLOCK = Record((24, "Q"), (32, "Q"), (40, "H"))  # its timeout, precision, flags
+SUBSCRIPTION_FD = Record((16, "I"))  # an fd_read or fd_write's file descriptor
+SUBSCRIPTION_SIZE = 48
+EVENT = Record((0, "Q"), (8, "H"), (10, "B"), (16, "Q"), (24, "H"))  # userdata .. flags
+EVENT_SIZE = 32
+DIRENT = struct.Struct("<QQIB3x")  # d_next, d_ino, d_namlen, d_type (written as bytes)
 U64 = struct.Struct("<Q")

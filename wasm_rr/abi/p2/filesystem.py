@@ -113,20 +113,35 @@ class FileInput(InputStream, Child):
 
 
 class FileOutput(OutputStream, Child):
+    """A file's output stream. As wasmtime's: a write that fails (the OS's error, as the
+    stream's error) closes the stream; every later write or check-write answers closed."""
+
     def __init__(self, desc: Descriptor, offset: int, append: bool) -> None:
         self.desc = desc
         self.offset = offset
         self.append = append
+        self.closed = False
         desc.children += 1
 
     def write(self, data: bytes) -> None:
+        if self.closed:
+            raise Fail(CLOSED)
         if not data:
             return
         fs, h = self.desc.fs, self.desc.handle
-        if self.append:
-            fs.append(h, data)
-        else:
-            self.offset += fs.write(h, data, self.offset)
+        try:
+            if self.append:
+                fs.append(h, data)
+            else:
+                self.offset += fs.write(h, data, self.offset)
+        except WorldError:
+            self.closed = True
+            raise
+
+    def check_write(self) -> int:
+        if self.closed:
+            raise Fail(CLOSED)
+        return super().check_write()
 
     def release(self) -> None:
         self.desc.release_child()
@@ -217,15 +232,24 @@ def define(host: ComponentHost, world: World) -> None:
             raise Fail("bad-descriptor")
         return FileInput(d, offset)
 
-    def write_via_stream(d: Descriptor, offset: int) -> OutputStream:
-        if not _file(d).write:
+    def writable(d: Descriptor) -> Descriptor:
+        """No output stream for a file below a read-only preopen (not-permitted, as wasmtime),
+        nor for one not opened for writing (bad-descriptor). wasmtime makes the latter and
+        fails its first write with the OS's EBADF (the preview1 adapter then keeps the closed
+        stream: a later write, appending, is EIO where ours is EBADF again); recorded traces
+        hold the guest's path through the adapter, instruction counts included, so this
+        stays as they were recorded."""
+        if wfs.FilePerms.WRITE not in fs.perms(_file(d).handle).file:
+            raise Fail("not-permitted")
+        if not d.write:
             raise Fail("bad-descriptor")
-        return FileOutput(d, offset, append=False)
+        return d
+
+    def write_via_stream(d: Descriptor, offset: int) -> OutputStream:
+        return FileOutput(writable(d), offset, append=False)
 
     def append_via_stream(d: Descriptor) -> OutputStream:
-        if not _file(d).write:
-            raise Fail("bad-descriptor")
-        return FileOutput(d, 0, append=True)
+        return FileOutput(writable(d), 0, append=True)
 
     method("read-via-stream", [U64_T], canon.Own(INPUT_STREAM), read_via_stream)
     method("write-via-stream", [U64_T], canon.Own(OUTPUT_STREAM), write_via_stream)
@@ -301,23 +325,21 @@ def define(host: ComponentHost, world: World) -> None:
         if any(f in flags for f in _SYNC_FLAGS):
             raise Fail("unsupported")  # as wasmtime
         want_write = "write" in flags
-        want_read = "read" in flags
-        opened = fs.open_at(
-            d.handle,
-            path,
-            wfs.OpenFlags(
-                follow="symlink-follow" in path_flags,
-                create="create" in open_flags,
-                exclusive="exclusive" in open_flags,
-                truncate="truncate" in open_flags,
-                directory="directory" in open_flags,
-                read=want_read or not want_write,
-                write=want_write,
-            ),
+        # As wasmtime: opened for reading when asked to or not asked to write, for writing when
+        # asked to or creating or truncating (and get-flags says so).
+        how = wfs.OpenFlags(
+            follow="symlink-follow" in path_flags,
+            create="create" in open_flags,
+            exclusive="exclusive" in open_flags,
+            truncate="truncate" in open_flags,
+            directory="directory" in open_flags,
+            read="read" in flags or not want_write,
+            write=want_write,
         )
+        opened = fs.open_at(d.handle, path, how)
         if opened.type == wfs.DIRECTORY:
             return Descriptor(fs, opened.handle, opened.type, read=True, write=False)
-        return Descriptor(fs, opened.handle, opened.type, read=want_read, write=want_write)
+        return Descriptor(fs, opened.handle, opened.type, read=how.read, write=how.writes)
 
     method("open-at", [PATH_FLAGS, STRING_T, OPEN_FLAGS, DESCRIPTOR_FLAGS], own, open_at)
     method(
