@@ -118,10 +118,12 @@ def tmp_trace(tmp_path: Path) -> Path:
     return tmp_path / "run.cbor"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def cluster() -> Iterator[str]:
-    """A Dask LocalCluster of two worker processes on 127.0.0.1, for the whole session (hunt
-    and fuzz --cluster); its scheduler's address."""
+    """A Dask LocalCluster of two worker processes on 127.0.0.1, new for each test (hunt and
+    fuzz --cluster; two tests), its scheduler's address. Not shared by the session: a client of
+    the session's cluster once waited for good to connect after the tests between its two users
+    had run (seen once in a full run, not alone), so each test starts from a fresh one."""
     distributed = pytest.importorskip("distributed")
     import dask
 
