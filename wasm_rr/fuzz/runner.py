@@ -32,7 +32,6 @@ from ..world import Sources
 from .chaos import WorldChaos
 
 Target = Literal["stdin", "file", "args"]
-TARGETS: tuple[Target, ...] = ("stdin", "file", "args")
 
 
 @dataclass(frozen=True)

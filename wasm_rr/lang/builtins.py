@@ -242,5 +242,3 @@ OPERATORS: dict[str, Op] = {
     "or": Op("$rt.cond_or", 1, errors=(_type("operands of `or` must be bools"),)),
     "not": Op("$rt.cond_not", 1, errors=(_type("the operand of `not` must be a bool"),)),
 }
-
-BUILTIN_NAMES = frozenset(FUNCTIONS) | frozenset(MODULES)

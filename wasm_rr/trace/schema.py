@@ -23,7 +23,6 @@ from .events import INLINE_MAX as INLINE_MAX  # re-exported
 FORMAT_VERSION = 2
 """The format this wasm-rr writes. Every earlier version is still read (converted at load)."""
 MAGIC = "wasm-rr trace"
-SELF_DESCRIBE_TAG = 55799
 MAGIC_BYTES = bytes.fromhex("d9d9f7") + bytes([0x60 + len(MAGIC)]) + MAGIC.encode()
 """Every trace starts with these bytes: tag 55799 (self-described CBOR) and the magic string."""
 

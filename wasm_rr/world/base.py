@@ -385,13 +385,6 @@ class Replayer:
         """Events answered so far."""
         return self._state()[1]
 
-    def take_if(self, kind: int, *question: Any) -> list[Any] | None:
-        """``take`` the next event when it is of ``kind`` (an optional event: a journal intent
-        that older traces do not hold); None, moving nothing, when it is not."""
-        if kind < 0 or self.peek() != kind:
-            return None
-        return self.take(kind, *question)
-
     def resolve(self, field: Any) -> bytes:
         """A payload field's bytes (inline, or the blob it names)."""
         view = self.resolve_view(field)

@@ -27,12 +27,6 @@ if TYPE_CHECKING:
     from .base import Recorder, Replayer
 
 
-class Closable(Protocol):
-    def close(self) -> None:
-        """Release what the implementation holds (open files, child processes)."""
-        ...
-
-
 @dataclass
 class Streams:
     """The host streams a run is connected to."""
