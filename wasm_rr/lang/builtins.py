@@ -1,7 +1,7 @@
 """The builtins and effects of the language, and the runtime errors each can raise.
 
 This table is shared by the checker (names, arity), the code generator (which runtime function
-to call, how many sites to reserve) and the runtime (the error messages, see ``runtime.py``).
+to call, how many sites to reserve) and the runtime (the error messages, see ``runtime.wat``).
 """
 
 from __future__ import annotations
