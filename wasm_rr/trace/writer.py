@@ -474,28 +474,35 @@ class TraceWriter:
 
     def enable_sites(self, site: Callable[[], int]) -> None:
         """Precede every event with a SITE record: the source site ``site()`` reports (the site
-        register of a ``.tape`` program). Call it before anything captures :attr:`put`."""
-        plain_put = self.put
+        register of a ``.tape`` program). Call it before anything captures :attr:`put`.
+
+        The event paths stay the ones :meth:`_build` made, each preceded by the SITE record
+        (for a clock read: once the clock is read, right before its event is written)."""
+        plain_put, plain_put2, plain_reads_summed = self.put, self.put2, self.reads_summed
         write_raw = self.write_raw
         head = _SMALL[SITE]
 
-        def put(kind: int, body: bytes) -> None:
+        def mark() -> None:
             write_raw(head + enc_int(site()))
+
+        def put(kind: int, body: bytes) -> None:
+            mark()
             plain_put(kind, body)
 
         def put2(kind: int, a: int, b: int) -> None:
-            put(kind, enc_int(a) + enc_int(b))
+            mark()
+            plain_put2(kind, a, b)
 
-        def reads_summed(kind: int, readers: Sequence[Callable[[], int]]) -> Callable[[int], int]:
-            prev = [0] * len(readers)
-
-            def read(q: int) -> int:
-                value = readers[q]()
-                put2(kind, q, value - prev[q])
-                prev[q] = value
+        def marked(reader: Callable[[], int]) -> Callable[[], int]:
+            def read() -> int:
+                value = reader()  # a clock that fails leaves no SITE record behind
+                mark()
                 return value
 
             return read
+
+        def reads_summed(kind: int, readers: Sequence[Callable[[], int]]) -> Callable[[int], int]:
+            return plain_reads_summed(kind, [marked(reader) for reader in readers])
 
         self.put = put
         self.put2 = put2
