@@ -127,3 +127,8 @@ def _store(
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+__all__ = [
+    "compiled",
+]

@@ -90,3 +90,10 @@ class RunConfig:
         if not isinstance(families, dict):
             raise ValueError("config families is not a map")
         return cls(list(argv), dict(env), [DirSpec.from_cbor(d) for d in dirs], dict(families))
+
+
+__all__ = [
+    "DirSpec",
+    "RunConfig",
+    "env_problem",
+]

@@ -57,3 +57,10 @@ def crash_site(outcome: Outcome) -> CrashSite:
         for f in trap.frames[:TOP_FRAMES]
     )
     return CrashSite("trap", trap.code or trap.message.splitlines()[0][:80], frames)
+
+
+__all__ = [
+    "TOP_FRAMES",
+    "CrashSite",
+    "crash_site",
+]

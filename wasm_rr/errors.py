@@ -323,3 +323,39 @@ class UnresolvedIntentError(WasmRRError):
             "recording stopped and cannot be observed; say whether it happened: "
             "--assume-done or --assume-not-done (the trace is left as it was)"
         )
+
+
+__all__ = [
+    "EXIT_INTERNAL",
+    "EXIT_TOOL_ERROR",
+    "EXIT_TRAP",
+    "ArgsMismatchError",
+    "CodeHashMismatchError",
+    "CorruptTraceError",
+    "DriftError",
+    "EmbeddedGuestError",
+    "EndOfTraceError",
+    "FuelMismatchError",
+    "GuestLoadError",
+    "GuestNotCarriedError",
+    "HostSetupError",
+    "Interrupted",
+    "KindMismatchError",
+    "NotWasmError",
+    "OutcomeMismatchError",
+    "OutputMismatchError",
+    "PendingIntentError",
+    "RecordingCutOffError",
+    "ResumeError",
+    "SiteMismatchError",
+    "TapeCompileError",
+    "TraceBusyError",
+    "TraceError",
+    "TraceNotFoundError",
+    "TraceWriteError",
+    "UnresolvedIntentError",
+    "UnsupportedTraceVersionError",
+    "UnusedEventsError",
+    "UsageError",
+    "WasmRRError",
+]

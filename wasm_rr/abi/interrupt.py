@@ -155,3 +155,13 @@ def check() -> None:
     """After a call into wasm failed: raise the reason the active watchdog stopped it, if any."""
     if _ACTIVE is not None:
         _ACTIVE.check()
+
+
+__all__ = [
+    "EXIT_TIMEOUT",
+    "TICK",
+    "GuestTimeout",
+    "Watchdog",
+    "attach",
+    "check",
+]

@@ -103,3 +103,9 @@ class GuestMemory:
             self.check(ptr, fmt.size, align)
         values: tuple[int, ...] = fmt.unpack_from(self.view, ptr)
         return values
+
+
+__all__ = [
+    "GuestFault",
+    "GuestMemory",
+]

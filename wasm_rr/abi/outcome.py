@@ -121,3 +121,16 @@ def settle(
         if replacement is not None:
             raise replacement from None
     raise reason
+
+
+__all__ = [
+    "Failure",
+    "GuestExit",
+    "GuestTrap",
+    "HostErrorHook",
+    "WasmFailure",
+    "frames_of",
+    "last_line",
+    "settle",
+    "trap_of",
+]

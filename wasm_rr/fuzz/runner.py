@@ -256,3 +256,19 @@ def run_batch(batch: Batch) -> BatchResult:
         runner = _Runner(batch.setup, dirs, file_path, batch.traces)
         execs = tuple(runner.one(data, seed, known) for data, seed in batch.inputs)
     return BatchResult(batch.number, execs)
+
+
+__all__ = [
+    "TIMEOUT_SITE",
+    "Batch",
+    "BatchResult",
+    "Exec",
+    "Setup",
+    "Target",
+    "bucket",
+    "file_dir",
+    "input_args",
+    "run_batch",
+    "signature",
+    "sources",
+]

@@ -242,3 +242,18 @@ OPERATORS: dict[str, Op] = {
     "or": Op("$rt.cond_or", 1, errors=(_type("operands of `or` must be bools"),)),
     "not": Op("$rt.cond_not", 1, errors=(_type("the operand of `not` must be a bool"),)),
 }
+
+__all__ = [
+    "DIVISION_BY_ZERO",
+    "FUNCTIONS",
+    "HTTP_ERROR_CODES",
+    "INDEX_OUT_OF_RANGE",
+    "MODULES",
+    "NO_PREOPEN",
+    "NO_SUCH_FILE",
+    "OPERATORS",
+    "PROC_ERRORS",
+    "PROC_ERROR_CODES",
+    "Op",
+    "RuntimeError_",
+]

@@ -342,3 +342,12 @@ def generate(checked: Checked, filename: str) -> tuple[bytes, str, list[Site]]:
     text, sites = CodeGen(checked).generate()
     wasm = bytes(wasmtime.wat2wasm(text))
     return wasm + encode(filename, SITE_ADDR, sites), text, sites
+
+
+__all__ = [
+    "CodeGen",
+    "DataSegment",
+    "FunctionGen",
+    "Sites",
+    "generate",
+]

@@ -186,3 +186,24 @@ def check_messages() -> None:
     for op in OPS_BY_FUNC.values():
         for e in op.errors:
             assert len(STATICS["PREFIX"]) + len(e.message.encode()) + 1 <= _REPORT_MAX, e
+
+
+__all__ = [
+    "DATA_START",
+    "DEPS",
+    "HTTP_MODULE",
+    "KINDS",
+    "OPS_BY_FUNC",
+    "PIECES",
+    "PROCESS_MODULE",
+    "SITE_ADDR",
+    "STATICS",
+    "TAG_BOOL",
+    "TAG_BYTES",
+    "TAG_INT",
+    "TAG_LIST",
+    "TAG_NIL",
+    "TAG_STR",
+    "assemble",
+    "check_messages",
+]

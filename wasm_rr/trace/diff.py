@@ -102,3 +102,23 @@ def divergence_json(found: Divergence | None, a: Trace, b: Trace) -> dict[str, A
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+__all__ = [
+    "ARGS",
+    "CLASSES",
+    "FUEL",
+    "LENGTH",
+    "MATCHERS",
+    "PATH",
+    "WORLD",
+    "Divergence",
+    "describe_event",
+    "divergence_json",
+    "event_json",
+    "first_divergence",
+    "same_answer",
+    "same_fuel",
+    "same_path",
+    "same_question",
+]

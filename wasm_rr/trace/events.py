@@ -191,3 +191,28 @@ def shown(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float):
         return value
     return {"cbor": repr(value)}  # a tag, a simple value: what a damaged header may hold
+
+
+__all__ = [
+    "BLOB",
+    "END",
+    "INLINE_MAX",
+    "RECORD_ARITY",
+    "RESERVED",
+    "SITE",
+    "Among",
+    "Elem",
+    "EventDecl",
+    "Field",
+    "Opt",
+    "Seq",
+    "Shape",
+    "among",
+    "assign_codes",
+    "codes_to_cbor",
+    "each",
+    "f",
+    "opt",
+    "rec",
+    "shown",
+]

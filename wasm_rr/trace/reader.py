@@ -1036,3 +1036,14 @@ def _find_footer(p: str, mm: Any, offset: int) -> tuple[Any, Footer]:
                 return raw, Footer.from_cbor(raw)
         except Exception:
             pass
+
+
+__all__ = [
+    "Chunks",
+    "Event",
+    "MappedChunks",
+    "Trace",
+    "file_kind",
+    "load",
+    "load_bytes",
+]

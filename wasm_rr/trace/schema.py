@@ -200,3 +200,15 @@ class Footer:
             stderr_bytes=int(data["stderr_bytes"]),
             end_time_ns=int(data.get("end_time_ns", 0)),
         )
+
+
+__all__ = [
+    "FORMAT_VERSION",
+    "INLINE_MAX",
+    "MAGIC",
+    "MAGIC_BYTES",
+    "Footer",
+    "Header",
+    "Outcome",
+    "Trap",
+]

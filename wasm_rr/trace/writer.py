@@ -703,3 +703,13 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
+
+
+__all__ = [
+    "INT",
+    "INT_TABLE_SIZE",
+    "TraceWriter",
+    "enc_bytes",
+    "enc_int",
+    "enc_item",
+]

@@ -448,3 +448,17 @@ class Replayer:
             return "no more events"
         decl = self.kinds[self.items[i]]
         return describe(decl, tuple(self.items[i + 2 : i + 2 + len(decl.question)]))
+
+
+__all__ = [
+    "PIECE",
+    "FuelCell",
+    "Recorder",
+    "Replayer",
+    "ViewSource",
+    "WorldError",
+    "ZeroFuel",
+    "describe",
+    "kept_bytes",
+    "world_error_from_os",
+]

@@ -145,3 +145,18 @@ class Declaration:
 
 Declared = Family[Any] | Declaration
 """What the registry lists: a family, or the declaration of one loaded on first use."""
+
+__all__ = [
+    "HOST",
+    "ByteSource",
+    "Chaos",
+    "ClockReader",
+    "ClockReaders",
+    "Context",
+    "Declaration",
+    "Declared",
+    "DirEntry",
+    "Family",
+    "Sources",
+    "Streams",
+]

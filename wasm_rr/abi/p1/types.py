@@ -195,3 +195,26 @@ DIRENT = struct.Struct("<QQIB3x")  # d_next, d_ino, d_namlen, d_type
 SUBSCRIPTION = struct.Struct("<QB7xQQQH6x")
 EVENT = struct.Struct("<QHB5xQH6x")  # userdata, error, type, nbytes, flags
 U64 = struct.Struct("<Q")
+
+__all__ = [
+    "DIRENT",
+    "ERRNO_BY_NAME",
+    "EVENT",
+    "EVENTRWFLAGS_HANGUP",
+    "FDSTAT",
+    "FILESTAT",
+    "PRESTAT",
+    "SUBCLOCKFLAGS_ABSTIME",
+    "SUBSCRIPTION",
+    "U64",
+    "Errno",
+    "Eventtype",
+    "Fdflags",
+    "Filetype",
+    "Fstflags",
+    "Lookupflags",
+    "Oflags",
+    "Rights",
+    "Whence",
+    "errno_of",
+]

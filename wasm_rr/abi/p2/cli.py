@@ -88,3 +88,9 @@ def _terminal(world: World, fd: int) -> Any:
         return Terminal() if world.stdio.isatty(fd) else None
 
     return get
+
+
+__all__ = [
+    "Terminal",
+    "define",
+]

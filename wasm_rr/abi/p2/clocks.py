@@ -133,3 +133,10 @@ def define_stock(host: ComponentHost, world: World) -> None:
 
     host.stock(iface("wasi:clocks/monotonic-clock"), "now", lambda: now(MONOTONIC))
     host.stock(iface("wasi:clocks/wall-clock"), "now", wall_now)
+
+
+__all__ = [
+    "NS",
+    "define",
+    "define_stock",
+]

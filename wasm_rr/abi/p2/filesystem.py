@@ -429,3 +429,18 @@ def define(host: ComponentHost, world: World) -> None:
         canon.List(canon.Tuple(own, STRING_T)),
         impl.get_directories,
     )
+
+
+__all__ = [
+    "NS",
+    "Datetime",
+    "Descriptor",
+    "DirEntries",
+    "FileInput",
+    "FileOutput",
+    "Filesystem",
+    "StatValue",
+    "Variant",
+    "define",
+    "filesystem_error_code",
+]

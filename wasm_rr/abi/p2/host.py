@@ -265,3 +265,13 @@ class ComponentHost(Resources):
             self._keep.append(cb)
             n = name.encode()
             check_error(add_func(inst_ptr, n, len(n), cb, None, None))
+
+
+__all__ = [
+    "Body",
+    "ComponentHost",
+    "ErrorEnum",
+    "ErrorMapper",
+    "ErrorVariant",
+    "Fail",
+]

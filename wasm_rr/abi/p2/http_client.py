@@ -57,3 +57,12 @@ def define(host: ComponentHost, world: World) -> None:
         Result(RESPONSE, ERROR),
         send,
     )
+
+
+__all__ = [
+    "ERROR",
+    "FIELDS",
+    "IFACE",
+    "RESPONSE",
+    "define",
+]

@@ -179,3 +179,35 @@ def valid_name(name: str) -> bool:
 def valid_value(value: bytes) -> bool:
     """A header field value: visible bytes, spaces and tabs (no CR, LF, NUL, DEL)."""
     return all((b >= 32 and b != 127) or b == 9 for b in value)
+
+
+__all__ = [
+    "DNS_ERROR_PAYLOAD",
+    "ERROR_CASES",
+    "ERROR_CASE_NAMES",
+    "ERROR_CODE",
+    "FIELDS",
+    "FIELD_SIZE_PAYLOAD",
+    "FORBIDDEN_HEADERS",
+    "FUTURE_INCOMING_RESPONSE",
+    "FUTURE_TRAILERS",
+    "HEADER_ERROR",
+    "INCOMING_BODY",
+    "INCOMING_REQUEST",
+    "INCOMING_RESPONSE",
+    "METHOD",
+    "OPT_STRING",
+    "OPT_U32",
+    "OPT_U64",
+    "OUTGOING_BODY",
+    "OUTGOING_REQUEST",
+    "OUTGOING_RESPONSE",
+    "REQUEST_OPTIONS",
+    "RESPONSE_OUTPARAM",
+    "SCHEME",
+    "TLS_ALERT_RECEIVED_PAYLOAD",
+    "HttpIoError",
+    "error_value",
+    "valid_name",
+    "valid_value",
+]

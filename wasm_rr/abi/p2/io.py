@@ -345,3 +345,19 @@ def _write_body(host: ComponentHost, result: canon.Result) -> Any:
         return 0
 
     return callback
+
+
+__all__ = [
+    "READY",
+    "WRITE_BUDGET",
+    "Child",
+    "ClockPollable",
+    "InputStream",
+    "OutputStream",
+    "Pollable",
+    "Poller",
+    "StdinPollable",
+    "StdinStream",
+    "StdioOutput",
+    "define",
+]

@@ -62,3 +62,12 @@ def define(host: ComponentHost, world: World) -> None:
         Result(OUTPUT, ERROR_CODE),
         run,
     )
+
+
+__all__ = [
+    "ERROR_CODE",
+    "IFACE",
+    "OUTPUT",
+    "STRINGS",
+    "define",
+]

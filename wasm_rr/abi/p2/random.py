@@ -110,3 +110,10 @@ def _bytes_body(host: ComponentHost, secure: Any, check: Any) -> Any:
 def define_stock(host: ComponentHost, world: World) -> None:
     """``get-random-bytes`` through wasmtime-py's ``add_func`` (the benchmark's reference)."""
     host.stock(iface("wasi:random/random"), "get-random-bytes", world.random.secure)
+
+
+__all__ = [
+    "MAX_LEN",
+    "define",
+    "define_stock",
+]
