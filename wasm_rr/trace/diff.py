@@ -58,8 +58,9 @@ def first_divergence(a: Trace, b: Trace) -> Divergence | None:
     """The first event where ``a`` and ``b`` differ, or None if their events are the same."""
     for ea, eb in zip_longest(a.events(absolute=True), b.events(absolute=True)):
         if ea is None or eb is None:
-            seq = (ea or eb).seq  # type: ignore[union-attr]
-            return Divergence(seq, LENGTH, ea, eb)
+            extra = ea if ea is not None else eb
+            assert extra is not None  # zip_longest pads one side only
+            return Divergence(extra.seq, LENGTH, ea, eb)
         for matches, why in MATCHERS:
             if not matches(ea, eb):
                 return Divergence(ea.seq, why, ea, eb)

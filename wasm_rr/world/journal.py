@@ -117,7 +117,7 @@ class Journal:
         return journal
 
     def intent(
-        self, effect: str, call: list[Any], context: Any = None
+        self, effect: str, call: list[Any], context: Callable[[], object] | None = None
     ) -> PendingIntentError | None:
         """Record the intent of ``effect`` before it happens; on resume, when it is the effect
         that was in flight, record nothing and return it (the caller resolves it).

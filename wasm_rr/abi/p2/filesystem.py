@@ -12,16 +12,13 @@ directories are never closed (each ``get-directories`` hands out another handle 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import blake3
 
 from ...world import World, WorldError
 from ...world import fs as wfs
 from . import canon
-from .canon import BOOL_T, BYTES_T, STRING_T, U64_T
-from .host import ComponentHost, Fail
+from .canon import BOOL_T, BYTES_T, STRING_T, U64_T, Case
+from .host import ComponentHost, Fail, HostFn
 from .io import Child, InputStream, OutputStream
 from .wit import (
     ADVICE,
@@ -156,8 +153,6 @@ Datetime = tuple[int, int]
 """A WIT ``datetime``: (seconds, nanoseconds)."""
 StatValue = tuple[str, int, int, Datetime | None, Datetime | None, Datetime | None]
 """A WIT ``descriptor-stat``: type, link count, size, access, modification, status change."""
-Variant = tuple[str, Any]
-"""A WIT variant value: (case, payload)."""
 
 
 def _datetime(ns: int) -> Datetime | None:
@@ -168,7 +163,7 @@ def _stat(st: wfs.Stat) -> StatValue:
     return (st.type, st.nlink, st.size, _datetime(st.atim), _datetime(st.mtim), _datetime(st.ctim))
 
 
-def _timestamp(value: Variant) -> int | None:
+def _timestamp(value: Case) -> int | None:
     case, payload = value
     if case == "no-change":
         return None
@@ -236,7 +231,7 @@ class Filesystem:
     def set_size(self, d: Descriptor, size: int) -> None:
         self.fs.set_size(_file(d).handle, size)  # the world: permissions, then the OS (EINVAL)
 
-    def set_times(self, d: Descriptor, atim: Variant, mtim: Variant) -> None:
+    def set_times(self, d: Descriptor, atim: Case, mtim: Case) -> None:
         self.fs.set_times(d.handle, _timestamp(atim), _timestamp(mtim))
 
     def read(self, d: Descriptor, length: int, offset: int) -> tuple[bytes, bool]:
@@ -264,7 +259,7 @@ class Filesystem:
         return _stat(self.fs.stat_at(_dir(d).handle, path, "symlink-follow" in flags))
 
     def set_times_at(
-        self, d: Descriptor, flags: frozenset[str], path: str, a: Variant, m: Variant
+        self, d: Descriptor, flags: frozenset[str], path: str, a: Case, m: Case
     ) -> None:
         self.fs.set_times_at(
             _dir(d).handle, path, "symlink-follow" in flags, _timestamp(a), _timestamp(m)
@@ -368,9 +363,7 @@ def define(host: ComponentHost, world: World) -> None:
     host.resource(types, "descriptor", DESCRIPTOR, lambda d: d.drop())
     host.resource(types, "directory-entry-stream", DIRECTORY_ENTRY_STREAM)
 
-    def method(
-        name: str, params: list[canon.Ty], ok: canon.Ty | None, fn: Callable[..., Any]
-    ) -> None:
+    def method(name: str, params: list[canon.Ty], ok: canon.Ty | None, fn: HostFn) -> None:
         host.func(types, f"[method]descriptor.{name}", [borrow, *params], r(ok), fn)
 
     method("read-via-stream", [U64_T], canon.Own(INPUT_STREAM), impl.read_via_stream)
@@ -433,6 +426,7 @@ def define(host: ComponentHost, world: World) -> None:
 
 __all__ = [
     "NS",
+    "Case",
     "Datetime",
     "Descriptor",
     "DirEntries",
@@ -440,7 +434,6 @@ __all__ = [
     "FileOutput",
     "Filesystem",
     "StatValue",
-    "Variant",
     "define",
     "filesystem_error_code",
 ]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from ...world import World
 from ...world.http import FAMILY
@@ -27,7 +26,19 @@ from ...world.http_protocol import Headers, Http, HttpError, Request, Response, 
 from ...world.poll import Subscription
 from ..outcome import GuestTrap
 from . import canon
-from .canon import BOOL_T, BYTES_T, STRING_T, U16_T, U64_T, List, Option, Result, Tuple
+from .canon import (
+    BOOL_T,
+    BYTES_T,
+    STRING_T,
+    U16_T,
+    U64_T,
+    Case,
+    List,
+    Option,
+    Result,
+    Tuple,
+    Value,
+)
 from .host import ComponentHost, Fail
 from .http_types import (
     ERROR_CODE,
@@ -103,7 +114,7 @@ class Pending:
     """A sent request's answer, waiting for the guest's ``get``."""
 
     def __init__(self) -> None:
-        self.answer: tuple[str, Any] | None = None
+        self.answer: Case | None = None
         """("ok", response) or ("err", error-code), once the request was sent."""
         self.taken = False
 
@@ -134,9 +145,9 @@ class OutgoingRequest:
     def __init__(self, headers: Fields) -> None:
         self.headers = headers
         headers.mutable = False
-        self.method: tuple[str, Any] = ("get", None)
+        self.method: Case = ("get", None)
         self.path: str | None = None
-        self.scheme: tuple[str, Any] | None = None
+        self.scheme: Case | None = None
         self.authority: str | None = None
         self.body: OutgoingBody | None = None
         self.options: RequestOptions | None = None
@@ -212,7 +223,7 @@ class UnsentPollable(Pollable):
 # ---- the request -----------------------------------------------------------------------------
 
 
-def _method_name(method: tuple[str, Any]) -> str:
+def _method_name(method: Case) -> str:
     case, payload = method
     return str(payload) if case == "other" else case.upper()
 
@@ -238,7 +249,7 @@ def _no_controls(text: str) -> bool:
     return all(33 <= ord(c) < 127 for c in text)
 
 
-def _valid_scheme(scheme: tuple[str, Any] | None) -> bool:
+def _valid_scheme(scheme: Case | None) -> bool:
     if scheme is None or scheme[0] != "other":
         return True
     text = str(scheme[1])
@@ -265,7 +276,7 @@ class _Take(canon.Own):
         super().__init__(type_id)
         self.host = host
 
-    def lift(self, rt: canon.Resources, addr: int) -> Any:
+    def lift(self, rt: canon.Resources, addr: int) -> Value:
         cell = ctypes.c_uint64.from_address(addr + 8)
         any_ptr = cell.value
         cell.value = 0
@@ -273,9 +284,6 @@ class _Take(canon.Own):
 
 
 # ---- what each function does (module functions over the host objects, testable alone) --------
-
-Variant = tuple[str, Any]
-"""A WIT variant value: (case, payload)."""
 
 
 def fields_from_list(entries: list[tuple[str, bytes]]) -> Fields:
@@ -332,7 +340,7 @@ def request_body(req: OutgoingRequest) -> OutgoingBody:
     return req.body
 
 
-def request_set_method(req: OutgoingRequest, method: Variant) -> None:
+def request_set_method(req: OutgoingRequest, method: Case) -> None:
     if method[0] == "other" and not _token(str(method[1])):
         raise Fail(None)
     req.method = method
@@ -344,7 +352,7 @@ def request_set_path(req: OutgoingRequest, path: str | None) -> None:
     req.path = path
 
 
-def request_set_scheme(req: OutgoingRequest, scheme: Variant | None) -> None:
+def request_set_scheme(req: OutgoingRequest, scheme: Case | None) -> None:
     if not _valid_scheme(scheme):
         raise Fail(None)
     req.scheme = scheme
@@ -356,7 +364,9 @@ def request_set_authority(req: OutgoingRequest, authority: str | None) -> None:
     req.authority = authority
 
 
-def _options_accessors(attr: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+def _options_accessors(
+    attr: str,
+) -> tuple[Callable[[RequestOptions], int | None], Callable[[RequestOptions, int | None], None]]:
     """A request-options timeout's getter and setter."""
 
     def getter(o: RequestOptions) -> int | None:
@@ -388,7 +398,7 @@ def future_subscribe(p: Pending) -> Pollable:
     return READY if p.answer is not None else UnsentPollable()
 
 
-def future_get(p: Pending) -> Variant | None:
+def future_get(p: Pending) -> Case | None:
     if p.answer is None:
         return None
     if p.taken:
@@ -432,7 +442,7 @@ def incoming_drop(b: IncomingBody) -> None:
         b.incoming.close()
 
 
-def trailers_get(t: FutureTrailers) -> Variant:
+def trailers_get(t: FutureTrailers) -> Case:
     """The body's trailers, known once the body was read."""
     if t.taken:
         return ("err", None)
@@ -440,7 +450,7 @@ def trailers_get(t: FutureTrailers) -> Variant:
     return ("ok", ("ok", None if t.trailers is None else Fields.of(t.trailers)))
 
 
-def http_error_code(err: object) -> Variant | None:
+def http_error_code(err: object) -> Case | None:
     return error_value(err.error) if isinstance(err, HttpIoError) else None
 
 
@@ -685,6 +695,7 @@ __all__ = [
     "INVALID",
     "TYPES",
     "BodyWriter",
+    "Case",
     "Client",
     "Fields",
     "FutureTrailers",
@@ -696,7 +707,6 @@ __all__ = [
     "RequestOptions",
     "ResponseBody",
     "UnsentPollable",
-    "Variant",
     "body_drop",
     "body_write",
     "define",

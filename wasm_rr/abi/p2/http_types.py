@@ -10,11 +10,9 @@ a field-size payload's name) and is otherwise dropped (the trace keeps it).
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...world.http_protocol import HttpError
 from . import canon
-from .canon import STRING_T, U8_T, U16_T, U32_T, U64_T
+from .canon import STRING_T, U8_T, U16_T, U32_T, U64_T, Case
 from .wit import IoError
 
 # Host resource type ids (distinct from wit.py's).
@@ -119,7 +117,7 @@ _FIELD_SIZE = {
 }
 
 
-def error_value(err: HttpError) -> tuple[str, Any]:
+def error_value(err: HttpError) -> Case:
     """The ``error-code`` value (case, payload) of a family error; a case name wasi:http does
     not know becomes ``internal-error`` naming it."""
     code, detail = err.code, err.detail
