@@ -130,9 +130,14 @@ def test_a_writer_dropped_without_closing_ends_its_digest_thread(
     w.payload(_blob(1, 3 << 20))
     hasher = w._hasher
     assert hasher is not None and hasher.thread.is_alive()
+    time.sleep(0.05)  # the thread has looked a few times (and let go of the writer each time)
     del w
-    gc.collect()
-    hasher.thread.join(30)
+    # The writer is collected (a collection may meet the thread in the middle of a look: the
+    # next one frees it), and the thread ends once it sees it gone.
+    deadline = time.monotonic() + 30
+    while hasher.thread.is_alive() and time.monotonic() < deadline:
+        gc.collect()
+        hasher.thread.join(0.05)
     assert not hasher.thread.is_alive()
 
 

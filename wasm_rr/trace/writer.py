@@ -158,14 +158,20 @@ class _Hasher:
     def _run(self) -> None:
         try:
             while not self.stop.wait(0.004):
-                final = self.final()
-                if final is None:
+                end = self._end()
+                if end is None:
                     return
-                end = final()
                 while end - self.done >= _HASH_AHEAD_PIECE and not self.stop.is_set():
                     self._hash(self.done + _HASH_AHEAD_PIECE)
         except OSError:
             self.failed = True
+
+    def _end(self) -> int | None:
+        """Where the final region ends, or None once the writer is gone. The writer is held
+        only for this call: a reference kept in :meth:`_run` while it waits would keep a
+        dropped writer (and so this thread) alive for good."""
+        final = self.final()
+        return None if final is None else final()
 
     def _hash(self, end: int) -> None:
         with memoryview(self.buffer) as view:
