@@ -2,16 +2,15 @@
 
 A local bank (demo/bank.py, on 127.0.0.1) counts transfers and honors Idempotency-Key. The job
 (guests/build/transfer.wasm) POSTs a transfer, then writes a receipt. Its recording is killed
-with SIGKILL right after the POST reached the bank and before its answer was recorded (the test
-hook WASM_RR_TEST_KILL); `wasm-rr resume` replays the recorded part (sending nothing), resolves
-the POST in flight by sending it again with the same Idempotency-Key, and finishes the job live;
-`wasm-rr replay` then replays the whole run as one. The demo fails unless the bank made exactly
-one transfer.
+with SIGKILL right after the POST reached the bank and before its answer was recorded (by
+tests/crash_hook.py, the crash-window tests' recorder); `wasm-rr resume` replays the recorded
+part (sending nothing), resolves the POST in flight by sending it again with the same
+Idempotency-Key, and finishes the job live; `wasm-rr replay` then replays the whole run as one.
+The demo fails unless the bank made exactly one transfer.
 """
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
@@ -31,13 +30,13 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def run(args: list[str], env: dict[str, str] | None = None) -> int:
+def run(args: list[str], kill_at: str | None = None) -> int:
+    """``wasm-rr ARGS``; with ``kill_at`` (``WINDOW:KIND:N``), SIGKILLed there."""
     shown = " ".join(shlex.quote(str(a)) for a in args)
-    prefix = " ".join(f"{k}={v}" for k, v in (env or {}).items())
-    say(f"   $ {prefix + ' ' if prefix else ''}wasm-rr {shown}")
-    proc = subprocess.run(
-        [*RR, *args], env={**os.environ, **(env or {})}, cwd=ROOT, capture_output=True, text=True
-    )
+    prefix = "" if kill_at is None else f"(killed at {kill_at}) "
+    say(f"   $ {prefix}wasm-rr {shown}")
+    rr = RR if kill_at is None else [sys.executable, "-m", "tests.crash_hook", kill_at]
+    proc = subprocess.run([*rr, *args], cwd=ROOT, capture_output=True, text=True)
     for line in (proc.stdout + proc.stderr).splitlines():
         say(f"     {line}")
     return proc.returncode
@@ -70,7 +69,7 @@ def main() -> int:
             "100",
             "/out/receipt.txt",
         ]
-        status = run(job, {"WASM_RR_TEST_KILL": "after-effect:http.send:1"})
+        status = run(job, "after-effect:http.send:1")
         receipt_made = (OUT / "out" / "receipt.txt").exists()
         say(
             f"   (the recorder died: status {status}; the bank made {len(bank.transfers)} transfer,"
@@ -112,7 +111,7 @@ def _without_a_key(bank: Bank, url: str, trace: Path) -> int:
     job = ["record", str(GUEST.relative_to(ROOT)), "-t", rel]
     job += ["--dir", f"{(OUT / 'out').relative_to(ROOT)}::/out", "--allow-http"]
     job += [f"127.0.0.1:{bank.port}", "--", url, "carol", "dave", "5", "/out/receipt.txt"]
-    run(job, {"WASM_RR_TEST_KILL": "after-effect:http.send:1"})
+    run(job, "after-effect:http.send:1")
     made = len(bank.transfers)
     say("== resume stops and asks (the trace is left as it was)")
     if run(["resume", str(GUEST.relative_to(ROOT)), rel]) != 125:

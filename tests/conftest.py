@@ -99,11 +99,18 @@ class CliRun:
     stderr: str
 
 
-def cli(*args: str | Path, env: dict[str, str] | None = None, stdin: bytes = b"") -> CliRun:
-    """Run ``python -m wasm_rr`` in a subprocess (exit statuses, one-line errors)."""
+def cli(
+    *args: str | Path,
+    env: dict[str, str] | None = None,
+    stdin: bytes = b"",
+    kill_at: str | None = None,
+) -> CliRun:
+    """Run ``python -m wasm_rr`` in a subprocess (exit statuses, one-line errors); with
+    ``kill_at`` (``WINDOW:KIND:N``), one that SIGKILLs itself there (tests/crash_hook.py)."""
     full_env = {**os.environ, **(env or {})}
+    entry = ["wasm_rr"] if kill_at is None else ["tests.crash_hook", kill_at]
     proc = subprocess.run(
-        [sys.executable, "-m", "wasm_rr", *map(str, args)],
+        [sys.executable, "-m", *entry, *map(str, args)],
         input=stdin,
         capture_output=True,
         env=full_env,

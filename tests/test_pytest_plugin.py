@@ -31,6 +31,14 @@ def test_entropy(wasm_rr_run):
 """
 
 
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """``run(pytester, *args)`` without the faulthandler plugin: the inner pytest runs in
+    this process, and its faulthandler, disabled at its end, would put back the signal handlers
+    of before wasmtime installed its own; the next wasm trap in this process (a SIGILL) would
+    then kill it."""
+    return pytester.runpytest("-p", "no:faulthandler", *args)
+
+
 def traces(pytester: pytest.Pytester) -> dict[str, int]:
     folder = pytester.path / "wasm_rr_traces"
     return {
@@ -43,18 +51,18 @@ def test_first_run_records_then_replays(
 ) -> None:
     pytester.makepyfile(test_cassette=CASSETTE)
     monkeypatch.setenv("WHO", "ann")
-    pytester.runpytest().assert_outcomes(passed=2)
+    run(pytester).assert_outcomes(passed=2)
     recorded = traces(pytester)
     assert list(recorded) == ["test_cassette/test_entropy.cbor", "test_cassette/test_greet.cbor"]
     # The environment changed and the random source answers other bytes: replay gives the
     # guests what they got when recorded.
     monkeypatch.setenv("WHO", "bob")
-    pytester.runpytest().assert_outcomes(passed=2)
+    run(pytester).assert_outcomes(passed=2)
     assert traces(pytester) == recorded
     first, second = (pytester.path / "entropy.out").read_bytes().splitlines()
     assert first == second and first.startswith(b"entropy: ")
     # all records again: the live environment is seen, and the trace is rewritten.
-    pytester.runpytest("--wasm-rr-mode=all", "-k", "entropy").assert_outcomes(passed=1)
+    run(pytester, "--wasm-rr-mode=all", "-k", "entropy").assert_outcomes(passed=1)
     again = traces(pytester)
     assert again["test_cassette/test_entropy.cbor"] != recorded["test_cassette/test_entropy.cbor"]
     assert (pytester.path / "entropy.out").read_bytes().splitlines()[2] != first
@@ -62,7 +70,7 @@ def test_first_run_records_then_replays(
 
 def test_mode_none_fails_without_a_trace(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_cassette=CASSETTE.replace('os.environ["WHO"]', '"ann"'))
-    result = pytester.runpytest("--wasm-rr-mode=none")
+    result = run(pytester, "--wasm-rr-mode=none")
     result.assert_outcomes(failed=2)
     path = pytester.path / "wasm_rr_traces" / "test_cassette" / "test_greet.cbor"
     result.stdout.fnmatch_lines([f"*wasm-rr: no trace {path} to replay (mode none)*"])
@@ -83,7 +91,7 @@ def test_unmarked(wasm_rr_run):
     wasm_rr_run({str(GREET)!r})
 """
     )
-    result = pytester.runpytest()
+    result = run(pytester)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*no trace*test_unmarked.cbor to replay (mode none)*"])
 
@@ -98,9 +106,9 @@ def test_count(wasm_rr_run):
 """
     )
     monkeypatch.setenv("INPUT", "one two three\n")
-    pytester.runpytest().assert_outcomes(passed=1)
+    run(pytester).assert_outcomes(passed=1)
     monkeypatch.setenv("INPUT", "one two thr33\n")
-    result = pytester.runpytest()
+    result = run(pytester)
     result.assert_outcomes(failed=1)
     path = pytester.path / "wasm_rr_traces" / "test_stdin" / "test_count.cbor"
     result.stdout.fnmatch_lines(
@@ -119,10 +127,10 @@ def test_guest(wasm_rr_run):
     wasm_rr_run("guest.wasm", env={"NAME": "ann"})
 """
     )
-    pytester.runpytest().assert_outcomes(passed=1)
-    pytester.runpytest().assert_outcomes(passed=1)
+    run(pytester).assert_outcomes(passed=1)
+    run(pytester).assert_outcomes(passed=1)
     shutil.copy(ENTROPY, pytester.path / "guest.wasm")
-    result = pytester.runpytest()
+    result = run(pytester)
     result.assert_outcomes(failed=1)
     path = pytester.path / "wasm_rr_traces" / "test_guest" / "test_guest.cbor"
     result.stdout.fnmatch_lines(
@@ -141,22 +149,22 @@ def test_runs(wasm_rr_run):
 """
     )
     pytester.makepyfile(test_runs=one)
-    pytester.runpytest().assert_outcomes(passed=1)
+    run(pytester).assert_outcomes(passed=1)
     pytester.makepyfile(test_runs=two)
-    result = pytester.runpytest()
+    result = run(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*no trace *test_runs-two.cbor for this run*new_episodes*"])
     before = traces(pytester)
-    pytester.runpytest("--wasm-rr-mode=new").assert_outcomes(passed=1)
+    run(pytester, "--wasm-rr-mode=new").assert_outcomes(passed=1)
     after = traces(pytester)
     assert list(after) == ["test_runs/test_runs-two.cbor", "test_runs/test_runs.cbor"]
     assert after["test_runs/test_runs.cbor"] == before["test_runs/test_runs.cbor"]
-    pytester.runpytest("--wasm-rr-mode=none").assert_outcomes(passed=1)
+    run(pytester, "--wasm-rr-mode=none").assert_outcomes(passed=1)
 
 
 def test_a_bad_mode_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_nothing="def test_nothing(): pass\n")
-    result = pytester.runpytest("--wasm-rr-mode=sometimes")
+    result = run(pytester, "--wasm-rr-mode=sometimes")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*'sometimes' is not one of: once, new_episodes, none, all*"])
 
@@ -177,7 +185,7 @@ def test_alone(wasm_rr_run):
     wasm_rr_run({str(GREET)!r}, env={{"NAME": "ann"}})
 """
     )
-    pytester.runpytest().assert_outcomes(passed=1)
+    run(pytester).assert_outcomes(passed=1)
     trace = pytester.path / "wasm_rr_traces" / "test_alone" / "test_alone.cbor"
     assert wasm_rr.replay(trace).stdout == b"hello, ann\n"
 
@@ -194,9 +202,9 @@ def test_env(wasm_rr_run):
 """
     )
     monkeypatch.setenv("WHO", "ann")
-    pytester.runpytest().assert_outcomes(passed=1)
+    run(pytester).assert_outcomes(passed=1)
     monkeypatch.setenv("WHO", "bob")
-    result = pytester.runpytest()
+    result = run(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["*wasm-rr drift: *test_env.cbor (mode once): seq 1: cli.environ: *differs in NAME;*"]

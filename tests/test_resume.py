@@ -1,10 +1,10 @@
 """wasm-rr resume: a recording killed (SIGKILL) around each journalled effect resumes, and the
 world outside sees each effect exactly once, or the resume stops and says why.
 
-Each crash window is made for real: the recorder is a subprocess that the test hook
-``WASM_RR_TEST_KILL=WINDOW:KIND:N`` kills at that point of the Nth effect of KIND; the resume and
-the replay of the resumed trace run in this process. Upstream counts are read from the files the
-effects write and from a local bank (demo/bank.py) on 127.0.0.1.
+Each crash window is made for real: the recorder is a subprocess that tests/crash_hook.py
+(``WINDOW:KIND:N``) kills at that point of the Nth effect of KIND; the resume and the replay of
+the resumed trace run in this process. Upstream counts are read from the files the effects write
+and from a local bank (demo/bank.py) on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def bank() -> Iterator[Any]:
 
 def killed(spec: str, *args: str | Path) -> CliRun:
     """``wasm-rr record ARGS`` SIGKILLed at ``spec`` (the hook must fire)."""
-    run = cli("record", *args, env={"WASM_RR_TEST_KILL": spec})
+    run = cli("record", *args, kill_at=spec)
     assert run.status == -9, (spec, run)
     return run
 
@@ -130,7 +130,8 @@ def test_file_effects_happen_once(
     # at the end: a write done twice, an append doubled or a rename lost would show.
     assert result.outcome.exit_code == 0 and out == fstour_full
     assert list((tmp_path / "d").iterdir()) == []
-    assert replay(guest("fstour"), trace) == (replay(guest("fstour"), trace)[0], fstour_full)
+    replayed, replayed_out = replay(guest("fstour"), trace)
+    assert replayed.outcome.exit_code == 0 and replayed_out == fstour_full
     policies = [r[1] for r in resolutions(trace)]
     if window in ("after-intent", "after-effect"):
         assert policies == ["observe" if window == "after-effect" else "re-dispatch"]
@@ -180,8 +181,10 @@ def test_a_host_program_runs_once_or_resume_asks(tmp_path: Path, window: str) ->
         assert "--assume-done or --assume-not-done" in str(info.value)
         assert trace.stat().st_size <= size and load(trace).cut_off
         assume = "assume-done" if before else "assume-not-done"
+        intent = list(load(trace).events())[-1]  # the effect in flight
+        assert intent.name == "journal.intent"
         result, out = resume(guest("procdemo"), trace, assume)
-        assert resolutions(trace) == [(resolutions(trace)[0][0], assume, None)]
+        assert resolutions(trace) == [(intent.seq, assume, None)]
         # Assumed done: the guest is told it exited 0 with no output.
         expect = b'stdout: 0 bytes ""' if before else b'stdout: 5 bytes "done\\n"'
     else:
@@ -270,9 +273,7 @@ def test_a_resume_killed_again_resumes_again(bank: Any, tmp_path: Path) -> None:
     trace = tmp_path / "t.cbor"
     args = _transfer(bank, tmp_path, trace, "--http-idempotency-key")
     killed("after-effect:http.send:1", *args)
-    again = cli(
-        "resume", guest("transfer"), trace, env={"WASM_RR_TEST_KILL": "after-effect:fs.write:1"}
-    )
+    again = cli("resume", guest("transfer"), trace, kill_at="after-effect:fs.write:1")
     assert again.status == -9, again
     result, out = resume(guest("transfer"), trace)
     assert result.outcome.exit_code == 0

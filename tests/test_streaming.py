@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,33 +17,22 @@ from wasm_rr.world import Streams
 
 from .bigguests import RANDOM_GUEST, READ_GUEST
 from .conftest import ROOT
-from .rss import SAMPLER, run_peak_anon_kib
+from .rss import run_peak_anon_kib
 
-# Samples the process's anonymous resident memory (its heap, not the page cache that the
-# trace file's mapping shows) every few milliseconds while it records, and prints the peak.
-MEASURE = (
-    SAMPLER
-    + """
+# Records a big file; its peak heap is sampled from outside (tests/rss.py).
+MEASURE = """
 import io, sys
 from wasm_rr import engine
 from wasm_rr.world import Streams
 from wasm_rr.config import DirSpec, RunConfig
 config = RunConfig(["w", "/data/big.bin"], {}, [DirSpec(sys.argv[3], "/data")])
 engine.record(sys.argv[1], sys.argv[2], config, Streams(None, io.BytesIO(), io.BytesIO()))
-print(peak())
 """
-)
 
 
 def peak_anon_kib(trace: Path, data: Path) -> int:
-    out = subprocess.run(
-        [sys.executable, "-c", MEASURE, "guests/build/wordcount.wasm", str(trace), str(data)],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-        text=True,
-    )
-    return int(out.stdout.strip())
+    argv = [sys.executable, "-c", MEASURE, "guests/build/wordcount.wasm", str(trace), str(data)]
+    return run_peak_anon_kib(argv, str(ROOT))[0]
 
 
 def test_a_large_file_is_streamed_not_held(tmp_path: Path) -> None:
@@ -63,27 +51,17 @@ def test_a_large_file_is_streamed_not_held(tmp_path: Path) -> None:
     assert trace.footer is not None and trace.size < size * 1.01
 
 
-REPLAY = (
-    SAMPLER
-    + """
+REPLAY = """
 import io, sys
 from wasm_rr import engine
 from wasm_rr.world import Streams
 engine.replay(sys.argv[1], sys.argv[2], Streams(None, io.BytesIO(), io.BytesIO()))
-print(peak())
 """
-)
 
 
 def replay_peak_anon_kib(trace: Path) -> int:
-    out = subprocess.run(
-        [sys.executable, "-c", REPLAY, "guests/build/wordcount.wasm", str(trace)],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-        text=True,
-    )
-    return int(out.stdout.strip())
+    argv = [sys.executable, "-c", REPLAY, "guests/build/wordcount.wasm", str(trace)]
+    return run_peak_anon_kib(argv, str(ROOT))[0]
 
 
 def test_replaying_a_200_mb_trace_keeps_memory_bounded(tmp_path: Path) -> None:

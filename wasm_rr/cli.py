@@ -1422,3 +1422,20 @@ def _say(message: str) -> None:
     _own_line()
     sys.stderr.write(f"wasm-rr: {' '.join(message.splitlines())}\n")
     sys.stderr.flush()
+
+
+__all__ = [
+    "DEFAULT_TRACE",
+    "cli",
+    "compile",
+    "diff",
+    "fuzz",
+    "hunt",
+    "inspect",
+    "main",
+    "minimize",
+    "record",
+    "replay",
+    "resume",
+    "run",
+]

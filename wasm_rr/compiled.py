@@ -135,3 +135,9 @@ def _store(
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+__all__ = [
+    "NO_CACHE_ENV",
+    "compiled",
+]

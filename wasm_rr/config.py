@@ -200,3 +200,18 @@ class RunConfig:
             [DirSpec.from_cbor(d) for d in dirs],
             dict(families),
         )
+
+
+__all__ = [
+    "DirSpec",
+    "RunConfig",
+    "as_text",
+    "env_problem",
+    "from_bytes",
+    "is_utf8",
+    "readable",
+    "shown",
+    "text_from_cbor",
+    "text_or_bytes",
+    "to_bytes",
+]

@@ -68,3 +68,12 @@ HANG = "timeout"
 def hang_site(timeout: float) -> CrashSite:
     """The site of every run that ran longer than ``timeout`` seconds."""
     return CrashSite(HANG, f"longer than {timeout:g} s")
+
+
+__all__ = [
+    "HANG",
+    "TOP_FRAMES",
+    "CrashSite",
+    "crash_site",
+    "hang_site",
+]

@@ -663,3 +663,25 @@ def resume(
     return resume_trace(
         guest_path, trace_path, streams, assume=assume, timeout=timeout, sources=sources
     )
+
+
+__all__ = [
+    "WASMTIME_VERSION",
+    "Guest",
+    "RunResult",
+    "SiteRegister",
+    "as_guest",
+    "check_config",
+    "compile_guest",
+    "embedded_guest",
+    "footer",
+    "guest_from_bytes",
+    "load_guest",
+    "record",
+    "recorded_sites",
+    "replay",
+    "resume",
+    "run_live",
+    "same_outcome",
+    "site_text",
+]

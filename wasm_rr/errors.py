@@ -407,3 +407,43 @@ class OutputLostError(WasmRRError):
             f"the replay matched the recording ({outcome}), but {streams}: that output is "
             "lost; the guest was answered as in the recording"
         )
+
+
+__all__ = [
+    "EXIT_INTERNAL",
+    "EXIT_OUTPUT_LOST",
+    "EXIT_TOOL_ERROR",
+    "EXIT_TRAP",
+    "ArgsMismatchError",
+    "CodeHashMismatchError",
+    "CorruptTraceError",
+    "DriftError",
+    "EmbeddedGuestError",
+    "EndOfTraceError",
+    "FuelMismatchError",
+    "GuestLoadError",
+    "GuestNotCarriedError",
+    "HostSetupError",
+    "Interrupted",
+    "KindMismatchError",
+    "NotWasmError",
+    "OutcomeMismatchError",
+    "OutputLostError",
+    "OutputMismatchError",
+    "PendingIntentError",
+    "RecordingCutOffError",
+    "RecordingStoppedError",
+    "ResumeError",
+    "SiteMismatchError",
+    "TapeCompileError",
+    "TraceBusyError",
+    "TraceError",
+    "TraceNotFoundError",
+    "TraceWriteError",
+    "UnresolvedIntentError",
+    "UnsignedTraceError",
+    "UnsupportedTraceVersionError",
+    "UnusedEventsError",
+    "UsageError",
+    "WasmRRError",
+]

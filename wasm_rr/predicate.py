@@ -174,3 +174,11 @@ def parse(text: str | None) -> Predicate:
     """The predicate an ``--until`` expression spells (``None``: :data:`DEFAULT`); a bad
     expression is a :class:`~wasm_rr.errors.UsageError` naming what is wrong."""
     return _Parser(text if text is not None else DEFAULT).parse()
+
+
+__all__ = [
+    "DEFAULT",
+    "Predicate",
+    "RunView",
+    "parse",
+]

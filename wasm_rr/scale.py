@@ -247,3 +247,15 @@ def adopt(prog: Program) -> None:
     if key not in _PROGRAMS and len(_PROGRAMS) >= 8:
         _PROGRAMS.clear()
     _PROGRAMS[key] = prog
+
+
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "DaskCluster",
+    "InProcess",
+    "LocalProcesses",
+    "Workers",
+    "adopt",
+    "program",
+    "workers",
+]

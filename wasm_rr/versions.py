@@ -25,3 +25,8 @@ def installed(package: str) -> str:
     from importlib.metadata import version
 
     return version(package)
+
+
+__all__ = [
+    "installed",
+]

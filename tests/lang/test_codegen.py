@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from wasm_rr.lang import (
     compile_file,
     compile_source,
     read_sites_section,
+    runtime,
     strip_sites_section,
 )
 from wasm_rr.lang.lexer import tokenize
@@ -195,3 +197,41 @@ def test_unused_runtime_is_left_out() -> None:
 
 def test_runtime_messages_fit_the_report_buffer() -> None:
     check_messages()
+
+
+# ---- the runtime library: runtime.wat -----------------------------------------------------------
+
+
+def test_the_runtime_is_a_wat_file_shipped_with_the_package() -> None:
+    from importlib import resources
+
+    source = (resources.files("wasm_rr.lang") / "runtime.wat").read_text(encoding="utf-8")
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"lang/runtime.wat"' in pyproject  # package data: in the wheel, not only the tree
+    # Every import and function of the file is a piece, in the file's order.
+    names = re.findall(r"^\((?:import [^(]*\(func|func) (\$[\w.]+)", source, re.MULTILINE)
+    assert len(names) > 70
+    assert list(runtime.PIECES)[: len(names)] == names
+    # The rest are the error functions, one per kind, generated.
+    assert list(runtime.PIECES)[len(names) :] == [f"$tape_error_{k}" for k in runtime.KINDS]
+    # Comments are not part of a piece (they could name a function the piece does not call).
+    assert not any(";;" in text for text in runtime.PIECES.values())
+
+
+def test_every_runtime_error_is_raised_by_its_function() -> None:
+    # A table in builtins.py (an error added, an http error code added) and the runtime agree.
+    every = "\n".join(runtime.PIECES.values())
+    for func, op in runtime.OPS_BY_FUNC.items():
+        text = runtime.PIECES.get(func, "")
+        for k, err in enumerate(op.errors):
+            if func == "$rt.fs_write" and k == 1:  # raised as fs.read's by $rt.find_preopen
+                assert err is runtime.OPS_BY_FUNC["$rt.fs_read"].errors[1]
+                continue
+            raised = f"{{E:{k}}}" in text or f"{{M:{k}}}" in text or f"{{E:{func}:{k}}}" in every
+            assert raised, (func, k, err)
+
+
+def test_effects_store_their_site_in_the_site_register() -> None:
+    stores = re.findall(r"\(i32\.store \(i32\.const (\d+)\) \(local\.get \$site\)\)", "\n".join(
+        runtime.PIECES.values()))  # fmt: skip
+    assert len(stores) > 15 and set(stores) == {str(runtime.SITE_ADDR)}

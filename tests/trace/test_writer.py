@@ -130,9 +130,14 @@ def test_a_writer_dropped_without_closing_ends_its_digest_thread(
     w.payload(_blob(1, 3 << 20))
     hasher = w._hasher
     assert hasher is not None and hasher.thread.is_alive()
+    time.sleep(0.05)  # the thread has looked a few times (and let go of the writer each time)
     del w
-    gc.collect()
-    hasher.thread.join(30)
+    # The writer is collected (a collection may meet the thread in the middle of a look: the
+    # next one frees it), and the thread ends once it sees it gone.
+    deadline = time.monotonic() + 30
+    while hasher.thread.is_alive() and time.monotonic() < deadline:
+        gc.collect()
+        hasher.thread.join(0.05)
     assert not hasher.thread.is_alive()
 
 
@@ -215,3 +220,62 @@ def test_a_symbolic_link_is_not_removed_with_a_failed_header(tmp_path: Path) -> 
     with pytest.raises(TraceWriteError):
         TraceWriter(link, HEADER, reserve=FullDisk(0))
     assert link.is_symlink() and target.read_bytes() == b""
+
+
+# ---- sites: the same event paths, each preceded by a SITE record ------------------------------
+
+
+def _events_through_every_path(path: Path, sites: bool) -> TraceWriter:
+    w = TraceWriter(path, HEADER)
+    site = [0]
+    if sites:
+
+        def register() -> int:
+            site[0] += 1
+            return site[0]
+
+        w.enable_sites(register)
+    fuel = [0]
+    w.attach_fuel(fuel)
+    clock = [100, 5_000]
+    read = w.reads_summed(w.code(clocks.NOW), [lambda: clock[0], lambda: clock[1]])
+    code = w.code(random_family.SECURE)
+    for i in range(3):
+        fuel[0] += 7
+        w.put(code, writer.enc_item(bytes([i])))
+        fuel[0] += 1000
+        w.put2(w.code(clocks.NOW), 1, i)
+        clock[0] += 30
+        assert read(0) == clock[0] and read(1) == clock[1]
+    return w
+
+
+def test_with_sites_every_event_path_writes_the_same_events_each_after_its_site(
+    tmp_path: Path,
+) -> None:
+    plain = _events_through_every_path(tmp_path / "plain.cbor", sites=False)
+    plain.close(footer(plain.events))
+    sited = _events_through_every_path(tmp_path / "sites.cbor", sites=True)
+    sited.close(footer(sited.events))
+    a, b = (
+        list(load(tmp_path / "plain.cbor").events()),
+        list(load(tmp_path / "sites.cbor").events()),
+    )
+    assert [(e.name, e.fuel, e.fields) for e in a] == [(e.name, e.fuel, e.fields) for e in b]
+    assert [e.site for e in a] == [None] * 12 and [e.site for e in b] == list(range(1, 13))
+
+
+@pytest.mark.parametrize("sites", [False, True], ids=["plain", "sites"])
+def test_a_read_of_a_clock_that_is_not_there_raises_and_writes_nothing(
+    tmp_path: Path, sites: bool
+) -> None:
+    # A negative index must not read another clock from the end of the list (readers[-1]).
+    w = _events_through_every_path(tmp_path / "t.cbor", sites)
+    read = w.reads_summed(w.code(clocks.NOW), [lambda: 1, lambda: 2])
+    before = (w.size, w.events)
+    for q in (-1, 2):
+        with pytest.raises(IndexError):
+            read(q)
+    assert (w.size, w.events) == before
+    w.close(footer(w.events))
+    assert len(list(load(tmp_path / "t.cbor").events())) == 12

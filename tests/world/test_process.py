@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -186,13 +188,28 @@ def test_args_stdin_status_and_stderr(live: LiveProcess) -> None:
     )
 
 
-def test_signal_and_timeout(live: LiveProcess) -> None:
+def test_signal_and_timeout(
+    live: LiveProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run(live, req("sh", "-c", "kill -TERM $$")) == (-1, 15, False, b"", b"")
-    # The timeout leaves the shell ample time to write its line first, even on a loaded machine.
-    status, sig, timed_out, out, _ = run(
-        live, req("sh", "-c", "echo before; sleep 30", timeout_ms=1500)
-    )
+    # What a program wrote before its timeout is kept. Its timeout runs only once it has
+    # written its line (an event, not a race with a loaded machine): the wait for the child
+    # starts when the line is out.
+    ready = tmp_path / "ready"
+    real_wait = subprocess.Popen.wait
+
+    def wait_until_ready(self: subprocess.Popen[bytes], timeout: float | None = None) -> int:
+        if timeout is not None:
+            deadline = time.monotonic() + 60
+            while not ready.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return real_wait(self, timeout)
+
+    monkeypatch.setattr(subprocess.Popen, "wait", wait_until_ready)
+    script = f"echo before; : > {ready}; sleep 30"
+    status, sig, timed_out, out, _ = run(live, req("sh", "-c", script, timeout_ms=200))
     assert (status, sig, timed_out, out) == (-1, 9, True, b"before\n")
+    monkeypatch.undo()
     # A program that ends before its timeout did not time out.
     assert run(live, req("true", timeout_ms=60_000)) == (0, 0, False, b"", b"")
 

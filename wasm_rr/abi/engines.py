@@ -127,3 +127,17 @@ def compile_component(guest: GuestCode) -> component.Component:
     return compiled(
         engine, guest.wasm, component.Component, COMPONENT_SETTINGS, compile, guest.cache
     )
+
+
+__all__ = [
+    "COMPONENT_SETTINGS",
+    "MODULE_SETTINGS",
+    "GuestCode",
+    "compile_component",
+    "compile_module",
+    "component_engine",
+    "engine_config",
+    "first_line",
+    "meter",
+    "module_engine",
+]

@@ -281,3 +281,15 @@ def in_worker(stop: Any) -> None:
 def _stop_requested() -> bool:
     """Whether this worker process was told to stop its runs (see :func:`in_worker`)."""
     return _REQUESTED or (_STOP is not None and bool(_STOP.value))
+
+
+__all__ = [
+    "EXIT_TIMEOUT",
+    "TICK",
+    "GuestTimeout",
+    "Watchdog",
+    "attach",
+    "check",
+    "held",
+    "in_worker",
+]

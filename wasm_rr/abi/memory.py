@@ -167,3 +167,12 @@ class Record:
                 mem.check(at, fmt.size, fmt.size)
             out.append(fmt.unpack_from(mem.view, at)[0])
         return tuple(out)
+
+
+__all__ = [
+    "OVERFLOW",
+    "U32_MAX",
+    "GuestFault",
+    "GuestMemory",
+    "Record",
+]

@@ -124,3 +124,17 @@ def settle(
         if replacement is not None:
             raise replacement from None
     raise reason
+
+
+__all__ = [
+    "OUT_OF_FUEL_MESSAGE",
+    "Failure",
+    "GuestExit",
+    "GuestTrap",
+    "HostErrorHook",
+    "WasmFailure",
+    "frames_of",
+    "last_line",
+    "settle",
+    "trap_of",
+]

@@ -155,3 +155,11 @@ class HostFunctions:
         cb = CALLBACK(raw_callback if raw_body else callback)
         self._keep.append((cb, functype))
         define_func_unchecked(self._linker, module.encode(), name.encode(), functype, cb)
+
+
+__all__ = [
+    "AbiError",
+    "ErrorResult",
+    "HostFunctions",
+    "slot_unpacker",
+]

@@ -78,3 +78,9 @@ class WorldChaos:
             answer = max(answer, self._last[clock_id])
             self._last[clock_id] = answer
         return answer
+
+
+__all__ = [
+    "ChaosRates",
+    "WorldChaos",
+]

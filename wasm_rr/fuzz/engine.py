@@ -249,3 +249,15 @@ class Session:
         for site_id in [k for k, c in self.stats.crashes.items() if c.count == 0]:
             del self.stats.crashes[site_id]
         return self.stats
+
+
+__all__ = [
+    "CRASH_PREFIX",
+    "CRASH_SUFFIX",
+    "Crash",
+    "Session",
+    "Stats",
+    "corpus_files",
+    "crash_path",
+    "load_corpus",
+]

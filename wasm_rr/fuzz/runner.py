@@ -32,7 +32,6 @@ from ..world import Sources
 from .chaos import WorldChaos
 
 Target = Literal["stdin", "file", "args"]
-TARGETS: tuple[Target, ...] = ("stdin", "file", "args")
 
 
 @dataclass(frozen=True)
@@ -257,3 +256,19 @@ def run_batch(batch: Batch) -> BatchResult:
         runner = _Runner(batch.setup, dirs, file_path, batch.traces)
         execs = tuple(runner.one(data, seed, known) for data, seed in batch.inputs)
     return BatchResult(batch.number, execs)
+
+
+__all__ = [
+    "TIMEOUT_SITE",
+    "Batch",
+    "BatchResult",
+    "Exec",
+    "Setup",
+    "Target",
+    "bucket",
+    "file_dir",
+    "input_args",
+    "run_batch",
+    "signature",
+    "sources",
+]

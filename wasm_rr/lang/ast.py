@@ -181,3 +181,31 @@ class Program:
     filename: str
     functions: list[FnDecl]
     body: list[Stmt]
+
+
+__all__ = [
+    "Assign",
+    "Binary",
+    "BoolLit",
+    "Break",
+    "Call",
+    "Continue",
+    "Expr",
+    "ExprStmt",
+    "FnDecl",
+    "For",
+    "If",
+    "Index",
+    "IndexAssign",
+    "IntLit",
+    "Let",
+    "ListLit",
+    "ModuleCall",
+    "Name",
+    "Program",
+    "Return",
+    "Stmt",
+    "StrLit",
+    "Unary",
+    "While",
+]

@@ -1,7 +1,7 @@
 """The builtins and effects of the language, and the runtime errors each can raise.
 
 This table is shared by the checker (names, arity), the code generator (which runtime function
-to call, how many sites to reserve) and the runtime (the error messages, see ``runtime.py``).
+to call, how many sites to reserve) and the runtime (the error messages, see ``runtime.wat``).
 """
 
 from __future__ import annotations
@@ -243,4 +243,17 @@ OPERATORS: dict[str, Op] = {
     "not": Op("$rt.cond_not", 1, errors=(_type("the operand of `not` must be a bool"),)),
 }
 
-BUILTIN_NAMES = frozenset(FUNCTIONS) | frozenset(MODULES)
+__all__ = [
+    "DIVISION_BY_ZERO",
+    "FUNCTIONS",
+    "HTTP_ERROR_CODES",
+    "INDEX_OUT_OF_RANGE",
+    "MODULES",
+    "NO_PREOPEN",
+    "NO_SUCH_FILE",
+    "OPERATORS",
+    "PROC_ERRORS",
+    "PROC_ERROR_CODES",
+    "Op",
+    "RuntimeError_",
+]

@@ -284,3 +284,14 @@ class Checker:
 def check(program: ast.Program, source: str) -> Checked:
     """Check ``program`` (parsed from ``source``, used for error lines)."""
     return Checker(program, source).check()
+
+
+__all__ = [
+    "RESERVED",
+    "RESERVED_PREFIX",
+    "Checked",
+    "Checker",
+    "FunctionInfo",
+    "Var",
+    "check",
+]

@@ -1,6 +1,6 @@
 """The code generator: a checked program to WebAssembly text, then to a wasm binary.
 
-Every expression leaves a value ``(tag i32, payload i64)`` on the stack (see ``runtime.py``);
+Every expression leaves a value ``(tag i32, payload i64)`` on the stack (see ``runtime.wat``);
 conditions are compiled to a plain i32 where the expression is a comparison or a logical
 operator. Operations that can fail or call the host get *sites*: their runtime function receives
 the index of its first site, and stores it at address 8 before each host call or trap.
@@ -342,3 +342,12 @@ def generate(checked: Checked, filename: str) -> tuple[bytes, str, list[Site]]:
     text, sites = CodeGen(checked).generate()
     wasm = bytes(wasmtime.wat2wasm(text))
     return wasm + encode(filename, SITE_ADDR, sites), text, sites
+
+
+__all__ = [
+    "CodeGen",
+    "DataSegment",
+    "FunctionGen",
+    "Sites",
+    "generate",
+]

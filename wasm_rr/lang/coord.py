@@ -14,3 +14,8 @@ class Coord(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
+
+
+__all__ = [
+    "Coord",
+]

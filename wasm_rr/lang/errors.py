@@ -39,3 +39,9 @@ def error(coord: Coord, message: str, source: str | None = None) -> NoReturn:
         if 1 <= coord.line <= len(lines):
             line = lines[coord.line - 1]
     raise CompileError(coord, message, line)
+
+
+__all__ = [
+    "CompileError",
+    "error",
+]

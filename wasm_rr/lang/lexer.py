@@ -140,3 +140,11 @@ class Lexer:
 def tokenize(source: str, filename: str) -> list[Token]:
     """The tokens of ``source`` (``filename`` is used in coordinates and errors)."""
     return Lexer(source, filename).tokenize()
+
+
+__all__ = [
+    "KEYWORDS",
+    "Lexer",
+    "Token",
+    "tokenize",
+]

@@ -299,3 +299,11 @@ class Parser:
 def parse(source: str, filename: str) -> ast.Program:
     """Parse a whole program."""
     return Parser(tokenize(source, filename), source, filename).parse_program()
+
+
+__all__ = [
+    "INT_MAX",
+    "Parser",
+    "parse",
+    "start_coord",
+]

@@ -144,3 +144,15 @@ def strip_sites_section(wasm: bytes) -> bytes:
         if name != SECTION_NAME:
             out += wasm[start:end]
     return bytes(out)
+
+
+__all__ = [
+    "ERROR_PREFIX",
+    "SECTION_NAME",
+    "VERSION",
+    "Site",
+    "SitesTable",
+    "encode",
+    "read_sites_section",
+    "strip_sites_section",
+]

@@ -441,3 +441,22 @@ def what(value: Any) -> str:
     if value is None:
         return "null"
     return f"a CBOR {type(value).__name__}"
+
+
+__all__ = [
+    "ERRNO_MAX",
+    "S64_MAX",
+    "S64_MIN",
+    "U64",
+    "Bad",
+    "Run",
+    "Scan",
+    "Step",
+    "blob_step",
+    "checker",
+    "explain",
+    "runner",
+    "scanner",
+    "site_step",
+    "what",
+]

@@ -59,8 +59,9 @@ def first_divergence(a: Trace, b: Trace) -> Divergence | None:
     """The first event where ``a`` and ``b`` differ, or None if their events are the same."""
     for ea, eb in zip_longest(a.events(absolute=True), b.events(absolute=True)):
         if ea is None or eb is None:
-            seq = (ea or eb).seq  # type: ignore[union-attr]
-            return Divergence(seq, LENGTH, ea, eb)
+            extra = ea if ea is not None else eb
+            assert extra is not None  # zip_longest pads one side only
+            return Divergence(extra.seq, LENGTH, ea, eb)
         for matches, why in MATCHERS:
             if not matches(ea, eb):
                 return Divergence(ea.seq, why, ea, eb)
@@ -93,3 +94,23 @@ def divergence_json(found: Divergence | None, a: Trace, b: Trace) -> dict[str, A
         "a": {"path": a.path, "event": event_json(found.a)},
         "b": {"path": b.path, "event": event_json(found.b)},
     }
+
+
+__all__ = [
+    "ARGS",
+    "CLASSES",
+    "FUEL",
+    "LENGTH",
+    "MATCHERS",
+    "PATH",
+    "WORLD",
+    "Divergence",
+    "describe_event",
+    "divergence_json",
+    "event_json",
+    "first_divergence",
+    "same_answer",
+    "same_fuel",
+    "same_path",
+    "same_question",
+]

@@ -188,3 +188,29 @@ def assign_codes(decls: Iterable[EventDecl]) -> dict[int, EventDecl]:
 
 def codes_to_cbor(table: Mapping[int, EventDecl]) -> dict[int, str]:
     return {code: decl.name for code, decl in table.items()}
+
+
+__all__ = [
+    "BLOB",
+    "END",
+    "INLINE_MAX",
+    "RECORD_ARITY",
+    "RESERVED",
+    "SITE",
+    "TIME_MAX",
+    "TIME_MIN",
+    "Among",
+    "Elem",
+    "EventDecl",
+    "Field",
+    "Opt",
+    "Seq",
+    "Shape",
+    "among",
+    "assign_codes",
+    "codes_to_cbor",
+    "each",
+    "f",
+    "opt",
+    "rec",
+]

@@ -104,3 +104,15 @@ def convert_items(items: list[Any], end: int) -> tuple[list[Any], int]:
     new_end = len(out)
     out.extend(items[end:])
     return out, new_end
+
+
+__all__ = [
+    "ARITY",
+    "FS",
+    "FS_BASE",
+    "FS_OPS",
+    "KINDS",
+    "convert_items",
+    "header",
+    "kinds",
+]

@@ -83,8 +83,6 @@ class Trace:
     size: int
     kinds: dict[int, EventDecl]
     """Event code -> its declaration (from the header's ``kinds`` map)."""
-    verified: bool = False
-    """The whole file matched its digest: its blobs need no check of their own."""
     blobs: list[bytes] = field(default_factory=list)
     mapped: Any = None
     """The file's read-only mapping when the trace is decoded lazily (an intact trace): then
@@ -127,7 +125,6 @@ class Trace:
         arity, kinds = self.arity, self.kinds
         sums: dict[tuple[int, Any], int] = {}
         site = None
-        nblobs = 0
         chunks = self.chunks()
         while (chunk := chunks.next()) is not None:
             items, end = chunk
@@ -135,11 +132,9 @@ class Trace:
             while i < end:
                 k = items[i]
                 n = arity[k]
-                if k == BLOB:
-                    nblobs += 1
-                elif k == SITE:
+                if k == SITE:
                     site = items[i + 1]
-                else:
+                elif k != BLOB:
                     seq += 1
                     decl = kinds[k]
                     slots = decl.payload_slots
@@ -349,7 +344,7 @@ def load(path: str | os.PathLike[str], *, name: str | None = None) -> Trace:
         if version == 1:
             items, end = format1.convert_items(items, end)
         stop, _ = _scan(p, items, end, kinds, cut_ok=False)
-        return Trace(p, version, header, items, stop, footer, size, kinds, verified=True)
+        return Trace(p, version, header, items, stop, footer, size, kinds)
     trace, how, decoded = _load_cut(p, version, header, kinds, bytes(buf[:size]), offset, has_tail)
     if has_tail and not (decoded == "end" and how == _CUT):
         # A digest-shaped tail that does not match is a complete trace whose bytes were changed,
@@ -386,7 +381,6 @@ def _load_mapped(p: str, mm: Any) -> Trace | None:
         footer,
         size,
         kinds,
-        verified=True,
         mapped=mm,
         offset=offset,
         raw_footer=raw,
@@ -1050,3 +1044,14 @@ def _find_footer(p: str, mm: Any, offset: int) -> tuple[Any, Footer]:
                 return raw, Footer.from_cbor(raw)
         except Exception:
             pass
+
+
+__all__ = [
+    "Chunks",
+    "Event",
+    "MappedChunks",
+    "Trace",
+    "file_kind",
+    "load",
+    "load_bytes",
+]

@@ -23,7 +23,6 @@ from .events import INLINE_MAX as INLINE_MAX  # re-exported
 FORMAT_VERSION = 2
 """The format this wasm-rr writes. Every earlier version is still read (converted at load)."""
 MAGIC = "wasm-rr trace"
-SELF_DESCRIBE_TAG = 55799
 MAGIC_BYTES = bytes.fromhex("d9d9f7") + bytes([0x60 + len(MAGIC)]) + MAGIC.encode()
 """Every trace starts with these bytes: tag 55799 (self-described CBOR) and the magic string."""
 
@@ -241,3 +240,16 @@ class Footer:
             end_time_ns=data.get("end_time_ns", 0),
             signature=None if "signature" not in data else Signature.from_cbor(data["signature"]),
         )
+
+
+__all__ = [
+    "FORMAT_VERSION",
+    "INLINE_MAX",
+    "MAGIC",
+    "MAGIC_BYTES",
+    "Footer",
+    "Header",
+    "Outcome",
+    "Signature",
+    "Trap",
+]

@@ -173,3 +173,17 @@ def require(trace: Trace, key: bytes | None, *, given: bool) -> SignatureCheck:
     if not found.verified:
         raise UnsignedTraceError(trace.path, found, given=given)
     return found
+
+
+__all__ = [
+    "CONTEXT",
+    "SignatureCheck",
+    "State",
+    "check",
+    "key_for",
+    "key_from_file",
+    "key_id",
+    "require",
+    "sign",
+    "user_key",
+]

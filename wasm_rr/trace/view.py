@@ -90,3 +90,13 @@ def event_json(event: Event) -> dict[str, Any]:
     }
     obj["answer"] = {fd.name: shown(v) for fd, v in zip(decl.answer, event.answer, strict=False)}
     return obj
+
+
+__all__ = [
+    "TEXT_BYTES",
+    "TEXT_WIDTH",
+    "escaped",
+    "event_json",
+    "shown",
+    "text",
+]

@@ -159,14 +159,20 @@ class _Hasher:
     def _run(self) -> None:
         try:
             while not self.stop.wait(0.004):
-                final = self.final()
-                if final is None:
+                end = self._end()
+                if end is None:
                     return
-                end = final()
                 while end - self.done >= _HASH_AHEAD_PIECE and not self.stop.is_set():
                     self._hash(self.done + _HASH_AHEAD_PIECE)
         except OSError:
             self.failed = True
+
+    def _end(self) -> int | None:
+        """Where the final region ends, or None once the writer is gone. The writer is held
+        only for this call: a reference kept in :meth:`_run` while it waits would keep a
+        dropped writer (and so this thread) alive for good."""
+        final = self.final()
+        return None if final is None else final()
 
     def _hash(self, end: int) -> None:
         with memoryview(self.buffer) as view:
@@ -532,28 +538,35 @@ class TraceWriter:
 
     def enable_sites(self, site: Callable[[], int]) -> None:
         """Precede every event with a SITE record: the source site ``site()`` reports (the site
-        register of a ``.tape`` program). Call it before anything captures :attr:`put`."""
-        plain_put = self.put
+        register of a ``.tape`` program). Call it before anything captures :attr:`put`.
+
+        The event paths stay the ones :meth:`_build` made, each preceded by the SITE record
+        (for a clock read: once the clock is read, right before its event is written)."""
+        plain_put, plain_put2, plain_reads_summed = self.put, self.put2, self.reads_summed
         write_raw = self.write_raw
         head = _SMALL[SITE]
 
-        def put(kind: int, body: bytes) -> None:
+        def mark() -> None:
             write_raw(head + enc_int(site()))
+
+        def put(kind: int, body: bytes) -> None:
+            mark()
             plain_put(kind, body)
 
         def put2(kind: int, a: int, b: int) -> None:
-            put(kind, enc_int(a) + enc_int(b))
+            mark()
+            plain_put2(kind, a, b)
 
-        def reads_summed(kind: int, readers: Sequence[Callable[[], int]]) -> Callable[[int], int]:
-            prev = [0] * len(readers)
-
-            def read(q: int) -> int:
-                value = readers[q]()
-                put2(kind, q, value - prev[q])
-                prev[q] = value
+        def marked(reader: Callable[[], int]) -> Callable[[], int]:
+            def read() -> int:
+                value = reader()  # a clock that fails leaves no SITE record behind
+                mark()
                 return value
 
             return read
+
+        def reads_summed(kind: int, readers: Sequence[Callable[[], int]]) -> Callable[[int], int]:
+            return plain_reads_summed(kind, [marked(reader) for reader in readers])
 
         self.put = put
         self.put2 = put2
@@ -794,3 +807,14 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
+
+
+__all__ = [
+    "INT",
+    "INT_TABLE_SIZE",
+    "TraceWriter",
+    "enc_bytes",
+    "enc_int",
+    "enc_item",
+    "reserve_space",
+]

@@ -403,13 +403,6 @@ class Replayer:
         """Events answered so far."""
         return self._state()[1]
 
-    def take_if(self, kind: int, *question: Any) -> list[Any] | None:
-        """``take`` the next event when it is of ``kind`` (an optional event: a journal intent
-        that older traces do not hold); None, moving nothing, when it is not."""
-        if kind < 0 or self.peek() != kind:
-            return None
-        return self.take(kind, *question)
-
     def resolve(self, field: Any) -> bytes:
         """A payload field's bytes (inline, or the blob it names)."""
         view = self.resolve_view(field)
@@ -497,3 +490,19 @@ class Replayer:
             return "no more events"
         decl = self.kinds[self.items[i]]
         return describe(decl, tuple(self.items[i + 2 : i + 2 + len(decl.question)]))
+
+
+__all__ = [
+    "PIECE",
+    "STOPPED_KIND",
+    "FrozenFuel",
+    "FuelCell",
+    "Recorder",
+    "Replayer",
+    "ViewSource",
+    "WorldError",
+    "ZeroFuel",
+    "describe",
+    "kept_bytes",
+    "world_error_from_os",
+]

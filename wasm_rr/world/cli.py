@@ -103,3 +103,14 @@ FAMILY: Family[Cli] = Family(
     replaying=lambda rep, ctx: ReplayingCli(rep),
     doc="the guest's arguments, environment and exit status",
 )
+
+__all__ = [
+    "ARGS",
+    "ENVIRON",
+    "EXIT",
+    "FAMILY",
+    "Cli",
+    "LiveCli",
+    "RecordingCli",
+    "ReplayingCli",
+]

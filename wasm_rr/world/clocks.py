@@ -171,3 +171,21 @@ FAMILY: Family[Clocks] = Family(
     replaying=lambda rep, ctx: ReplayingClocks(rep),
     doc="wall-clock, monotonic and CPU-time clocks, and their resolutions",
 )
+
+__all__ = [
+    "CLOCK_IDS",
+    "FAMILY",
+    "HOST_CLOCKS",
+    "MONOTONIC",
+    "NOW",
+    "PROCESS_CPUTIME",
+    "REALTIME",
+    "RESOLUTION",
+    "THREAD_CPUTIME",
+    "Clocks",
+    "LiveClocks",
+    "RecordingClocks",
+    "ReplayingClocks",
+    "SteppingClock",
+    "stepping",
+]

@@ -27,12 +27,6 @@ if TYPE_CHECKING:
     from .base import Recorder, Replayer
 
 
-class Closable(Protocol):
-    def close(self) -> None:
-        """Release what the implementation holds (open files, child processes)."""
-        ...
-
-
 @dataclass
 class Streams:
     """The host streams a run is connected to."""
@@ -151,3 +145,18 @@ class Declaration:
 
 Declared = Family[Any] | Declaration
 """What the registry lists: a family, or the declaration of one loaded on first use."""
+
+__all__ = [
+    "HOST",
+    "ByteSource",
+    "Chaos",
+    "ClockReader",
+    "ClockReaders",
+    "Context",
+    "Declaration",
+    "Declared",
+    "DirEntry",
+    "Family",
+    "Sources",
+    "Streams",
+]

@@ -56,3 +56,9 @@ DECLARATION = Declaration(
     "wasm_rr.world.http",
     doc="outgoing HTTP requests (allow-listed hosts), answered from the trace on replay",
 )
+
+__all__ = [
+    "DECLARATION",
+    "FAMILY_NAME",
+    "SEND",
+]

@@ -68,3 +68,13 @@ class Http(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+__all__ = [
+    "Headers",
+    "Http",
+    "HttpError",
+    "Request",
+    "Response",
+    "Timeouts",
+]

@@ -11,14 +11,14 @@ effect, or ask the user) and records which in a ``journal.resolved`` event befor
 completion. Replay consumes both when they are there (older traces have neither).
 
 The journal family has no protocol of its own: the families that journal use :class:`Journal`
-(recording) and :class:`JournalReplay` (replaying). ``WASM_RR_TEST_KILL`` (read once, here)
-kills the recorder at a chosen point around a journalled effect, for the crash-window tests.
+(recording) and :class:`JournalReplay` (replaying). A crash hook (:func:`set_crash_hook`, a
+test seam) is called at each point around a journalled effect; the crash-window tests install
+one that kills the recorder there (tests/crash_hook.py).
 """
 
 from __future__ import annotations
 
-import os
-import signal
+from collections.abc import Callable
 from typing import Any
 
 import cbor2
@@ -77,21 +77,21 @@ ASSUME_DONE = "assume-done"
 ASSUME_NOT_DONE = "assume-not-done"
 
 WINDOWS = ("before-intent", "after-intent", "after-effect", "after-completion")
-"""The points around a journalled effect where ``WASM_RR_TEST_KILL`` can kill the recorder."""
+"""The points around a journalled effect, in order, where the crash hook is called."""
+
+CrashHook = Callable[[str, str], None]
+"""``hook(window, effect)``: called at each of :data:`WINDOWS` of every journalled effect this
+process records (``effect`` is its kind, ``fs.write`` say)."""
+
+_crash_hook: CrashHook | None = None
 
 
-def _kill_spec(text: str | None) -> tuple[str, str | None, int] | None:
-    """``WINDOW:N`` (the Nth journalled effect) or ``WINDOW:KIND:N`` (the Nth of that kind)."""
-    if not text:
-        return None
-    parts = text.split(":")
-    if parts[0] not in WINDOWS or len(parts) not in (2, 3) or not parts[-1].isdigit():
-        return None
-    return parts[0], parts[1] if len(parts) == 3 else None, int(parts[-1])
-
-
-KILL = _kill_spec(os.environ.get("WASM_RR_TEST_KILL"))
-"""Test hook: where to SIGKILL this process (None, the rule, outside the crash tests)."""
+def set_crash_hook(hook: CrashHook | None) -> None:
+    """Call ``hook`` around every journalled effect recorded from now on in this process (None:
+    no more). A test seam: the crash-window tests kill the recorder from it; wasm-rr itself
+    never installs one."""
+    global _crash_hook
+    _crash_hook = hook
 
 
 _NULL = b"\xf6"
@@ -128,9 +128,8 @@ class Journal:
         observed (:data:`ASSUME_DONE`, :data:`ASSUME_NOT_DONE`, or None: stop and ask)."""
         self.seq = 0
         """The seq of the last intent (recorded, or the pending one being resolved)."""
-        self._n = 0
-        self._per: dict[str, int] = {}
-        self._current = 0
+        self.effect = ""
+        """The kind of the last intent recorded while a crash hook is installed."""
 
     @classmethod
     def of(cls, recorder: Recorder) -> Journal:
@@ -141,7 +140,7 @@ class Journal:
         return journal
 
     def intent(
-        self, effect: str, call: list[Any], context: Any = None
+        self, effect: str, call: list[Any], context: Callable[[], object] | None = None
     ) -> PendingIntentError | None:
         """Record the intent of ``effect`` before it happens; on resume, when it is the effect
         that was in flight, record nothing and return it (the caller resolves it).
@@ -151,14 +150,15 @@ class Journal:
             self.pending = None
             self.seq = pending.seq
             return pending  # replay checked that this call is the recorded one
-        if KILL is not None:
-            self._count(effect)
-            self.at("before-intent")
+        hook = _crash_hook
+        if hook is not None:
+            self.effect = effect
+            hook("before-intent", effect)
         self.seq = self._rec.events + 1
         body = _enc(effect) + _enc(call) + (_NULL if context is None else _enc(context()))
         self._rec.put(self._intent, body)
-        if KILL is not None:
-            self.at("after-intent")
+        if hook is not None:
+            hook("after-intent", effect)
         return None
 
     def resolved(self, pending: PendingIntentError, policy: str, observed: Any = None) -> None:
@@ -172,29 +172,19 @@ class Journal:
         self.resolved(pending, self.assume)
         return self.assume
 
-    def _count(self, effect: str) -> None:
-        assert KILL is not None
-        self._n += 1
-        self._per[effect] = self._per.get(effect, 0) + 1
-        kind = KILL[1]
-        self._current = self._n if kind is None else (self._per[effect] if effect == kind else 0)
-
-    def at(self, window: str) -> None:
-        """The test hook: SIGKILL this process at ``window`` of the chosen effect."""
-        if KILL is not None and KILL[0] == window and self._current == KILL[2]:
-            os.kill(os.getpid(), signal.SIGKILL)
-
 
 def effected(journal: Journal) -> None:
     """The effect happened (its completion is not recorded yet)."""
-    if KILL is not None:
-        journal.at("after-effect")
+    hook = _crash_hook
+    if hook is not None:
+        hook("after-effect", journal.effect)
 
 
 def completed(journal: Journal) -> None:
     """The effect's completion is recorded."""
-    if KILL is not None:
-        journal.at("after-completion")
+    hook = _crash_hook
+    if hook is not None:
+        hook("after-completion", journal.effect)
 
 
 class JournalReplay:
@@ -259,12 +249,18 @@ __all__ = [
     "ASSUME_NOT_DONE",
     "FAMILY",
     "INTENT",
+    "INTERRUPT",
     "OBSERVE",
     "REDISPATCH",
     "RESOLVED",
     "STOPPED",
+    "TIMEOUT",
+    "WINDOWS",
+    "CrashHook",
     "Journal",
     "JournalReplay",
     "completed",
     "effected",
+    "set_crash_hook",
+    "stop_text",
 ]

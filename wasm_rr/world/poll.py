@@ -175,3 +175,18 @@ FAMILY: Family[Poll] = Family(
     replaying=lambda rep, ctx: ReplayingPoll(rep),
     doc="waiting on clocks and on stdio readiness",
 )
+
+__all__ = [
+    "CLOCK",
+    "FAMILY",
+    "FD_READ",
+    "FD_WRITE",
+    "MAX_WAIT_NS",
+    "WAIT",
+    "LivePoll",
+    "Poll",
+    "Ready",
+    "RecordingPoll",
+    "ReplayingPoll",
+    "Subscription",
+]

@@ -521,3 +521,24 @@ FAMILY: Family[Process] = Family(
     replaying=ReplayingProcess,
     doc=DECLARATION.doc,
 )
+
+__all__ = [
+    "CHUNK",
+    "EFFECT",
+    "FAMILY",
+    "BytesOutput",
+    "ChildRunner",
+    "Completed",
+    "FileOutput",
+    "LiveProcess",
+    "Options",
+    "Output",
+    "Process",
+    "RecordingProcess",
+    "ReplayingProcess",
+    "Request",
+    "intent_call",
+    "options",
+    "read_all",
+    "stdin_digest",
+]

@@ -60,3 +60,11 @@ DECLARATION = Declaration(
     "wasm_rr.world.process",
     doc="host programs run by the guest (allow-listed), and wasm children run in process",
 )
+
+__all__ = [
+    "DECLARATION",
+    "FAMILY_NAME",
+    "RUN",
+    "WASM_END",
+    "WASM_START",
+]

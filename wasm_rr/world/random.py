@@ -217,3 +217,15 @@ FAMILY: Family[Random] = Family(
     replaying=lambda rep, ctx: ReplayingRandom(rep),
     doc="secure and insecure random bytes",
 )
+
+__all__ = [
+    "FAMILY",
+    "INSECURE",
+    "SECURE",
+    "LiveRandom",
+    "Random",
+    "RecordingRandom",
+    "ReplayingRandom",
+    "scripted",
+    "seeded",
+]

@@ -27,3 +27,8 @@ FAMILIES: tuple[Declared, ...] = (
 
 EVENTS: dict[str, EventDecl] = {e.name: e for fam in FAMILIES for e in fam.events}
 """Every event kind this wasm-rr knows, by ``family.op`` name."""
+
+__all__ = [
+    "EVENTS",
+    "FAMILIES",
+]

@@ -293,3 +293,20 @@ def _first_difference(a: bytes, b: bytes) -> str:
         if x != y:
             return f"first difference at byte {i}"
     return f"lengths {len(a)} and {len(b)}"
+
+
+__all__ = [
+    "FAMILY",
+    "ISATTY",
+    "READ",
+    "STDERR",
+    "STDIN",
+    "STDOUT",
+    "WRITE",
+    "ChaoticStdio",
+    "LiveStdio",
+    "OutputLog",
+    "RecordingStdio",
+    "ReplayingStdio",
+    "Stdio",
+]

@@ -162,3 +162,14 @@ def without_stop(trace: Trace) -> Trace:
     if last < 0 or kinds[items[last]].name != STOPPED.name:
         return trace
     return replace(trace, end=last)
+
+
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_TIMEOUT",
+    "MARGIN",
+    "StopPlan",
+    "Stopped",
+    "plan",
+    "without_stop",
+]

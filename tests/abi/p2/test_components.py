@@ -516,11 +516,23 @@ def test_polling_two_pollables_sleeps_once_and_replays_without_sleeping(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import select
+    import threading
 
     poller = wat_component(tmp_path, "poller", POLLER)
+    sleeps: list[float] = []
+    real_sleep = time.sleep
+
+    def spy(seconds: float) -> None:
+        if threading.current_thread() is threading.main_thread():
+            sleeps.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", spy)
     t0 = time.monotonic()
     rec = record(poller, tmp_path / "p.cbor")
-    assert 0.2 <= time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 >= 0.2  # it waited for the 200 ms pollable...
+    assert sleeps and sum(sleeps) <= 0.2  # ...and for no more (not the 10 s one)
+    monkeypatch.undo()
     assert rec.result.outcome.exit_code == 3
     assert kinds(tmp_path / "p.cbor") == ["clock.now", "clock.now", "poll.wait", "cli.exit"]
 

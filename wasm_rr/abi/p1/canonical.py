@@ -67,3 +67,9 @@ class Lowering:
             view[at : at + len(chunk)] = chunk
             at += len(chunk)
         return ptr, out.size
+
+
+__all__ = [
+    "PAIR",
+    "Lowering",
+]

@@ -74,3 +74,12 @@ class CliFunctions(Area):
 
 def define(host: Preview1Host, world: World) -> None:
     host.define(SIGNATURES, CliFunctions(host, world))
+
+
+__all__ = [
+    "EXIT_LIMIT",
+    "SIGNALS",
+    "SIGNATURES",
+    "CliFunctions",
+    "define",
+]

@@ -53,3 +53,10 @@ def define(host: Preview1Host, world: World) -> None:
         ints[0] = 0
 
     host.define(SIGNATURES, ClockFunctions(host, world), {"clock_time_get": clock_time_get})
+
+
+__all__ = [
+    "SIGNATURES",
+    "ClockFunctions",
+    "define",
+]

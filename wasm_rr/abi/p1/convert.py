@@ -32,3 +32,10 @@ def flags_arg(value: int, bits: int, mask: int, name: str) -> int:
     if narrow(value, bits) & ~mask:
         raise GuestTrap(f"Invalid flag value {name}")
     return value
+
+
+__all__ = [
+    "enum_arg",
+    "flags_arg",
+    "narrow",
+]

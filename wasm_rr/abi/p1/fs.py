@@ -609,3 +609,12 @@ def _rights(value: int) -> None:
         raise GuestTrap("number too small to fit in target type")
     if value & ~_ALL_RIGHTS:
         raise _invalid_flags("Rights")
+
+
+__all__ = [
+    "HOSTCALL_FUEL",
+    "READ_INTO_MIN",
+    "SIGNATURES",
+    "FsFunctions",
+    "define",
+]

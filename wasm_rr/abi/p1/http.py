@@ -102,3 +102,12 @@ SIGNATURES = {"send": ("i" * 8 + "Ii", "")}
 
 def define(host: Preview1Host, world: World) -> None:
     host.define(SIGNATURES, HttpAbi(world, host), module=MODULE)
+
+
+__all__ = [
+    "MODULE",
+    "RESULT_SIZE",
+    "SIGNATURES",
+    "HttpAbi",
+    "define",
+]

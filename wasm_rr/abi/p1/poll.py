@@ -113,3 +113,11 @@ class PollFunctions(Area):
 
 def define(host: Preview1Host, world: World) -> None:
     host.define(SIGNATURES, PollFunctions(host, world))
+
+
+__all__ = [
+    "HOSTCALL_BUDGET",
+    "SIGNATURES",
+    "PollFunctions",
+    "define",
+]

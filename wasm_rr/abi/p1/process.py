@@ -81,3 +81,13 @@ SIGNATURES = {"run": ("i" * 10 + "Ii", "")}
 
 def define(host: Preview1Host, world: World) -> None:
     host.define(SIGNATURES, ProcessAbi(world, host), module=MODULE)
+
+
+__all__ = [
+    "ERROR_CODES",
+    "IO",
+    "MODULE",
+    "SIGNATURES",
+    "ProcessAbi",
+    "define",
+]

@@ -46,3 +46,11 @@ def define(host: Preview1Host, world: World) -> None:
         ints[0] = 0
 
     host.define(SIGNATURES, None, {"random_get": random_get})
+
+
+__all__ = [
+    "FILL_MIN",
+    "RANDOM_LIMIT",
+    "SIGNATURES",
+    "define",
+]

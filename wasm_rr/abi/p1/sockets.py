@@ -47,3 +47,13 @@ class SocketFunctions(Area):
 
 def define(host: Preview1Host, world: World) -> None:
     host.define(SIGNATURES, SocketFunctions(host, world))
+
+
+__all__ = [
+    "FDFLAGS",
+    "RIFLAGS",
+    "SDFLAGS",
+    "SIGNATURES",
+    "SocketFunctions",
+    "define",
+]

@@ -184,3 +184,17 @@ class Area:
     @property
     def mem(self) -> GuestMemory:
         return self.host.mem
+
+
+__all__ = [
+    "MODULE",
+    "Area",
+    "Descriptor",
+    "DirDescriptor",
+    "FdTable",
+    "FileDescriptor",
+    "Preview1Host",
+    "RawBody",
+    "Signatures",
+    "StdioDescriptor",
+]

@@ -205,3 +205,32 @@ EVENT = Record((0, "Q"), (8, "H"), (10, "B"), (16, "Q"), (24, "H"))  # userdata 
 EVENT_SIZE = 32
 DIRENT = struct.Struct("<QQIB3x")  # d_next, d_ino, d_namlen, d_type (written as bytes)
 U64 = struct.Struct("<Q")
+
+__all__ = [
+    "DIRENT",
+    "ERRNO_BY_NAME",
+    "EVENT",
+    "EVENTRWFLAGS_HANGUP",
+    "EVENT_SIZE",
+    "FDSTAT",
+    "FILESTAT",
+    "IOVEC",
+    "PRESTAT",
+    "SUBCLOCKFLAGS_ABSTIME",
+    "SUBSCRIPTION",
+    "SUBSCRIPTION_CLOCK",
+    "SUBSCRIPTION_CLOCK_ID",
+    "SUBSCRIPTION_FD",
+    "SUBSCRIPTION_SIZE",
+    "U64",
+    "Errno",
+    "Eventtype",
+    "Fdflags",
+    "Filetype",
+    "Fstflags",
+    "Lookupflags",
+    "Oflags",
+    "Rights",
+    "Whence",
+    "errno_of",
+]

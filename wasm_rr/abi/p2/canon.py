@@ -91,15 +91,25 @@ def read_name(addr: int) -> bytes:
     return _string_at(data, size) if size else b""
 
 
+Value = Any
+"""A component-model value in its Python form, whose shape the :class:`Ty` that lifts or
+lowers it decides: an int for ``u32``, a str for ``string``, bytes for ``list<u8>``, a tuple for
+a tuple or record, ``(case, payload)`` for a variant or result, a frozenset of names for flags,
+a host object for a resource handle. Checked by that type at run time, not by mypy."""
+
+Case = tuple[str, Value]
+"""A value of a variant or a ``result``: its case name and its payload."""
+
+
 class Resources(Protocol):
     """What lifting and lowering resources needs from the host: the store context of the
     current call and the table of host objects."""
 
     ctx: int
 
-    def lookup(self, type_id: int, rep: int) -> Any: ...
+    def lookup(self, type_id: int, rep: int) -> object: ...
 
-    def insert(self, type_id: int, obj: Any) -> int: ...
+    def insert(self, type_id: int, obj: object) -> int: ...
 
 
 # ---- types -----------------------------------------------------------------------------------
@@ -111,13 +121,13 @@ class Ty:
     primitive = False
     """True when a value of this type owns no allocation (an integer, a bool)."""
 
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         raise NotImplementedError
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         raise NotImplementedError
 
-    def boxed(self, rt: Resources, value: Any) -> int:
+    def boxed(self, rt: Resources, value: Value) -> int:
         """A new heap ``wasmtime_component_val_t`` holding ``value`` (for options and
         variants, whose payloads are boxed)."""
         tmp = ctypes.create_string_buffer(VAL_SIZE)
@@ -134,10 +144,10 @@ class Prim(Ty):
         self.fmt = struct.Struct("<" + fmt)
         self.head = struct.Struct("<B7x" + fmt)
 
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         return self.fmt.unpack(_string_at(addr + 8, self.fmt.size))[0]
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         put(addr, self.head.pack(self.kind, value))
 
 
@@ -145,15 +155,15 @@ class Bool(Prim):
     def __init__(self) -> None:
         super().__init__(BOOL, "?")
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         put(addr, self.head.pack(BOOL, bool(value)))
 
 
 class String(Ty):
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         return read_name(addr + 8).decode("utf-8")
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         # wasmtime unwraps the UTF-8 decoding of a string: never hand it invalid bytes.
         put_name(addr + 8, str(value).encode("utf-8", "replace"))
         put_kind(addr, STRING)
@@ -164,10 +174,10 @@ class Bytes(Ty):
     offset 8 of each, so a strided slice reads or writes them all at once (see
     :func:`lift_bytes`, :func:`lower_bytes`)."""
 
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         return lift_bytes(addr)
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         lower_bytes(addr, value)
 
 
@@ -264,12 +274,12 @@ class List(_Seq):
     def __init__(self, elem: Ty) -> None:
         self.elem = elem
 
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         size, data = _QQ.unpack(_string_at(addr + 8, 16))
         lift = self.elem.lift
         return [lift(rt, data + i * VAL_SIZE) for i in range(size)]
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         items = list(value)
         data = self._alloc(addr, len(items))
         lower = self.elem.lower
@@ -285,11 +295,11 @@ class Tuple(_Seq):
     def __init__(self, *elems: Ty) -> None:
         self.elems = elems
 
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         _, data = _QQ.unpack(_string_at(addr + 8, 16))
         return tuple(t.lift(rt, data + i * VAL_SIZE) for i, t in enumerate(self.elems))
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         data = self._alloc(addr, len(self.elems))
         for i, (t, item) in enumerate(zip(self.elems, value, strict=True)):
             t.lower(rt, data + i * VAL_SIZE, item)
@@ -303,7 +313,7 @@ class Record(Ty):
     def __init__(self, *fields: tuple[str, Ty]) -> None:
         self.names = [n.encode() for n, _ in fields]
         self.types = [t for _, t in fields]
-        self._template: Any = None
+        self._template: ctypes.Array[ctypes.c_char] | None = None
         if all(t.primitive for t in self.types):
             self._template = ctypes.create_string_buffer(16)
             addr = ctypes.addressof(self._template)
@@ -326,13 +336,13 @@ class Record(Ty):
         entries: int = self._entries
         return entries
 
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         _, data = _QQ.unpack(_string_at(addr + 8, 16))
         return tuple(
             t.lift(rt, data + i * ENTRY_SIZE + NAME_SIZE) for i, t in enumerate(self.types)
         )
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         if self._template is not None:
             entries = self._entries
             for i, (t, item) in enumerate(zip(self.types, value, strict=True)):
@@ -355,10 +365,10 @@ class Enum(Ty):
         self.names = names
         self._encoded = {n: n.encode() for n in names}
 
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         return read_name(addr + 8).decode()
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         put_name(addr + 8, self._encoded[value])
         put_kind(addr, ENUM)
 
@@ -367,11 +377,11 @@ class Flags(Ty):
     def __init__(self, *names: str) -> None:
         self.names = names
 
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         size, data = _QQ.unpack(_string_at(addr + 8, 16))
         return frozenset(read_name(data + i * NAME_SIZE).decode() for i in range(size))
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         names = [n.encode() for n in self.names if n in value]
         valflags_new_uninit(addr + 8, len(names))
         data = u64_at(addr + 16)
@@ -384,11 +394,11 @@ class Option(Ty):
     def __init__(self, elem: Ty) -> None:
         self.elem = elem
 
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         ptr = u64_at(addr + 8)
         return None if not ptr else self.elem.lift(rt, ptr)
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         ptr = 0 if value is None else self.elem.boxed(rt, value)
         put(addr, _KIND[OPTION] + bytes(7) + _Q.pack(ptr))
 
@@ -399,13 +409,13 @@ class Variant(Ty):
     def __init__(self, *cases: tuple[str, Ty | None]) -> None:
         self.cases = dict(cases)
 
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         case = read_name(addr + 8).decode()
         ptr = u64_at(addr + 24)
         payload_ty = self.cases[case]
         return case, (payload_ty.lift(rt, ptr) if ptr and payload_ty is not None else None)
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         case, payload = value
         payload_ty = self.cases[case]
         ptr = 0 if payload_ty is None else payload_ty.boxed(rt, payload)
@@ -425,14 +435,14 @@ class Result(Ty):
         self.ok = ok
         self.err = err
 
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         is_ok = _string_at(addr + 8, 1) != b"\0"
         ptr = u64_at(addr + 16)
         ty = self.ok if is_ok else self.err
         payload = ty.lift(rt, ptr) if ty is not None and ptr else None
         return ("ok" if is_ok else "err"), payload
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         case, payload = value
         is_ok = case == "ok"
         ty = self.ok if is_ok else self.err
@@ -450,10 +460,10 @@ class Own(Ty):
     def __init__(self, type_id: int) -> None:
         self.type_id = type_id
 
-    def lift(self, rt: Resources, addr: int) -> Any:
+    def lift(self, rt: Resources, addr: int) -> Value:
         return lift_resource(rt, addr, self.type_id)
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         rep = rt.insert(self.type_id, value)
         host = host_new(True, rep, self.type_id)
         out = ctypes.c_void_p()
@@ -468,7 +478,7 @@ class Borrow(Own):
     """A borrowed handle: lifting it ends the borrow (as wasmtime requires) and yields the
     host object."""
 
-    def lower(self, rt: Resources, addr: int, value: Any) -> None:
+    def lower(self, rt: Resources, addr: int, value: Value) -> None:
         raise TypeError("a host function never returns a borrow")
 
 
@@ -489,7 +499,7 @@ def rep_of(ctx: int, any_ptr: int) -> int:
     return rep
 
 
-def lift_resource(rt: Resources, addr: int, type_id: int) -> Any:
+def lift_resource(rt: Resources, addr: int, type_id: int) -> Value:
     """Take the resource handle at ``addr`` (the slot is cleared, so it is freed once)."""
     cell = _U64C.from_address(addr + 8)
     any_ptr = cell.value
@@ -509,9 +519,77 @@ S64_T = Prim(S64, "q")
 STRING_T = String()
 BYTES_T = Bytes()
 
-Lift = Callable[[Resources, int], Any]
+Lift = Callable[[Resources, int], Value]
 
 
 def lifters(params: Sequence[Ty]) -> list[tuple[Lift, int]]:
     """(lift, offset) per parameter."""
     return [(p.lift, i * VAL_SIZE) for i, p in enumerate(params)]
+
+
+__all__ = [
+    "BOOL",
+    "BOOL_T",
+    "BYTES_T",
+    "CHAR",
+    "ENTRY_SIZE",
+    "ENUM",
+    "F32",
+    "F64",
+    "FLAGS",
+    "LIST",
+    "NAME_SIZE",
+    "OPTION",
+    "RECORD",
+    "RESOURCE",
+    "RESULT",
+    "S8",
+    "S16",
+    "S32",
+    "S32_T",
+    "S64",
+    "S64_T",
+    "SHORT",
+    "STRING",
+    "STRING_T",
+    "TUPLE",
+    "U8",
+    "U8_T",
+    "U16",
+    "U16_T",
+    "U32",
+    "U32_T",
+    "U64",
+    "U64_T",
+    "VAL_SIZE",
+    "VARIANT",
+    "Bool",
+    "Borrow",
+    "Bytes",
+    "Enum",
+    "Flags",
+    "Lift",
+    "List",
+    "Option",
+    "Own",
+    "Prim",
+    "Record",
+    "Resources",
+    "Result",
+    "String",
+    "Tuple",
+    "Ty",
+    "Variant",
+    "lift_bytes",
+    "lift_resource",
+    "lifters",
+    "lower_bytes",
+    "put",
+    "put_kind",
+    "put_name",
+    "read_name",
+    "rep_of",
+    "u8_list",
+    "u64_at",
+    "view_at",
+]

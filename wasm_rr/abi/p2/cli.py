@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from ...world import World
 from ..outcome import GuestExit
@@ -49,7 +49,7 @@ def define(host: ComponentHost, world: World) -> None:
 
     exit_i = iface("wasi:cli/exit")
 
-    def exit_(status: Any) -> None:
+    def exit_(status: canon.Case) -> None:
         code = 0 if status[0] == "ok" else 1
         cli.exit(code)
         raise GuestExit(code)
@@ -83,8 +83,14 @@ def define(host: ComponentHost, world: World) -> None:
         )
 
 
-def _terminal(world: World, fd: int) -> Any:
+def _terminal(world: World, fd: int) -> Callable[[], Terminal | None]:
     def get() -> Terminal | None:
         return Terminal() if world.stdio.isatty(fd) else None
 
     return get
+
+
+__all__ = [
+    "Terminal",
+    "define",
+]

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from typing import Any
+from collections.abc import Callable
 
 from ...world import World
 from ...world.clocks import MONOTONIC, REALTIME
 from .. import _wasmtime
 from . import canon
 from .canon import U64_T
-from .host import ComponentHost
+from .host import ComponentHost, RawCallback
 from .io import READY, ClockPollable, Pollable
 from .wit import DATETIME, POLLABLE, iface
 
@@ -56,7 +56,7 @@ def define(host: ComponentHost, world: World) -> None:
     host.func(wall, "resolution", [], DATETIME, wall_resolution)
 
 
-def _mono_now(host: ComponentHost, now: Any) -> Any:
+def _mono_now(host: ComponentHost, now: Callable[[int], int]) -> RawCallback:
     """``monotonic-clock.now`` as a raw callback (see :meth:`ComponentHost.raw`)."""
     pack = _U64_VAL.pack_into
     fail = host.fail
@@ -80,7 +80,7 @@ def _mono_now(host: ComponentHost, now: Any) -> Any:
     return callback
 
 
-def _wall_now(host: ComponentHost, now: Any) -> Any:
+def _wall_now(host: ComponentHost, now: Callable[[int], int]) -> RawCallback:
     """The datetime record: the two field values are written into the template's entries
     (through a memoryview), then the template is deep-copied into the result."""
     template = DATETIME.template_address()
@@ -133,3 +133,10 @@ def define_stock(host: ComponentHost, world: World) -> None:
 
     host.stock(iface("wasi:clocks/monotonic-clock"), "now", lambda: now(MONOTONIC))
     host.stock(iface("wasi:clocks/wall-clock"), "now", wall_now)
+
+
+__all__ = [
+    "NS",
+    "define",
+    "define_stock",
+]

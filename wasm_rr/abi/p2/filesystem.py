@@ -13,15 +13,14 @@ directories are never closed (each ``get-directories`` hands out another handle 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 import blake3
 
 from ...world import World, WorldError
 from ...world import fs as wfs
 from . import canon
-from .canon import BOOL_T, BYTES_T, STRING_T, U64_T
-from .host import ComponentHost, Fail
+from .canon import BOOL_T, BYTES_T, STRING_T, U64_T, Case
+from .host import ComponentHost, Fail, HostFn
 from .io import Child, InputStream, OutputStream
 from .wit import (
     ADVICE,
@@ -169,15 +168,21 @@ def _text(name: bytes) -> str:
         raise Fail("illegal-byte-sequence") from None
 
 
-def _datetime(ns: int) -> tuple[int, int] | None:
+Datetime = tuple[int, int]
+"""A WIT ``datetime``: (seconds, nanoseconds)."""
+StatValue = tuple[str, int, int, Datetime | None, Datetime | None, Datetime | None]
+"""A WIT ``descriptor-stat``: type, link count, size, access, modification, status change."""
+
+
+def _datetime(ns: int) -> Datetime | None:
     return None if ns < 0 else divmod(ns, NS)
 
 
-def _stat(st: wfs.Stat) -> tuple[Any, ...]:
+def _stat(st: wfs.Stat) -> StatValue:
     return (st.type, st.nlink, st.size, _datetime(st.atim), _datetime(st.mtim), _datetime(st.ctim))
 
 
-def _timestamp(value: Any) -> int | None:
+def _timestamp(value: Case) -> int | None:
     case, payload = value
     if case == "no-change":
         return None
@@ -212,109 +217,94 @@ def _dir(d: Descriptor) -> Descriptor:
 _SYNC_FLAGS = ("file-integrity-sync", "data-integrity-sync", "requested-write-sync")
 
 
-def define(host: ComponentHost, world: World) -> None:
-    fs = world.fs
-    types = iface("wasi:filesystem/types")
-    borrow = canon.Borrow(DESCRIPTOR)
-    own = canon.Own(DESCRIPTOR)
+class Filesystem:
+    """What each ``wasi:filesystem`` function does, over the world's file system (one per
+    component instance; :func:`define` registers its methods)."""
 
-    def r(ok: canon.Ty | None) -> canon.Result:
-        return canon.Result(ok, ERROR_CODE)
+    def __init__(self, fs: wfs.Fs) -> None:
+        self.fs = fs
 
-    host.resource(types, "descriptor", DESCRIPTOR, lambda d: d.drop())
-    host.resource(types, "directory-entry-stream", DIRECTORY_ENTRY_STREAM)
+    # ---- streams, advice, sync, flags ------------------------------------------------------
 
-    def method(name: str, params: list[canon.Ty], ok: canon.Ty | None, fn: Any) -> None:
-        host.func(types, f"[method]descriptor.{name}", [borrow, *params], r(ok), fn)
-
-    def read_via_stream(d: Descriptor, offset: int) -> InputStream:
+    def read_via_stream(self, d: Descriptor, offset: int) -> InputStream:
         if not _file(d).read:
             raise Fail("bad-descriptor")
         return FileInput(d, offset)
 
-    def writable(d: Descriptor) -> Descriptor:
+    def writable(self, d: Descriptor) -> Descriptor:
         """No output stream for a file below a read-only preopen (not-permitted, as wasmtime),
         nor for one not opened for writing (bad-descriptor). wasmtime makes the latter and
         fails its first write with the OS's EBADF (the preview1 adapter then keeps the closed
         stream: a later write, appending, is EIO where ours is EBADF again); recorded traces
         hold the guest's path through the adapter, instruction counts included, so this
         stays as they were recorded."""
-        if wfs.FilePerms.WRITE not in fs.perms(_file(d).handle).file:
+        if wfs.FilePerms.WRITE not in self.fs.perms(_file(d).handle).file:
             raise Fail("not-permitted")
         if not d.write:
             raise Fail("bad-descriptor")
         return d
 
-    def write_via_stream(d: Descriptor, offset: int) -> OutputStream:
-        return FileOutput(writable(d), offset, append=False)
+    def write_via_stream(self, d: Descriptor, offset: int) -> OutputStream:
+        return FileOutput(self.writable(d), offset, append=False)
 
-    def append_via_stream(d: Descriptor) -> OutputStream:
-        return FileOutput(writable(d), 0, append=True)
+    def append_via_stream(self, d: Descriptor) -> OutputStream:
+        return FileOutput(self.writable(d), 0, append=True)
 
-    method("read-via-stream", [U64_T], canon.Own(INPUT_STREAM), read_via_stream)
-    method("write-via-stream", [U64_T], canon.Own(OUTPUT_STREAM), write_via_stream)
-    method("append-via-stream", [], canon.Own(OUTPUT_STREAM), append_via_stream)
+    def advise(self, d: Descriptor, offset: int, length: int, advice: str) -> None:
+        self.fs.advise(_file(d).handle, offset, length, ADVICE.names.index(advice))
 
-    def advise(d: Descriptor, offset: int, length: int, advice: str) -> None:
-        fs.advise(_file(d).handle, offset, length, ADVICE.names.index(advice))
+    def sync_data(self, d: Descriptor) -> None:
+        self.fs.sync(d.handle, True)
 
-    method("advise", [U64_T, U64_T, ADVICE], None, advise)
-    method("sync-data", [], None, lambda d: fs.sync(d.handle, True))
-    method("sync", [], None, lambda d: fs.sync(d.handle, False))
-    method("get-flags", [], DESCRIPTOR_FLAGS, lambda d: d.flags())
-    method("get-type", [], DESCRIPTOR_TYPE, lambda d: d.kind)
+    def sync(self, d: Descriptor) -> None:
+        self.fs.sync(d.handle, False)
 
-    def set_size(d: Descriptor, size: int) -> None:
-        fs.set_size(_file(d).handle, size)  # the world: permissions, then the OS (EINVAL)
+    # ---- a file's size, times and bytes ---------------------------------------------------
 
-    method("set-size", [U64_T], None, set_size)
+    def set_size(self, d: Descriptor, size: int) -> None:
+        self.fs.set_size(_file(d).handle, size)  # the world: permissions, then the OS (EINVAL)
 
-    def set_times(d: Descriptor, atim: Any, mtim: Any) -> None:
-        fs.set_times(d.handle, _timestamp(atim), _timestamp(mtim))
+    def set_times(self, d: Descriptor, atim: Case, mtim: Case) -> None:
+        self.fs.set_times(d.handle, _timestamp(atim), _timestamp(mtim))
 
-    method("set-times", [NEW_TIMESTAMP, NEW_TIMESTAMP], None, set_times)
-
-    def read(d: Descriptor, length: int, offset: int) -> tuple[bytes, bool]:
+    def read(self, d: Descriptor, length: int, offset: int) -> tuple[bytes, bool]:
         if not _file(d).read:
             raise Fail("bad-descriptor")
-        data = fs.read(d.handle, length, offset) if length else b""
+        data = self.fs.read(d.handle, length, offset) if length else b""
         return data, bool(length) and not data
 
-    method("read", [U64_T, U64_T], canon.Tuple(BYTES_T, BOOL_T), read)
-
-    def write(d: Descriptor, data: bytes, offset: int) -> int:
+    def write(self, d: Descriptor, data: bytes, offset: int) -> int:
         # The world: permissions (not-permitted), then the open mode (bad-descriptor).
-        return fs.write(_file(d).handle, data, offset) if data else 0
+        return self.fs.write(_file(d).handle, data, offset) if data else 0
 
-    method("write", [BYTES_T, U64_T], U64_T, write)
+    # ---- directories ----------------------------------------------------------------------
 
-    def read_directory(d: Descriptor) -> DirEntries:
-        return DirEntries(fs.readdir(_dir(d).handle))
+    def read_directory(self, d: Descriptor) -> DirEntries:
+        return DirEntries(self.fs.readdir(_dir(d).handle))
 
-    method("read-directory", [], canon.Own(DIRECTORY_ENTRY_STREAM), read_directory)
-    method("create-directory-at", [STRING_T], None, lambda d, p: fs.mkdir_at(_dir(d).handle, p))
-    method("stat", [], DESCRIPTOR_STAT, lambda d: _stat(fs.stat(d.handle)))
+    def create_directory_at(self, d: Descriptor, path: str) -> None:
+        self.fs.mkdir_at(_dir(d).handle, path)
 
-    def stat_at(d: Descriptor, flags: frozenset[str], path: str) -> tuple[Any, ...]:
-        return _stat(fs.stat_at(_dir(d).handle, path, "symlink-follow" in flags))
+    def stat(self, d: Descriptor) -> StatValue:
+        return _stat(self.fs.stat(d.handle))
 
-    method("stat-at", [PATH_FLAGS, STRING_T], DESCRIPTOR_STAT, stat_at)
+    def stat_at(self, d: Descriptor, flags: frozenset[str], path: str) -> StatValue:
+        return _stat(self.fs.stat_at(_dir(d).handle, path, "symlink-follow" in flags))
 
-    def set_times_at(d: Descriptor, flags: frozenset[str], path: str, a: Any, m: Any) -> None:
-        fs.set_times_at(
+    def set_times_at(
+        self, d: Descriptor, flags: frozenset[str], path: str, a: Case, m: Case
+    ) -> None:
+        self.fs.set_times_at(
             _dir(d).handle, path, "symlink-follow" in flags, _timestamp(a), _timestamp(m)
         )
 
-    method("set-times-at", [PATH_FLAGS, STRING_T, NEW_TIMESTAMP, NEW_TIMESTAMP], None, set_times_at)
-
     def link_at(
-        d: Descriptor, flags: frozenset[str], old: str, new_d: Descriptor, new: str
+        self, d: Descriptor, flags: frozenset[str], old: str, new_d: Descriptor, new: str
     ) -> None:
-        fs.link_at(_dir(d).handle, old, "symlink-follow" in flags, _dir(new_d).handle, new)
-
-    method("link-at", [PATH_FLAGS, STRING_T, borrow, STRING_T], None, link_at)
+        self.fs.link_at(_dir(d).handle, old, "symlink-follow" in flags, _dir(new_d).handle, new)
 
     def open_at(
+        self,
         d: Descriptor,
         path_flags: frozenset[str],
         path: str,
@@ -336,62 +326,119 @@ def define(host: ComponentHost, world: World) -> None:
             read="read" in flags or not want_write,
             write=want_write,
         )
+        fs = self.fs
         opened = fs.open_at(d.handle, path, how)
         if opened.type == wfs.DIRECTORY:
             return Descriptor(fs, opened.handle, opened.type, read=True, write=False)
         return Descriptor(fs, opened.handle, opened.type, read=how.read, write=how.writes)
 
-    method("open-at", [PATH_FLAGS, STRING_T, OPEN_FLAGS, DESCRIPTOR_FLAGS], own, open_at)
-    method(
-        "readlink-at",
-        [STRING_T],
-        STRING_T,
-        lambda d, p: _text(fs.readlink_at(_dir(d).handle, p)),
-    )
-    method("remove-directory-at", [STRING_T], None, lambda d, p: fs.rmdir_at(_dir(d).handle, p))
+    def readlink_at(self, d: Descriptor, path: str) -> str:
+        return _text(self.fs.readlink_at(_dir(d).handle, path))
 
-    def rename_at(d: Descriptor, old: str, new_d: Descriptor, new: str) -> None:
-        fs.rename_at(_dir(d).handle, old, _dir(new_d).handle, new)
+    def remove_directory_at(self, d: Descriptor, path: str) -> None:
+        self.fs.rmdir_at(_dir(d).handle, path)
 
-    method("rename-at", [STRING_T, borrow, STRING_T], None, rename_at)
-    method(
-        "symlink-at",
-        [STRING_T, STRING_T],
-        None,
-        lambda d, old, new: fs.symlink_at(old, _dir(d).handle, new),
-    )
-    method("unlink-file-at", [STRING_T], None, lambda d, p: fs.unlink_at(_dir(d).handle, p))
+    def rename_at(self, d: Descriptor, old: str, new_d: Descriptor, new: str) -> None:
+        self.fs.rename_at(_dir(d).handle, old, _dir(new_d).handle, new)
 
-    def is_same_object(d: Descriptor, other: Descriptor) -> bool:
+    def symlink_at(self, d: Descriptor, old: str, new: str) -> None:
+        self.fs.symlink_at(old, _dir(d).handle, new)
+
+    def unlink_file_at(self, d: Descriptor, path: str) -> None:
+        self.fs.unlink_at(_dir(d).handle, path)
+
+    # ---- identity -------------------------------------------------------------------------
+
+    def is_same_object(self, d: Descriptor, other: Descriptor) -> bool:
         if d.handle == other.handle:
             return True
         try:
-            a, b = fs.stat(d.handle), fs.stat(other.handle)
+            a, b = self.fs.stat(d.handle), self.fs.stat(other.handle)
         except WorldError:
             return False
         return (a.dev, a.ino) == (b.dev, b.ino)
 
-    host.func(types, "[method]descriptor.is-same-object", [borrow, borrow], BOOL_T, is_same_object)
-    method("metadata-hash", [], METADATA_HASH_VALUE, lambda d: _hash(fs.stat(d.handle)))
+    def metadata_hash(self, d: Descriptor) -> tuple[int, int]:
+        return _hash(self.fs.stat(d.handle))
 
-    def metadata_hash_at(d: Descriptor, flags: frozenset[str], path: str) -> tuple[int, int]:
-        return _hash(fs.stat_at(_dir(d).handle, path, "symlink-follow" in flags))
+    def metadata_hash_at(self, d: Descriptor, flags: frozenset[str], path: str) -> tuple[int, int]:
+        return _hash(self.fs.stat_at(_dir(d).handle, path, "symlink-follow" in flags))
 
-    method("metadata-hash-at", [PATH_FLAGS, STRING_T], METADATA_HASH_VALUE, metadata_hash_at)
+    # ---- preopens -------------------------------------------------------------------------
+
+    def get_directories(self) -> list[tuple[Descriptor, str]]:
+        return [
+            (
+                Descriptor(self.fs, p.handle, wfs.DIRECTORY, read=True, write=False, preopen=True),
+                p.guest_path,
+            )
+            for p in self.fs.preopens()
+        ]
+
+
+def filesystem_error_code(err: object) -> str | None:
+    if isinstance(err, IoError):
+        return ERRNO_TO_CODE.get(err.errno_name, "io")
+    return None
+
+
+def define(host: ComponentHost, world: World) -> None:
+    impl = Filesystem(world.fs)
+    types = iface("wasi:filesystem/types")
+    borrow = canon.Borrow(DESCRIPTOR)
+    own = canon.Own(DESCRIPTOR)
+
+    def r(ok: canon.Ty | None) -> canon.Result:
+        return canon.Result(ok, ERROR_CODE)
+
+    host.resource(types, "descriptor", DESCRIPTOR, lambda d: d.drop())
+    host.resource(types, "directory-entry-stream", DIRECTORY_ENTRY_STREAM)
+
+    def method(name: str, params: list[canon.Ty], ok: canon.Ty | None, fn: HostFn) -> None:
+        host.func(types, f"[method]descriptor.{name}", [borrow, *params], r(ok), fn)
+
+    method("read-via-stream", [U64_T], canon.Own(INPUT_STREAM), impl.read_via_stream)
+    method("write-via-stream", [U64_T], canon.Own(OUTPUT_STREAM), impl.write_via_stream)
+    method("append-via-stream", [], canon.Own(OUTPUT_STREAM), impl.append_via_stream)
+    method("advise", [U64_T, U64_T, ADVICE], None, impl.advise)
+    method("sync-data", [], None, impl.sync_data)
+    method("sync", [], None, impl.sync)
+    method("get-flags", [], DESCRIPTOR_FLAGS, Descriptor.flags)
+    method("get-type", [], DESCRIPTOR_TYPE, lambda d: d.kind)
+    method("set-size", [U64_T], None, impl.set_size)
+    method("set-times", [NEW_TIMESTAMP, NEW_TIMESTAMP], None, impl.set_times)
+    method("read", [U64_T, U64_T], canon.Tuple(BYTES_T, BOOL_T), impl.read)
+    method("write", [BYTES_T, U64_T], U64_T, impl.write)
+    method("read-directory", [], canon.Own(DIRECTORY_ENTRY_STREAM), impl.read_directory)
+    method("create-directory-at", [STRING_T], None, impl.create_directory_at)
+    method("stat", [], DESCRIPTOR_STAT, impl.stat)
+    method("stat-at", [PATH_FLAGS, STRING_T], DESCRIPTOR_STAT, impl.stat_at)
+    method(
+        "set-times-at",
+        [PATH_FLAGS, STRING_T, NEW_TIMESTAMP, NEW_TIMESTAMP],
+        None,
+        impl.set_times_at,
+    )
+    method("link-at", [PATH_FLAGS, STRING_T, borrow, STRING_T], None, impl.link_at)
+    method("open-at", [PATH_FLAGS, STRING_T, OPEN_FLAGS, DESCRIPTOR_FLAGS], own, impl.open_at)
+    method("readlink-at", [STRING_T], STRING_T, impl.readlink_at)
+    method("remove-directory-at", [STRING_T], None, impl.remove_directory_at)
+    method("rename-at", [STRING_T, borrow, STRING_T], None, impl.rename_at)
+    method("symlink-at", [STRING_T, STRING_T], None, impl.symlink_at)
+    method("unlink-file-at", [STRING_T], None, impl.unlink_file_at)
+    host.func(
+        types, "[method]descriptor.is-same-object", [borrow, borrow], BOOL_T, impl.is_same_object
+    )
+    method("metadata-hash", [], METADATA_HASH_VALUE, impl.metadata_hash)
+    method("metadata-hash-at", [PATH_FLAGS, STRING_T], METADATA_HASH_VALUE, impl.metadata_hash_at)
 
     host.func(
         types,
         "[method]directory-entry-stream.read-directory-entry",
         [canon.Borrow(DIRECTORY_ENTRY_STREAM)],
         r(canon.Option(DIRECTORY_ENTRY)),
-        lambda s: s.next(),
+        DirEntries.next,
     )
-
-    def filesystem_error_code(err: Any) -> str | None:
-        if isinstance(err, IoError):
-            return ERRNO_TO_CODE.get(err.errno_name, "io")
-        return None
-
     host.func(
         types,
         "filesystem-error-code",
@@ -399,20 +446,25 @@ def define(host: ComponentHost, world: World) -> None:
         canon.Option(ERROR_CODE),
         filesystem_error_code,
     )
-
-    def get_directories() -> list[tuple[Descriptor, str]]:
-        return [
-            (
-                Descriptor(fs, p.handle, wfs.DIRECTORY, read=True, write=False, preopen=True),
-                p.guest_path,
-            )
-            for p in fs.preopens()
-        ]
-
     host.func(
         iface("wasi:filesystem/preopens"),
         "get-directories",
         [],
         canon.List(canon.Tuple(own, STRING_T)),
-        get_directories,
+        impl.get_directories,
     )
+
+
+__all__ = [
+    "NS",
+    "Case",
+    "Datetime",
+    "Descriptor",
+    "DirEntries",
+    "FileInput",
+    "FileOutput",
+    "Filesystem",
+    "StatValue",
+    "define",
+    "filesystem_error_code",
+]

@@ -40,18 +40,18 @@ from .._wasmtime import (
     resource_type_new_host,
 )
 from . import canon
-from .canon import Resources, Result, Ty
+from .canon import Case, Resources, Result, Ty, Value
 
 
 class Fail(Exception):
     """Raised by a host function to return the error case of its ``result``."""
 
-    def __init__(self, value: Any) -> None:
+    def __init__(self, value: Value) -> None:
         super().__init__(value)
         self.value = value
 
 
-ErrorMapper = Callable[[WorldError], Any]
+ErrorMapper = Callable[[WorldError], Value]
 
 
 class ErrorEnum(canon.Enum):
@@ -70,13 +70,22 @@ class ErrorVariant(canon.Variant):
 
 Body = Callable[[int, int], None]
 
+HostFn = Callable[..., Value]
+"""A host function: takes its parameters' values, returns its result's (see :mod:`.canon`)."""
+
+RawCallback = Callable[[int, int, int, int, int, int, int], int]
+"""A raw host function: ``(env, ctx, type, args, nargs, results, nresults) -> error``."""
+
+Drop = Callable[..., None]
+"""A resource's destructor: takes the host object the guest dropped."""
+
 
 @dataclass
 class _Interface:
     funcs: dict[str, Body] = field(default_factory=dict)
     resources: dict[str, int] = field(default_factory=dict)
-    stock: dict[str, Callable[..., Any]] = field(default_factory=dict)
-    raw: dict[str, Callable[..., int]] = field(default_factory=dict)
+    stock: dict[str, HostFn] = field(default_factory=dict)
+    raw: dict[str, RawCallback] = field(default_factory=dict)
 
 
 class ComponentHost(Resources):
@@ -86,20 +95,21 @@ class ComponentHost(Resources):
         self.ctx = 0
         self.pending: BaseException | None = None
         self.table: dict[int, Any] = {}
+        """rep -> host object (a stream, a descriptor...): the raw callbacks use them as is."""
         self._next_rep = 1
         self._interfaces: dict[str, _Interface] = {}
-        self._dtors: dict[int, Callable[[Any], None]] = {}
-        self._keep: list[Any] = []
+        self._dtors: dict[int, Drop] = {}
+        self._keep: list[object] = []
 
     # ---- the handle table ------------------------------------------------------------------
 
-    def insert(self, type_id: int, obj: Any) -> int:
+    def insert(self, type_id: int, obj: object) -> int:
         rep = self._next_rep
         self._next_rep = rep + 1
         self.table[rep] = obj
         return rep
 
-    def lookup(self, type_id: int, rep: int) -> Any:
+    def lookup(self, type_id: int, rep: int) -> object:
         return self.table[rep]
 
     # ---- definitions -----------------------------------------------------------------------
@@ -107,15 +117,13 @@ class ComponentHost(Resources):
     def _iface(self, name: str) -> _Interface:
         return self._interfaces.setdefault(name, _Interface())
 
-    def resource(
-        self, iface: str, name: str, type_id: int, drop: Callable[[Any], None] | None = None
-    ) -> None:
+    def resource(self, iface: str, name: str, type_id: int, drop: Drop | None = None) -> None:
         """Define resource ``name`` of ``iface``; ``drop(obj)`` runs when the guest drops it."""
         self._iface(iface).resources[name] = type_id
         if drop is not None:
             self._dtors[type_id] = drop
 
-    def raw(self, iface: str, name: str, callback: Callable[..., int]) -> None:
+    def raw(self, iface: str, name: str, callback: RawCallback) -> None:
         """Define a function as a Python function with the C callback's own signature
         ``(env, ctx, type, args, nargs, results, nresults) -> error``, wrapped in nothing
         (one Python frame less per call than a :meth:`func`). It must catch every exception
@@ -123,14 +131,14 @@ class ComponentHost(Resources):
         context of the call (what :func:`~.canon.rep_of` needs)."""
         self._iface(iface).raw[name] = callback
 
-    def stock(self, iface: str, name: str, fn: Callable[..., Any]) -> None:
+    def stock(self, iface: str, name: str, fn: HostFn) -> None:
         """Define a function through wasmtime-py's own ``LinkerInstance.add_func`` (values boxed
         and types read on every call), in place of any raw definition: the reference that the
         benchmark compares the raw callbacks with. ``fn`` takes and returns wasmtime-py's
         value shapes."""
         host = self
 
-        def wrapper(store: Any, *args: Any) -> Any:
+        def wrapper(store: object, *args: Value) -> Value:
             try:
                 return fn(*args)
             except BaseException as exc:
@@ -146,12 +154,12 @@ class ComponentHost(Resources):
         name: str,
         params: list[Ty],
         result: Ty | None,
-        fn: Callable[..., Any],
+        fn: HostFn,
     ) -> None:
         """Define a function from its types and a Python implementation."""
         self._iface(iface).funcs[name] = self._generic(params, result, fn)
 
-    def _generic(self, params: list[Ty], result: Ty | None, fn: Callable[..., Any]) -> Body:
+    def _generic(self, params: list[Ty], result: Ty | None, fn: HostFn) -> Body:
         lifts = canon.lifters(params)
         rt = self
         if isinstance(result, Result):
@@ -162,7 +170,7 @@ class ComponentHost(Resources):
             def fallible(args: int, results: int) -> None:
                 values = [lift(rt, args + off) for lift, off in lifts]
                 try:
-                    out: Any = ("ok", fn(*values))
+                    out: Case = ("ok", fn(*values))
                 except Fail as exc:
                     out = ("err", exc.value)
                 except WorldError as exc:
@@ -197,7 +205,7 @@ class ComponentHost(Resources):
 
     # ---- linking -----------------------------------------------------------------------------
 
-    def _callback(self, body: Body) -> Any:
+    def _callback(self, body: Body) -> object:
         host = self
 
         def callback(
@@ -212,7 +220,7 @@ class ComponentHost(Resources):
 
         return FUNC_CALLBACK(callback)
 
-    def _dtor(self, type_id: int) -> Any:
+    def _dtor(self, type_id: int) -> object:
         host = self
         drop = self._dtors.get(type_id)
 
@@ -265,3 +273,13 @@ class ComponentHost(Resources):
             self._keep.append(cb)
             n = name.encode()
             check_error(add_func(inst_ptr, n, len(n), cb, None, None))
+
+
+__all__ = [
+    "Body",
+    "ComponentHost",
+    "ErrorEnum",
+    "ErrorMapper",
+    "ErrorVariant",
+    "Fail",
+]

@@ -18,16 +18,27 @@ provided: its imports trap when called, as does anything else the host lacks.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 from ...world import World
 from ...world.http import FAMILY
-from ...world.http_protocol import Headers, HttpError, Request, Response, Timeouts
+from ...world.http_protocol import Headers, Http, HttpError, Request, Response, Timeouts
 from ...world.poll import Subscription
 from ..outcome import GuestTrap
 from . import canon
-from .canon import BOOL_T, BYTES_T, STRING_T, U16_T, U64_T, List, Option, Result, Tuple
+from .canon import (
+    BOOL_T,
+    BYTES_T,
+    STRING_T,
+    U16_T,
+    U64_T,
+    Case,
+    List,
+    Option,
+    Result,
+    Tuple,
+    Value,
+)
 from .host import ComponentHost, Fail
 from .http_types import (
     ERROR_CODE,
@@ -103,7 +114,7 @@ class Pending:
     """A sent request's answer, waiting for the guest's ``get``."""
 
     def __init__(self) -> None:
-        self.answer: tuple[str, Any] | None = None
+        self.answer: Case | None = None
         """("ok", response) or ("err", error-code), once the request was sent."""
         self.taken = False
 
@@ -134,9 +145,9 @@ class OutgoingRequest:
     def __init__(self, headers: Fields) -> None:
         self.headers = headers
         headers.mutable = False
-        self.method: tuple[str, Any] = ("get", None)
+        self.method: Case = ("get", None)
         self.path: str | None = None
-        self.scheme: tuple[str, Any] | None = None
+        self.scheme: Case | None = None
         self.authority: str | None = None
         self.body: OutgoingBody | None = None
         self.options: RequestOptions | None = None
@@ -212,7 +223,7 @@ class UnsentPollable(Pollable):
 # ---- the request -----------------------------------------------------------------------------
 
 
-def _method_name(method: tuple[str, Any]) -> str:
+def _method_name(method: Case) -> str:
     case, payload = method
     return str(payload) if case == "other" else case.upper()
 
@@ -238,7 +249,7 @@ def _no_controls(text: str) -> bool:
     return all(33 <= ord(c) < 127 for c in text)
 
 
-def _valid_scheme(scheme: tuple[str, Any] | None) -> bool:
+def _valid_scheme(scheme: Case | None) -> bool:
     if scheme is None or scheme[0] != "other":
         return True
     text = str(scheme[1])
@@ -265,25 +276,237 @@ class _Take(canon.Own):
         super().__init__(type_id)
         self.host = host
 
-    def lift(self, rt: canon.Resources, addr: int) -> Any:
+    def lift(self, rt: canon.Resources, addr: int) -> Value:
         cell = ctypes.c_uint64.from_address(addr + 8)
         any_ptr = cell.value
         cell.value = 0
         return self.host.table.pop(canon.rep_of(rt.ctx, any_ptr))
 
 
-def define(host: ComponentHost, world: World) -> None:
-    http = world.get(FAMILY)
+# ---- what each function does (module functions over the host objects, testable alone) --------
 
-    def send(req: OutgoingRequest, body: bytes) -> None:
+
+def fields_from_list(entries: list[tuple[str, bytes]]) -> Fields:
+    fields = Fields()
+    for name, value in entries:
+        low = fields.check(name)
+        if not valid_value(value):
+            raise Fail(INVALID)
+        fields.values.setdefault(low, []).append(bytes(value))
+    return fields
+
+
+def fields_get(f: Fields, name: str) -> list[bytes]:
+    return list(f.values.get(name.lower(), [])) if valid_name(name) else []
+
+
+def fields_has(f: Fields, name: str) -> bool:
+    return valid_name(name) and name.lower() in f.values
+
+
+def fields_set(f: Fields, name: str, values: list[bytes]) -> None:
+    low = f.check(name)
+    if not all(valid_value(v) for v in values):
+        raise Fail(INVALID)
+    f.check_mutable()
+    if values:
+        f.values[low] = [bytes(v) for v in values]  # in place when the name is there
+    else:
+        f.values.pop(low, None)
+
+
+def fields_delete(f: Fields, name: str) -> None:
+    low = f.check(name)
+    f.check_mutable()
+    f.values.pop(low, None)
+
+
+def fields_append(f: Fields, name: str, value: bytes) -> None:
+    low = f.check(name)
+    if not valid_value(value):
+        raise Fail(INVALID)
+    f.check_mutable()
+    f.values.setdefault(low, []).append(bytes(value))
+
+
+def fields_clone(f: Fields) -> Fields:
+    return Fields({k: list(v) for k, v in f.values.items()})
+
+
+def request_body(req: OutgoingRequest) -> OutgoingBody:
+    if req.body is not None:
+        raise Fail(None)
+    req.body = OutgoingBody(req)
+    return req.body
+
+
+def request_set_method(req: OutgoingRequest, method: Case) -> None:
+    if method[0] == "other" and not _token(str(method[1])):
+        raise Fail(None)
+    req.method = method
+
+
+def request_set_path(req: OutgoingRequest, path: str | None) -> None:
+    if not _valid_path(path):
+        raise Fail(None)
+    req.path = path
+
+
+def request_set_scheme(req: OutgoingRequest, scheme: Case | None) -> None:
+    if not _valid_scheme(scheme):
+        raise Fail(None)
+    req.scheme = scheme
+
+
+def request_set_authority(req: OutgoingRequest, authority: str | None) -> None:
+    if not _valid_authority(authority):
+        raise Fail(None)
+    req.authority = authority
+
+
+def _options_accessors(
+    attr: str,
+) -> tuple[Callable[[RequestOptions], int | None], Callable[[RequestOptions, int | None], None]]:
+    """A request-options timeout's getter and setter."""
+
+    def getter(o: RequestOptions) -> int | None:
+        value: int | None = getattr(o, attr)
+        return value
+
+    def setter(o: RequestOptions, value: int | None) -> None:
+        setattr(o, attr, value)
+
+    return getter, setter
+
+
+def body_drop(b: OutgoingBody) -> None:
+    if b.state == "open":
+        b.state = "dropped"
+        pending = b.request.pending
+        if pending is not None and pending.answer is None:
+            pending.answer = ("err", ("internal-error", "outgoing-body dropped unfinished"))
+
+
+def body_write(b: OutgoingBody) -> OutputStream:
+    if b.stream_taken:
+        raise Fail(None)
+    b.stream_taken = True
+    return BodyWriter(b)
+
+
+def future_subscribe(p: Pending) -> Pollable:
+    return READY if p.answer is not None else UnsentPollable()
+
+
+def future_get(p: Pending) -> Case | None:
+    if p.answer is None:
+        return None
+    if p.taken:
+        return ("err", None)
+    p.taken = True
+    return ("ok", p.answer)
+
+
+def future_drop(p: Pending) -> None:
+    if not p.taken and p.answer is not None and p.answer[0] == "ok":
+        p.answer[1].close()
+
+
+def response_consume(resp: IncomingResponse) -> IncomingBody:
+    if resp.consumed:
+        raise Fail(None)
+    resp.consumed = True
+    return IncomingBody(resp)
+
+
+def response_drop(resp: IncomingResponse) -> None:
+    if not resp.consumed:
+        resp.close()
+
+
+def incoming_stream(b: IncomingBody) -> InputStream:
+    if b.stream_taken:
+        raise Fail(None)
+    b.stream_taken = True
+    return ResponseBody(b.incoming)
+
+
+def incoming_finish(b: IncomingBody) -> FutureTrailers:
+    b.finished = True
+    b.incoming.close()
+    return FutureTrailers(b.incoming.response.trailers)
+
+
+def incoming_drop(b: IncomingBody) -> None:
+    if not b.finished:
+        b.incoming.close()
+
+
+def trailers_get(t: FutureTrailers) -> Case:
+    """The body's trailers, known once the body was read."""
+    if t.taken:
+        return ("err", None)
+    t.taken = True
+    return ("ok", ("ok", None if t.trailers is None else Fields.of(t.trailers)))
+
+
+def http_error_code(err: object) -> Case | None:
+    return error_value(err.error) if isinstance(err, HttpIoError) else None
+
+
+class Client:
+    """The outgoing side: a request goes to the http family once it is handled and its body is
+    complete (:meth:`handle`, :meth:`finish`), its answer into its :class:`Pending`."""
+
+    def __init__(self, http: Http) -> None:
+        self.http = http
+
+    def send(self, req: OutgoingRequest, body: bytes) -> None:
         assert req.pending is not None
         try:
-            response = http.send(_request_of(req, body))
+            response = self.http.send(_request_of(req, body))
         except HttpError as err:
             req.pending.answer = ("err", error_value(err))
             return
         req.pending.answer = ("ok", IncomingResponse(response))
 
+    def finish(self, b: OutgoingBody, trailers: Fields | None) -> None:
+        """``outgoing-body.finish``: sends the request when it was handled already."""
+        b.state = "finished"
+        b.trailers = trailers
+        req = b.request
+        declared = req.headers.values.get("content-length")
+        if declared and declared[0].strip().isdigit() and int(declared[0]) != len(b.data):
+            code = ("HTTP-request-body-size", len(b.data))
+            if req.pending is not None:
+                req.pending.answer = ("err", code)
+            raise Fail(code)
+        if req.pending is not None:
+            self.send(req, bytes(b.data))
+
+    def handle(self, req: OutgoingRequest, options: RequestOptions | None) -> Pending:
+        """``outgoing-handler.handle``: sends the request unless its body is still open."""
+        if req.authority is None:
+            raise Fail(("HTTP-request-URI-invalid", None))
+        if req.scheme is not None and req.scheme[0] == "other":
+            raise Fail(("HTTP-protocol-error", None))
+        req.options = options
+        req.pending = Pending()
+        b = req.body
+        if b is None:
+            self.send(req, b"")
+        elif b.state == "finished":
+            self.send(req, bytes(b.data))
+        elif b.state == "dropped":
+            req.pending.answer = ("err", ("internal-error", "outgoing-body dropped unfinished"))
+        return req.pending
+
+
+# ---- registration ----------------------------------------------------------------------------
+
+
+def define(host: ComponentHost, world: World) -> None:
+    client = Client(world.get(FAMILY))
     own_fields = canon.Own(FIELDS)
     borrow_fields = canon.Borrow(FIELDS)
     take_fields = _Take(FIELDS, host)
@@ -294,61 +517,21 @@ def define(host: ComponentHost, world: World) -> None:
     # fields
     host.resource(TYPES, "fields", FIELDS)
     host.func(TYPES, "[constructor]fields", [], own_fields, Fields)
-
-    def from_list(entries: list[tuple[str, bytes]]) -> Fields:
-        fields = Fields()
-        for name, value in entries:
-            low = fields.check(name)
-            if not valid_value(value):
-                raise Fail(INVALID)
-            fields.values.setdefault(low, []).append(bytes(value))
-        return fields
-
-    def get(f: Fields, name: str) -> list[bytes]:
-        return list(f.values.get(name.lower(), [])) if valid_name(name) else []
-
-    def has(f: Fields, name: str) -> bool:
-        return valid_name(name) and name.lower() in f.values
-
-    def set_(f: Fields, name: str, values: list[bytes]) -> None:
-        low = f.check(name)
-        if not all(valid_value(v) for v in values):
-            raise Fail(INVALID)
-        f.check_mutable()
-        if values:
-            f.values[low] = [bytes(v) for v in values]  # in place when the name is there
-        else:
-            f.values.pop(low, None)
-
-    def delete(f: Fields, name: str) -> None:
-        low = f.check(name)
-        f.check_mutable()
-        f.values.pop(low, None)
-
-    def append(f: Fields, name: str, value: bytes) -> None:
-        low = f.check(name)
-        if not valid_value(value):
-            raise Fail(INVALID)
-        f.check_mutable()
-        f.values.setdefault(low, []).append(bytes(value))
-
-    def clone(f: Fields) -> Fields:
-        return Fields({k: list(v) for k, v in f.values.items()})
-
     host.func(
-        TYPES, "[static]fields.from-list", [entries_t], Result(own_fields, HEADER_ERROR), from_list
+        TYPES,
+        "[static]fields.from-list",
+        [entries_t],
+        Result(own_fields, HEADER_ERROR),
+        fields_from_list,
     )
-    host.func(TYPES, "[method]fields.get", [borrow_fields, STRING_T], List(BYTES_T), get)
-    host.func(TYPES, "[method]fields.has", [borrow_fields, STRING_T], BOOL_T, has)
-    host.func(
-        TYPES, "[method]fields.set", [borrow_fields, STRING_T, List(BYTES_T)], header_result, set_
-    )
-    host.func(TYPES, "[method]fields.delete", [borrow_fields, STRING_T], header_result, delete)
-    host.func(
-        TYPES, "[method]fields.append", [borrow_fields, STRING_T, BYTES_T], header_result, append
-    )
-    host.func(TYPES, "[method]fields.entries", [borrow_fields], entries_t, lambda f: f.entries())
-    host.func(TYPES, "[method]fields.clone", [borrow_fields], own_fields, clone)
+    f = "[method]fields."
+    host.func(TYPES, f + "get", [borrow_fields, STRING_T], List(BYTES_T), fields_get)
+    host.func(TYPES, f + "has", [borrow_fields, STRING_T], BOOL_T, fields_has)
+    host.func(TYPES, f + "set", [borrow_fields, STRING_T, List(BYTES_T)], header_result, fields_set)
+    host.func(TYPES, f + "delete", [borrow_fields, STRING_T], header_result, fields_delete)
+    host.func(TYPES, f + "append", [borrow_fields, STRING_T, BYTES_T], header_result, fields_append)
+    host.func(TYPES, f + "entries", [borrow_fields], entries_t, Fields.entries)
+    host.func(TYPES, f + "clone", [borrow_fields], own_fields, fields_clone)
 
     # outgoing-request
     borrow_req = canon.Borrow(OUTGOING_REQUEST)
@@ -361,45 +544,22 @@ def define(host: ComponentHost, world: World) -> None:
         canon.Own(OUTGOING_REQUEST),
         OutgoingRequest,
     )
-
-    def body(req: OutgoingRequest) -> OutgoingBody:
-        if req.body is not None:
-            raise Fail(None)
-        req.body = OutgoingBody(req)
-        return req.body
-
-    def set_method(req: OutgoingRequest, method: tuple[str, Any]) -> None:
-        if method[0] == "other" and not _token(str(method[1])):
-            raise Fail(None)
-        req.method = method
-
-    def set_path(req: OutgoingRequest, path: str | None) -> None:
-        if not _valid_path(path):
-            raise Fail(None)
-        req.path = path
-
-    def set_scheme(req: OutgoingRequest, scheme: tuple[str, Any] | None) -> None:
-        if not _valid_scheme(scheme):
-            raise Fail(None)
-        req.scheme = scheme
-
-    def set_authority(req: OutgoingRequest, authority: str | None) -> None:
-        if not _valid_authority(authority):
-            raise Fail(None)
-        req.authority = authority
-
     r = "[method]outgoing-request."
     opt_string = Option(STRING_T)
     opt_scheme = Option(SCHEME)
-    host.func(TYPES, r + "body", [borrow_req], Result(own_body, None), body)
+    host.func(TYPES, r + "body", [borrow_req], Result(own_body, None), request_body)
     host.func(TYPES, r + "method", [borrow_req], METHOD, lambda q: q.method)
-    host.func(TYPES, r + "set-method", [borrow_req, METHOD], unit_result, set_method)
+    host.func(TYPES, r + "set-method", [borrow_req, METHOD], unit_result, request_set_method)
     host.func(TYPES, r + "path-with-query", [borrow_req], opt_string, lambda q: q.path)
-    host.func(TYPES, r + "set-path-with-query", [borrow_req, opt_string], unit_result, set_path)
+    host.func(
+        TYPES, r + "set-path-with-query", [borrow_req, opt_string], unit_result, request_set_path
+    )
     host.func(TYPES, r + "scheme", [borrow_req], opt_scheme, lambda q: q.scheme)
-    host.func(TYPES, r + "set-scheme", [borrow_req, opt_scheme], unit_result, set_scheme)
+    host.func(TYPES, r + "set-scheme", [borrow_req, opt_scheme], unit_result, request_set_scheme)
     host.func(TYPES, r + "authority", [borrow_req], opt_string, lambda q: q.authority)
-    host.func(TYPES, r + "set-authority", [borrow_req, opt_string], unit_result, set_authority)
+    host.func(
+        TYPES, r + "set-authority", [borrow_req, opt_string], unit_result, request_set_authority
+    )
     host.func(
         TYPES, r + "headers", [borrow_req], own_fields, lambda q: Fields(q.headers.values, False)
     )
@@ -409,138 +569,64 @@ def define(host: ComponentHost, world: World) -> None:
     opt_duration = Option(U64_T)
     host.resource(TYPES, "request-options", REQUEST_OPTIONS)
     host.func(TYPES, "[constructor]request-options", [], canon.Own(REQUEST_OPTIONS), RequestOptions)
+    m = "[method]request-options."
     for field, attr in (
         ("connect-timeout", "connect"),
         ("first-byte-timeout", "first_byte"),
         ("between-bytes-timeout", "between_bytes"),
     ):
-
-        def getter(o: RequestOptions, attr: str = attr) -> int | None:
-            value: int | None = getattr(o, attr)
-            return value
-
-        def setter(o: RequestOptions, value: int | None, attr: str = attr) -> None:
-            setattr(o, attr, value)
-
-        m = "[method]request-options."
+        getter, setter = _options_accessors(attr)
         host.func(TYPES, m + field, [borrow_opts], opt_duration, getter)
         host.func(TYPES, f"{m}set-{field}", [borrow_opts, opt_duration], unit_result, setter)
 
     # outgoing-body
-    def drop_body(b: OutgoingBody) -> None:
-        if b.state == "open":
-            b.state = "dropped"
-            pending = b.request.pending
-            if pending is not None and pending.answer is None:
-                pending.answer = ("err", ("internal-error", "outgoing-body dropped unfinished"))
-
-    def write(b: OutgoingBody) -> OutputStream:
-        if b.stream_taken:
-            raise Fail(None)
-        b.stream_taken = True
-        return BodyWriter(b)
-
-    def finish(b: OutgoingBody, trailers: Fields | None) -> None:
-        b.state = "finished"
-        b.trailers = trailers
-        req = b.request
-        declared = req.headers.values.get("content-length")
-        if declared and declared[0].strip().isdigit() and int(declared[0]) != len(b.data):
-            code = ("HTTP-request-body-size", len(b.data))
-            if req.pending is not None:
-                req.pending.answer = ("err", code)
-            raise Fail(code)
-        if req.pending is not None:
-            send(req, bytes(b.data))
-
-    host.resource(TYPES, "outgoing-body", OUTGOING_BODY, drop_body)
+    host.resource(TYPES, "outgoing-body", OUTGOING_BODY, body_drop)
     host.func(
         TYPES,
         "[method]outgoing-body.write",
         [canon.Borrow(OUTGOING_BODY)],
         Result(canon.Own(OUTPUT_STREAM), None),
-        write,
+        body_write,
     )
     host.func(
         TYPES,
         "[static]outgoing-body.finish",
         [_Take(OUTGOING_BODY, host), Option(take_fields)],
         Result(None, ERROR_CODE),
-        finish,
+        client.finish,
     )
 
     # outgoing-handler
-    def handle(req: OutgoingRequest, options: RequestOptions | None) -> Pending:
-        if req.authority is None:
-            raise Fail(("HTTP-request-URI-invalid", None))
-        if req.scheme is not None and req.scheme[0] == "other":
-            raise Fail(("HTTP-protocol-error", None))
-        req.options = options
-        req.pending = Pending()
-        b = req.body
-        if b is None:
-            send(req, b"")
-        elif b.state == "finished":
-            send(req, bytes(b.data))
-        elif b.state == "dropped":
-            req.pending.answer = ("err", ("internal-error", "outgoing-body dropped unfinished"))
-        return req.pending
-
     host.func(
         HANDLER,
         "handle",
         [_Take(OUTGOING_REQUEST, host), Option(_Take(REQUEST_OPTIONS, host))],
         Result(canon.Own(FUTURE_INCOMING_RESPONSE), ERROR_CODE),
-        handle,
+        client.handle,
     )
 
     # future-incoming-response
-    def subscribe_future(p: Pending) -> Pollable:
-        return READY if p.answer is not None else UnsentPollable()
-
-    def get_response(p: Pending) -> Any:
-        if p.answer is None:
-            return None
-        if p.taken:
-            return ("err", None)
-        p.taken = True
-        return ("ok", p.answer)
-
-    def drop_future(p: Pending) -> None:
-        if not p.taken and p.answer is not None and p.answer[0] == "ok":
-            p.answer[1].close()
-
     borrow_future = canon.Borrow(FUTURE_INCOMING_RESPONSE)
     own_pollable = canon.Own(POLLABLE)
-    host.resource(TYPES, "future-incoming-response", FUTURE_INCOMING_RESPONSE, drop_future)
+    host.resource(TYPES, "future-incoming-response", FUTURE_INCOMING_RESPONSE, future_drop)
     host.func(
         TYPES,
         "[method]future-incoming-response.subscribe",
         [borrow_future],
         own_pollable,
-        subscribe_future,
+        future_subscribe,
     )
     host.func(
         TYPES,
         "[method]future-incoming-response.get",
         [borrow_future],
         Option(Result(Result(canon.Own(INCOMING_RESPONSE), ERROR_CODE), None)),
-        get_response,
+        future_get,
     )
 
     # incoming-response
-    def consume(resp: IncomingResponse) -> IncomingBody:
-        if resp.consumed:
-            raise Fail(None)
-        resp.consumed = True
-        return IncomingBody(resp)
-
-    def drop_response(resp: IncomingResponse) -> None:
-        if not resp.consumed:
-            resp.close()
-
     borrow_resp = canon.Borrow(INCOMING_RESPONSE)
-    host.resource(TYPES, "incoming-response", INCOMING_RESPONSE, drop_response)
+    host.resource(TYPES, "incoming-response", INCOMING_RESPONSE, response_drop)
     host.func(
         TYPES,
         "[method]incoming-response.status",
@@ -560,48 +646,27 @@ def define(host: ComponentHost, world: World) -> None:
         "[method]incoming-response.consume",
         [borrow_resp],
         Result(canon.Own(INCOMING_BODY), None),
-        consume,
+        response_consume,
     )
 
     # incoming-body
-    def stream(b: IncomingBody) -> InputStream:
-        if b.stream_taken:
-            raise Fail(None)
-        b.stream_taken = True
-        return ResponseBody(b.incoming)
-
-    def finish_incoming(b: IncomingBody) -> FutureTrailers:
-        b.finished = True
-        b.incoming.close()
-        return FutureTrailers(b.incoming.response.trailers)
-
-    def drop_incoming(b: IncomingBody) -> None:
-        if not b.finished:
-            b.incoming.close()
-
-    host.resource(TYPES, "incoming-body", INCOMING_BODY, drop_incoming)
+    host.resource(TYPES, "incoming-body", INCOMING_BODY, incoming_drop)
     host.func(
         TYPES,
         "[method]incoming-body.stream",
         [canon.Borrow(INCOMING_BODY)],
         Result(canon.Own(INPUT_STREAM), None),
-        stream,
+        incoming_stream,
     )
     host.func(
         TYPES,
         "[static]incoming-body.finish",
         [_Take(INCOMING_BODY, host)],
         canon.Own(FUTURE_TRAILERS),
-        finish_incoming,
+        incoming_finish,
     )
 
-    # future-trailers (the body's trailers, known once the body was read)
-    def get_trailers(t: FutureTrailers) -> Any:
-        if t.taken:
-            return ("err", None)
-        t.taken = True
-        return ("ok", ("ok", None if t.trailers is None else Fields.of(t.trailers)))
-
+    # future-trailers
     borrow_trailers = canon.Borrow(FUTURE_TRAILERS)
     host.resource(TYPES, "future-trailers", FUTURE_TRAILERS)
     host.func(
@@ -616,11 +681,55 @@ def define(host: ComponentHost, world: World) -> None:
         "[method]future-trailers.get",
         [borrow_trailers],
         Option(Result(Result(Option(own_fields), ERROR_CODE), None)),
-        get_trailers,
+        trailers_get,
     )
 
     # http-error-code(io-error)
-    def http_error_code(err: Any) -> Any:
-        return error_value(err.error) if isinstance(err, HttpIoError) else None
-
     host.func(TYPES, "http-error-code", [canon.Borrow(ERROR)], Option(ERROR_CODE), http_error_code)
+
+
+__all__ = [
+    "FORBIDDEN",
+    "HANDLER",
+    "IMMUTABLE",
+    "INVALID",
+    "TYPES",
+    "BodyWriter",
+    "Case",
+    "Client",
+    "Fields",
+    "FutureTrailers",
+    "IncomingBody",
+    "IncomingResponse",
+    "OutgoingBody",
+    "OutgoingRequest",
+    "Pending",
+    "RequestOptions",
+    "ResponseBody",
+    "UnsentPollable",
+    "body_drop",
+    "body_write",
+    "define",
+    "fields_append",
+    "fields_clone",
+    "fields_delete",
+    "fields_from_list",
+    "fields_get",
+    "fields_has",
+    "fields_set",
+    "future_drop",
+    "future_get",
+    "future_subscribe",
+    "http_error_code",
+    "incoming_drop",
+    "incoming_finish",
+    "incoming_stream",
+    "request_body",
+    "request_set_authority",
+    "request_set_method",
+    "request_set_path",
+    "request_set_scheme",
+    "response_consume",
+    "response_drop",
+    "trailers_get",
+]

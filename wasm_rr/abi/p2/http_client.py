@@ -7,8 +7,6 @@ guest buffers in pieces instead. Components written for WASI 0.2 use ``wasi:http
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...world import World
 from ...world.http import FAMILY
 from ...world.http_protocol import HttpError, Request, Timeouts
@@ -32,7 +30,7 @@ def define(host: ComponentHost, world: World) -> None:
         headers: list[tuple[str, bytes]],
         body: bytes,
         timeout_ms: int,
-    ) -> tuple[Any, ...]:
+    ) -> tuple[int, list[tuple[str, bytes]], bytes]:
         timeout_ns = timeout_ms * 1_000_000 or None
         request = Request(
             method,
@@ -57,3 +55,12 @@ def define(host: ComponentHost, world: World) -> None:
         Result(RESPONSE, ERROR),
         send,
     )
+
+
+__all__ = [
+    "ERROR",
+    "FIELDS",
+    "IFACE",
+    "RESPONSE",
+    "define",
+]

@@ -10,11 +10,9 @@ a field-size payload's name) and is otherwise dropped (the trace keeps it).
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...world.http_protocol import HttpError
 from . import canon
-from .canon import STRING_T, U8_T, U16_T, U32_T, U64_T
+from .canon import STRING_T, U8_T, U16_T, U32_T, U64_T, Case
 from .wit import IoError
 
 # Host resource type ids (distinct from wit.py's).
@@ -119,7 +117,7 @@ _FIELD_SIZE = {
 }
 
 
-def error_value(err: HttpError) -> tuple[str, Any]:
+def error_value(err: HttpError) -> Case:
     """The ``error-code`` value (case, payload) of a family error; a case name wasi:http does
     not know becomes ``internal-error`` naming it."""
     code, detail = err.code, err.detail
@@ -179,3 +177,35 @@ def valid_name(name: str) -> bool:
 def valid_value(value: bytes) -> bool:
     """A header field value: visible bytes, spaces and tabs (no CR, LF, NUL, DEL)."""
     return all((b >= 32 and b != 127) or b == 9 for b in value)
+
+
+__all__ = [
+    "DNS_ERROR_PAYLOAD",
+    "ERROR_CASES",
+    "ERROR_CASE_NAMES",
+    "ERROR_CODE",
+    "FIELDS",
+    "FIELD_SIZE_PAYLOAD",
+    "FORBIDDEN_HEADERS",
+    "FUTURE_INCOMING_RESPONSE",
+    "FUTURE_TRAILERS",
+    "HEADER_ERROR",
+    "INCOMING_BODY",
+    "INCOMING_REQUEST",
+    "INCOMING_RESPONSE",
+    "METHOD",
+    "OPT_STRING",
+    "OPT_U32",
+    "OPT_U64",
+    "OUTGOING_BODY",
+    "OUTGOING_REQUEST",
+    "OUTGOING_RESPONSE",
+    "REQUEST_OPTIONS",
+    "RESPONSE_OUTPARAM",
+    "SCHEME",
+    "TLS_ALERT_RECEIVED_PAYLOAD",
+    "HttpIoError",
+    "error_value",
+    "valid_name",
+    "valid_value",
+]

@@ -12,7 +12,6 @@ only when none is ready at once, like the preview1 host.
 from __future__ import annotations
 
 import ctypes
-from typing import Any
 
 from ...world import World, WorldError
 from ...world.clocks import MONOTONIC
@@ -20,8 +19,8 @@ from ...world.poll import CLOCK, FD_READ, Subscription
 from .. import _wasmtime
 from ..outcome import GuestTrap
 from . import canon
-from .canon import BOOL_T, BYTES_T, STRING_T, U32_T, U64_T, VAL_SIZE
-from .host import ComponentHost, Fail
+from .canon import BOOL_T, BYTES_T, STRING_T, U32_T, U64_T, VAL_SIZE, Value
+from .host import ComponentHost, Fail, RawCallback
 from .wit import (
     CLOSED,
     ERROR,
@@ -254,19 +253,19 @@ def define(host: ComponentHost, world: World) -> Poller:
     return poller
 
 
-def _release(obj: Any) -> None:
+def _release(obj: object) -> None:
     if isinstance(obj, Child):
         obj.release()
 
 
-def _error_value(exc: BaseException) -> Any:
+def _error_value(exc: BaseException) -> Value:
     if isinstance(exc, Fail):
         return exc.value
     assert isinstance(exc, WorldError)
     return ("last-operation-failed", IoError(exc.name))
 
 
-def _read_body(host: ComponentHost, result: canon.Result) -> Any:
+def _read_body(host: ComponentHost, result: canon.Result) -> RawCallback:
     """``input-stream.read``/``blocking-read`` (self, len) -> result<list<u8>, stream-error>,
     as a raw callback (see :meth:`ComponentHost.raw`): the arguments are read in place, the
     bytes lowered into a boxed list."""
@@ -288,7 +287,7 @@ def _read_body(host: ComponentHost, result: canon.Result) -> Any:
         nargs: int,
         results: int,
         nresults: int,
-        box: Any = box,
+        box: ctypes.Array[ctypes.c_char] = box,
     ) -> int:
         try:
             host.ctx = ctx
@@ -313,7 +312,7 @@ def _read_body(host: ComponentHost, result: canon.Result) -> Any:
     return callback
 
 
-def _write_body(host: ComponentHost, result: canon.Result) -> Any:
+def _write_body(host: ComponentHost, result: canon.Result) -> RawCallback:
     """``output-stream.write``/``blocking-write-and-flush`` (self, list<u8>) ->
     result<_, stream-error>, as a raw callback."""
     table = host.table
@@ -345,3 +344,19 @@ def _write_body(host: ComponentHost, result: canon.Result) -> Any:
         return 0
 
     return callback
+
+
+__all__ = [
+    "READY",
+    "WRITE_BUDGET",
+    "Child",
+    "ClockPollable",
+    "InputStream",
+    "OutputStream",
+    "Pollable",
+    "Poller",
+    "StdinPollable",
+    "StdinStream",
+    "StdioOutput",
+    "define",
+]

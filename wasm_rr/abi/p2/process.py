@@ -5,8 +5,6 @@ here (a component's ``list<u8>`` is lowered whole); core modules stream them ins
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...world import World, WorldError
 from ...world.process import FAMILY, Request, read_all
 from .canon import BOOL_T, BYTES_T, S32_T, STRING_T, U32_T, U64_T, List, Record, Result
@@ -42,7 +40,7 @@ def define(host: ComponentHost, world: World) -> None:
         env: list[str],
         stdin: bytes,
         timeout_ms: int,
-    ) -> tuple[Any, ...]:
+    ) -> tuple[int, int, bool, bytes, bytes]:
         done = process.run(Request(program, list(args), cwd, list(env), bytes(stdin), timeout_ms))
         try:
             return (
@@ -62,3 +60,12 @@ def define(host: ComponentHost, world: World) -> None:
         Result(OUTPUT, ERROR_CODE),
         run,
     )
+
+
+__all__ = [
+    "ERROR_CODE",
+    "IFACE",
+    "OUTPUT",
+    "STRINGS",
+    "define",
+]

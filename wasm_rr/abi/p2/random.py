@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from typing import Any
+from collections.abc import Callable
 
 from ...world import World
 from .. import _wasmtime
 from ..outcome import GuestTrap
 from . import canon
 from .canon import BYTES_T, U64_T
-from .host import ComponentHost
+from .host import ComponentHost, RawCallback
 from .wit import iface
 
 _U64 = struct.Struct("<Q")
@@ -54,7 +54,9 @@ def define(host: ComponentHost, world: World) -> None:
     )
 
 
-def _bytes_body(host: ComponentHost, secure: Any, check: Any) -> Any:
+def _bytes_body(
+    host: ComponentHost, secure: Callable[[int], bytes], check: Callable[[int], int]
+) -> RawCallback:
     """``get-random-bytes(len) -> list<u8>`` as a raw callback (see :meth:`ComponentHost.raw`):
     the length is read in place; the bytes go into a cached buffer of u8 values (one strided
     copy) that ``wasmtime_component_vallist_new`` copies into the result. The argument and
@@ -110,3 +112,10 @@ def _bytes_body(host: ComponentHost, secure: Any, check: Any) -> Any:
 def define_stock(host: ComponentHost, world: World) -> None:
     """``get-random-bytes`` through wasmtime-py's ``add_func`` (the benchmark's reference)."""
     host.stock(iface("wasi:random/random"), "get-random-bytes", world.random.secure)
+
+
+__all__ = [
+    "MAX_LEN",
+    "define",
+    "define_stock",
+]

@@ -6,8 +6,6 @@ importing any ``wasi:*@0.2.x`` against it (0.2.0 through 0.2.12).
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...world import WorldError
 from . import canon
 from .canon import BOOL_T, STRING_T, U32_T, U64_T
@@ -137,7 +135,7 @@ class IoError:
         return f"{self.errno_name} ({ERRNO_TO_CODE.get(self.errno_name, 'io')})"
 
 
-def stream_error_of(err: WorldError) -> Any:
+def stream_error_of(err: WorldError) -> canon.Case:
     return ("last-operation-failed", IoError(err.name))
 
 
