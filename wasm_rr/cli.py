@@ -536,7 +536,8 @@ def replay(
         raise Interrupted("interrupted") from None
     except OutputLostError as lost:
         # The run matched; its trap (if it trapped) is reported, then the lost output, whose
-        # exit status (74) wins.
+        # exit status (74) wins. What is left in the lost stream's buffer goes nowhere.
+        _drop_unwritable_output()
         code = guest.guest if guest is not None else engine.embedded_guest(trace)
         _report(lost.result.outcome, code.sites)
         raise
@@ -1370,6 +1371,29 @@ def _environ_kept(name: str) -> Iterator[None]:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every error into one line and status 125, and any
     other exception (a bug) into one line and status 70."""
+    try:
+        _main(argv)
+    finally:
+        _drop_unwritable_output()
+
+
+def _drop_unwritable_output() -> None:
+    """A standard stream that could not take its output (a full disk, a closed pipe) was
+    already answered and reported; what is left in its buffer is lost. Point its descriptor
+    at /dev/null so that Python's own flush at exit does not fail again and turn the exit
+    status into 120 (seen with buffered streams, i.e. without PYTHONUNBUFFERED)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError):
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, stream.fileno())
+                os.close(null)
+                stream.flush()
+
+
+def _main(argv: list[str] | None) -> None:
     _guest_stderr.clear()
     _command.clear()
     if sys.stdout is None:
